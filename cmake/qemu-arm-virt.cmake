@@ -1,0 +1,8 @@
+# QEMU `virt` board, Cortex-A57, 4 cores (run with -smp 4).
+set(KernelPlatform qemu-arm-virt CACHE STRING "")
+set(KernelSel4Arch aarch64 CACHE STRING "")
+set(ARM_CPU cortex-a57 CACHE STRING "")
+set(QEMU_MEMORY 2048 CACHE STRING "")
+# Lets replicas and the master read CNTVCT_EL0 (cycle counts in ROMAIN-SUMMARY).
+set(KernelArmExportVCNTUser ON CACHE BOOL "")
+set(KernelArmExportPCNTUser ON CACHE BOOL "")

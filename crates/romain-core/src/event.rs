@@ -1,0 +1,200 @@
+//! One replica's externalization event, as the master saw it.
+//!
+//! Every way a replica leaves its sandbox (a call, a fault, an exit) is an [`Event`]: what kind it
+//! is, the message words it carried (call arguments and any buffer the call passes by value) and
+//! the replica's complete register file at that point. Two replicas agree on an event only if all
+//! three agree to the bit.
+
+use core::fmt;
+
+use heapless::Vec;
+use romain_abi::{CALL_LABEL_BASE, Call, MAX_MESSAGE_WORDS};
+
+use crate::regs::{RegisterDiff, RegisterFile};
+
+/// What a replica did to reach the master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A call of the replica runtime ([`romain_abi::Call`]).
+    Call(Call),
+    /// A call label that names no call.
+    UnknownCall { label: u64 },
+    /// A virtual-memory fault: the faulting address, the architecture's fault status and whether
+    /// it was an instruction fetch.
+    VmFault { addr: u64, fsr: u64, prefetch: bool },
+    /// An exception the kernel passes to user level (undefined instruction, divide error,
+    /// breakpoint, ...): the architecture's exception number and code.
+    UserException { number: u64, code: u64 },
+    /// A system call the kernel does not know.
+    UnknownSyscall { number: u64 },
+    /// An invocation of an empty or wrong capability slot.
+    CapFault { addr: u64 },
+}
+
+impl EventKind {
+    /// The kind a call message's label names.
+    pub fn from_call_label(label: u64) -> EventKind {
+        match Call::from_label(label) {
+            Some(call) => EventKind::Call(call),
+            None => EventKind::UnknownCall { label },
+        }
+    }
+
+    /// Whether a message label is a call (as opposed to a kernel fault message).
+    pub fn is_call_label(label: u64) -> bool {
+        label >= CALL_LABEL_BASE
+    }
+
+    /// A short stable name, used in reports and the summary line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Call(call) => call.name(),
+            EventKind::UnknownCall { .. } => "unknown-call",
+            EventKind::VmFault { .. } => "vm-fault",
+            EventKind::UserException { .. } => "user-exception",
+            EventKind::UnknownSyscall { .. } => "unknown-syscall",
+            EventKind::CapFault { .. } => "cap-fault",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::Call(call) => write!(f, "call {}", call.name()),
+            EventKind::UnknownCall { label } => write!(f, "unknown call label {label:#x}"),
+            EventKind::VmFault { addr, fsr, prefetch } => write!(
+                f,
+                "vm fault at {addr:#x} (fsr {fsr:#x}{})",
+                if *prefetch { ", instruction fetch" } else { "" }
+            ),
+            EventKind::UserException { number, code } => {
+                write!(f, "user exception {number} (code {code:#x})")
+            }
+            EventKind::UnknownSyscall { number } => write!(f, "unknown syscall {number:#x}"),
+            EventKind::CapFault { addr } => write!(f, "capability fault at slot {addr:#x}"),
+        }
+    }
+}
+
+/// Message words an event carries.
+pub type Words = Vec<u64, MAX_MESSAGE_WORDS>;
+
+/// One replica's event: kind, message words and the register file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub words: Words,
+    pub regs: RegisterFile,
+}
+
+/// The first thing in which two events differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difference {
+    Kind { a: EventKind, b: EventKind },
+    /// Message word `index` (call argument or buffer word) differs; `a`/`b` hold the lengths when
+    /// the messages differ in length.
+    Word { index: usize, a: u64, b: u64 },
+    Register(RegisterDiff),
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Difference::Kind { a, b } => write!(f, "event kind: {a} vs {b}"),
+            Difference::Word { index, a, b } => {
+                write!(f, "message word {index}: {a:#x} vs {b:#x}")
+            }
+            Difference::Register(d) => write!(f, "register {} (xor {:#x})", d.name(), d.xor),
+        }
+    }
+}
+
+impl Event {
+    /// Compares everything: kind, every message word, every register.
+    pub fn difference(&self, other: &Event) -> Option<Difference> {
+        if self.kind != other.kind {
+            return Some(Difference::Kind {
+                a: self.kind,
+                b: other.kind,
+            });
+        }
+        if self.words.len() != other.words.len() {
+            return Some(Difference::Word {
+                index: self.words.len().min(other.words.len()),
+                a: self.words.len() as u64,
+                b: other.words.len() as u64,
+            });
+        }
+        if let Some(index) = self.words.iter().zip(&other.words).position(|(a, b)| a != b) {
+            return Some(Difference::Word {
+                index,
+                a: self.words[index],
+                b: other.words[index],
+            });
+        }
+        self.regs.first_difference(&other.regs).map(Difference::Register)
+    }
+
+    /// Words compared for this event (message words and registers): for the summary.
+    pub fn compared_words(&self) -> usize {
+        self.words.len() + self.regs.words().len()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::regs::Arch;
+
+    pub(crate) fn sample(arch: Arch) -> Event {
+        let regs: [u64; 36] = core::array::from_fn(|i| 0x4000 + 8 * i as u64);
+        Event {
+            kind: EventKind::Call(Call::Write),
+            words: Vec::from_slice(&[5, u64::from_le_bytes(*b"hello\0\0\0")]).unwrap(),
+            regs: RegisterFile::new(arch, &regs[..arch.num_registers()]).unwrap(),
+        }
+    }
+
+    #[test]
+    fn identical_events_agree() {
+        let e = sample(Arch::Aarch64);
+        assert_eq!(e.difference(&e.clone()), None);
+    }
+
+    #[test]
+    fn kind_word_length_and_register_differences_are_all_found() {
+        let a = sample(Arch::X86_64);
+
+        let mut b = a.clone();
+        b.kind = EventKind::Call(Call::Exit);
+        assert!(matches!(a.difference(&b), Some(Difference::Kind { .. })));
+
+        let mut b = a.clone();
+        b.words[1] ^= 1 << 33;
+        assert_eq!(
+            a.difference(&b),
+            Some(Difference::Word { index: 1, a: a.words[1], b: b.words[1] })
+        );
+
+        let mut b = a.clone();
+        b.words.push(0).unwrap();
+        assert_eq!(a.difference(&b), Some(Difference::Word { index: 2, a: 2, b: 3 }));
+
+        let mut b = a.clone();
+        b.regs.words_mut()[2] ^= 1; // rflags
+        let d = a.difference(&b).unwrap();
+        assert_eq!(format!("{d}"), "register rflags (xor 0x1)");
+    }
+
+    #[test]
+    fn labels_split_calls_from_faults() {
+        assert!(!EventKind::is_call_label(1));
+        assert!(EventKind::is_call_label(Call::Exit.label()));
+        assert_eq!(EventKind::from_call_label(Call::Exit.label()), EventKind::Call(Call::Exit));
+        assert_eq!(
+            EventKind::from_call_label(CALL_LABEL_BASE + 77),
+            EventKind::UnknownCall { label: CALL_LABEL_BASE + 77 }
+        );
+    }
+}

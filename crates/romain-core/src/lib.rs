@@ -1,0 +1,19 @@
+//! Kernel-independent logic of the Romain master.
+//!
+//! The seL4-facing master (`root-task/`) turns what the kernel tells it into the types here and
+//! asks this crate what to do; everything here builds and is tested on the host.
+//!
+//! - [`regs`]: the replica register file of each architecture, with names.
+//! - [`event`]: one replica's externalization event (call, fault, exit) as the master saw it.
+//! - [`vote`]: full comparison of the N replicas' events and the majority decision.
+//! - [`rendezvous`]: collecting the N replicas' events for the same point.
+//! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
+//! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
+#![cfg_attr(not(test), no_std)]
+
+pub mod event;
+pub mod plan;
+pub mod regs;
+pub mod rendezvous;
+pub mod summary;
+pub mod vote;

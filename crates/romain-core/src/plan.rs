@@ -1,0 +1,121 @@
+//! The run plan compiled into an image: which programs to run, each with how many replicas.
+//!
+//! Syntax: runs separated by `,`, each `MODE:APP`, with MODE one of `none` (1 replica), `dmr` (2),
+//! `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`]. Example: `tmr:hello,dmr:hello`.
+
+use core::fmt;
+
+use heapless::Vec;
+
+use crate::vote::MAX_REPLICAS;
+
+/// Most runs in one plan.
+pub const MAX_RUNS: usize = 64;
+
+/// How many replicas a run has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mode {
+    pub replicas: usize,
+}
+
+impl Mode {
+    pub const NONE: Mode = Mode { replicas: 1 };
+    pub const DMR: Mode = Mode { replicas: 2 };
+    pub const TMR: Mode = Mode { replicas: 3 };
+
+    pub fn parse(s: &str) -> Result<Mode, PlanError<'_>> {
+        let replicas = match s {
+            "none" => 1,
+            "dmr" => 2,
+            "tmr" => 3,
+            _ => s.parse().map_err(|_| PlanError::BadMode(s))?,
+        };
+        if !(1..=MAX_REPLICAS).contains(&replicas) {
+            return Err(PlanError::BadMode(s));
+        }
+        Ok(Mode { replicas })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self.replicas {
+            1 => "none",
+            2 => "dmr",
+            3 => "tmr",
+            _ => "nmr",
+        }
+    }
+}
+
+/// One run: a program and its mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run<'a> {
+    pub app: &'a str,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanError<'a> {
+    Empty,
+    TooManyRuns,
+    BadMode(&'a str),
+    MissingApp(&'a str),
+}
+
+impl fmt::Display for PlanError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Empty => write!(f, "the run plan is empty"),
+            PlanError::TooManyRuns => write!(f, "the run plan has more than {MAX_RUNS} runs"),
+            PlanError::BadMode(m) => write!(
+                f,
+                "bad mode {m:?}: use none, dmr, tmr or a replica count 1..={MAX_REPLICAS}"
+            ),
+            PlanError::MissingApp(r) => write!(f, "run {r:?} names no program: use MODE:APP"),
+        }
+    }
+}
+
+/// Parses a plan string.
+pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
+    let mut runs = Vec::new();
+    for item in plan.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (mode, app) = item.split_once(':').ok_or(PlanError::MissingApp(item))?;
+        let app = app.trim();
+        if app.is_empty() {
+            return Err(PlanError::MissingApp(item));
+        }
+        let run = Run { app, mode: Mode::parse(mode.trim())? };
+        runs.push(run).map_err(|_| PlanError::TooManyRuns)?;
+    }
+    if runs.is_empty() {
+        return Err(PlanError::Empty);
+    }
+    Ok(runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_modes_and_apps() {
+        let runs = parse("tmr:hello, dmr:sha,none:hello,5:x").unwrap();
+        assert_eq!(runs[0], Run { app: "hello", mode: Mode::TMR });
+        assert_eq!(runs[1], Run { app: "sha", mode: Mode::DMR });
+        assert_eq!(runs[2].mode.name(), "none");
+        assert_eq!(runs[3].mode.replicas, 5);
+    }
+
+    #[test]
+    fn rejects_bad_plans_with_a_reason() {
+        assert_eq!(parse(""), Err(PlanError::Empty));
+        assert_eq!(parse("quad:hello"), Err(PlanError::BadMode("quad")));
+        assert_eq!(parse("0:hello"), Err(PlanError::BadMode("0")));
+        assert_eq!(parse("9:hello"), Err(PlanError::BadMode("9")));
+        assert_eq!(parse("tmr"), Err(PlanError::MissingApp("tmr")));
+        assert_eq!(parse("tmr:"), Err(PlanError::MissingApp("tmr:")));
+        let long = "none:a,".repeat(MAX_RUNS + 1);
+        assert_eq!(parse(&long), Err(PlanError::TooManyRuns));
+        assert!(format!("{}", PlanError::BadMode("x")).contains("none, dmr, tmr"));
+    }
+}

@@ -1,0 +1,222 @@
+//! The result line of a run: `ROMAIN-SUMMARY {json}`, exactly one per run.
+//!
+//! Host tools and tests parse it; keep field names stable and only add fields.
+
+use core::fmt::{self, Write};
+
+use heapless::Vec;
+
+use crate::vote::MAX_REPLICAS;
+
+/// Prefix of the summary line.
+pub const PREFIX: &str = "ROMAIN-SUMMARY ";
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every replica exited through the exit call, all in agreement.
+    Ok,
+    /// The program image could not be loaded (malformed ELF, does not fit).
+    BadImage,
+    /// The plan names a program the image does not contain.
+    UnknownApp,
+    /// The group ran out of its memory quota while being built or run.
+    OutOfMemory,
+    /// All replicas agreed on a fault that the master cannot resolve: a bug of the program,
+    /// not a hardware fault.
+    AppFault,
+    /// Replicas differed and could not be outvoted (DMR mismatch, split vote).
+    Mismatch,
+    /// A replica broke the protocol (a message that cannot be its event).
+    ProtocolError,
+    /// The master failed to create or drive the group (an seL4 invocation failed).
+    MasterError,
+}
+
+impl Status {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::BadImage => "bad-image",
+            Status::UnknownApp => "unknown-app",
+            Status::OutOfMemory => "out-of-memory",
+            Status::AppFault => "app-fault",
+            Status::Mismatch => "mismatch",
+            Status::ProtocolError => "protocol-error",
+            Status::MasterError => "master-error",
+        }
+    }
+}
+
+/// Longest error text kept in the summary.
+pub const MAX_ERROR: usize = 160;
+
+/// Everything the summary line reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary<'a> {
+    pub arch: &'a str,
+    pub app: &'a str,
+    pub mode: &'a str,
+    pub replicas: usize,
+    /// The core each replica was pinned to.
+    pub cores: Vec<usize, MAX_REPLICAS>,
+    /// Externalization events decided (one per point, not per replica).
+    pub events: u64,
+    /// Words (message words and registers, over all replicas) compared.
+    pub compared_words: u64,
+    pub mismatches: u64,
+    pub recoveries: u64,
+    pub exit_code: Option<i64>,
+    /// Guest counter ticks from the start of the first replica to the group's end.
+    pub cycles: u64,
+    /// Frequency of that counter in Hz (0 where unknown).
+    pub counter_hz: u64,
+    pub status: Status,
+    /// Human-readable reason when `status` is not ok.
+    pub error: heapless::String<MAX_ERROR>,
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(arch: &'a str, app: &'a str, mode: &'a str, replicas: usize) -> Self {
+        Self {
+            arch,
+            app,
+            mode,
+            replicas,
+            cores: Vec::new(),
+            events: 0,
+            compared_words: 0,
+            mismatches: 0,
+            recoveries: 0,
+            exit_code: None,
+            cycles: 0,
+            counter_hz: 0,
+            status: Status::Ok,
+            error: heapless::String::new(),
+        }
+    }
+
+    /// Records a failure: the first one wins, later ones are consequences.
+    pub fn fail(&mut self, status: Status, reason: fmt::Arguments<'_>) {
+        if self.status != Status::Ok {
+            return;
+        }
+        self.status = status;
+        self.error.clear();
+        // Truncation of a long reason is fine: the master logged it in full.
+        let _ = Truncating(&mut self.error).write_fmt(reason);
+    }
+}
+
+struct Truncating<'s, const N: usize>(&'s mut heapless::String<N>);
+
+impl<const N: usize> Write for Truncating<'_, N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.0.push(c).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A JSON string literal.
+struct JsonStr<'s>(&'s str);
+
+impl fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+impl fmt::Display for Summary<'_> {
+    /// The whole line, prefix included, without a newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{PREFIX}{{\"arch\":{},\"app\":{},\"mode\":{},\"replicas\":{},\"cores\":[",
+            JsonStr(self.arch),
+            JsonStr(self.app),
+            JsonStr(self.mode),
+            self.replicas
+        )?;
+        for (i, c) in self.cores.iter().enumerate() {
+            write!(f, "{}{c}", if i > 0 { "," } else { "" })?;
+        }
+        write!(
+            f,
+            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"exit_code\":",
+            self.events, self.compared_words, self.mismatches, self.recoveries
+        )?;
+        match self.exit_code {
+            Some(code) => write!(f, "{code}")?,
+            None => f.write_str("null")?,
+        }
+        write!(
+            f,
+            ",\"cycles\":{},\"counter_hz\":{},\"status\":{},\"error\":{}}}",
+            self.cycles,
+            self.counter_hz,
+            JsonStr(self.status.name()),
+            JsonStr(&self.error)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> serde_json::Value {
+        let json = line.strip_prefix(PREFIX).expect("prefix");
+        serde_json::from_str(json).expect("valid JSON")
+    }
+
+    #[test]
+    fn a_good_run_is_valid_json_with_every_field() {
+        let mut s = Summary::new("aarch64", "hello", "tmr", 3);
+        s.cores.extend_from_slice(&[1, 2, 3]).unwrap();
+        s.events = 12;
+        s.compared_words = 1234;
+        s.exit_code = Some(0);
+        s.cycles = 99;
+        s.counter_hz = 62_500_000;
+        let v = parse(&s.to_string());
+        assert_eq!(v["arch"], "aarch64");
+        assert_eq!(v["replicas"], 3);
+        assert_eq!(v["cores"], serde_json::json!([1, 2, 3]));
+        assert_eq!(v["events"], 12);
+        assert_eq!(v["mismatches"], 0);
+        assert_eq!(v["recoveries"], 0);
+        assert_eq!(v["exit_code"], 0);
+        assert_eq!(v["cycles"], 99);
+        assert_eq!(v["status"], "ok");
+        assert_eq!(v["error"], "");
+    }
+
+    #[test]
+    fn the_first_failure_wins_and_text_is_escaped_and_bounded() {
+        let mut s = Summary::new("x86_64", "we\"ird\\app", "dmr", 2);
+        s.fail(Status::AppFault, format_args!("vm fault at {:#x}\n\"quoted\"", 0x10));
+        s.fail(Status::MasterError, format_args!("later"));
+        let v = parse(&s.to_string());
+        assert_eq!(v["app"], "we\"ird\\app");
+        assert_eq!(v["status"], "app-fault");
+        assert_eq!(v["error"], "vm fault at 0x10\n\"quoted\"");
+        assert_eq!(v["exit_code"], serde_json::Value::Null);
+
+        let mut s = Summary::new("x86_64", "a", "none", 1);
+        s.fail(Status::Mismatch, format_args!("{}", "x".repeat(1000)));
+        assert_eq!(parse(&s.to_string())["error"].as_str().unwrap().len(), MAX_ERROR);
+    }
+}

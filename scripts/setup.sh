@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# One-step, idempotent set-up for Romain for seL4 on Debian/Ubuntu (also what docker/Dockerfile runs).
+#
+#   scripts/setup.sh [host|full]
+#
+#   host  Debian packages and the host Rust toolchain: enough for the host tests.
+#   full  (default) also clones seL4 16.0.0 and rust-sel4 v5.0.0 from upstream, builds and
+#         installs every kernel configuration in cmake/, prepares the seL4 Rust toolchain and
+#         builds the aarch64 kernel loader.
+#
+# Everything goes under $ROMAIN_BUILD (default: ./build). Each step leaves a stamp so a second run
+# costs seconds. Exit code 3 means "upstream seL4 sources unreachable": the caller may still run
+# the host tests and must say that the system tests were skipped.
+set -euo pipefail
+
+MODE=${1:-full}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${ROMAIN_BUILD:-$ROOT/build}
+SEL4_URL=${SEL4_URL:-https://github.com/seL4/seL4.git}
+SEL4_TAG=16.0.0
+RUST_SEL4_URL=${RUST_SEL4_URL:-https://github.com/seL4/rust-sel4.git}
+RUST_SEL4_TAG=v5.0.0
+NIGHTLY=nightly-2026-04-04 # what rust-sel4 v5.0.0 pins
+PLATFORMS=${ROMAIN_PLATFORMS:-"qemu-arm-virt pc99 rpi4"}
+
+mkdir -p "$BUILD/stamps"
+log() { printf '[setup] %s\n' "$*" >&2; }
+stamp() { [[ -e "$BUILD/stamps/$1" ]]; }
+done_() { touch "$BUILD/stamps/$1"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# --- Debian packages ---------------------------------------------------------------------------
+APT_PKGS=(build-essential git make cmake ninja-build python3 python3-venv python3-pip
+  gcc-aarch64-linux-gnu device-tree-compiler libxml2-utils cpio clang libclang-dev
+  qemu-system-arm qemu-system-x86 curl ca-certificates)
+# The offline Rust route (see rust_toolchain below) needs these too; harmless online.
+APT_RUST_PKGS=(rustc-web rust-web-src lld-22)
+
+apt_missing() {
+  local p missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  echo "${missing[@]:-}"
+}
+
+install_packages() {
+  local missing
+  missing=$(apt_missing "${APT_PKGS[@]}")
+  if [[ -n "$missing" ]]; then
+    log "installing Debian packages: $missing"
+    as_root apt-get update -qq
+    # shellcheck disable=SC2086
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
+  # QEMU 7.2 from Debian 12 refuses to start next to a newer qemu-utils (shared block modules).
+  local qv uv
+  qv=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)
+  uv=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [[ -n "$qv" && -n "$uv" && "$qv" != "$uv" ]]; then
+    log "aligning qemu-utils ($uv) with qemu-system ($qv)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "qemu-utils=$qv" >/dev/null
+  fi
+}
+
+# --- Rust ----------------------------------------------------------------------------------------
+# Host tests need any stable cargo. The seL4 targets need -Z build-std: the pinned nightly with
+# rust-src when rustup can download it, otherwise Debian's rustc-web + rust-web-src driven by
+# rustup's stable cargo with RUSTC_BOOTSTRAP=1. The choice is written to $BUILD/toolchain.env,
+# which the Makefile reads.
+host_rust() {
+  if ! command -v cargo >/dev/null; then
+    log "no cargo: installing rustup's stable toolchain"
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain stable
+  fi
+}
+
+sel4_rust() {
+  local env=$BUILD/toolchain.env
+  [[ -s $env ]] && return 0
+  if command -v rustup >/dev/null && timeout 300 rustup toolchain install "$NIGHTLY" \
+    --profile minimal --component rust-src >/dev/null 2>&1; then
+    log "seL4 toolchain: $NIGHTLY (rustup)"
+    cat >"$env" <<EOF
+SEL4_CARGO="cargo +$NIGHTLY"
+SEL4_RUSTC=""
+EOF
+    return 0
+  fi
+  log "rustup cannot fetch $NIGHTLY: using Debian's rustc-web with rust-web-src (offline route)"
+  local missing
+  missing=$(apt_missing "${APT_RUST_PKGS[@]}")
+  if [[ -n "$missing" ]]; then
+    # shellcheck disable=SC2086
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
+  mkdir -p "$BUILD/bin"
+  ln -sf "$(command -v ld.lld-22 || echo /usr/lib/llvm-22/bin/ld.lld)" "$BUILD/bin/rust-lld"
+  # Debian's cargo cannot fetch git dependencies (libgit2 mismatch): use rustup's stable cargo.
+  local cargo_bin
+  cargo_bin=$(rustup which cargo --toolchain stable 2>/dev/null || command -v cargo)
+  cat >"$env" <<EOF
+SEL4_CARGO="$cargo_bin"
+SEL4_RUSTC=/usr/bin/rustc
+EOF
+}
+
+# --- seL4 and rust-sel4 sources -----------------------------------------------------------------
+clone() { # url tag dir
+  local url=$1 tag=$2 dir=$3
+  if [[ -d $dir/.git ]] && [[ $(git -C "$dir" describe --tags --exact-match 2>/dev/null) == "$tag" ]]; then
+    return 0
+  fi
+  rm -rf "$dir.tmp"
+  log "cloning $url at $tag"
+  if ! timeout 600 git clone -q --depth 1 --branch "$tag" "$url" "$dir.tmp" 2>"$BUILD/clone.err"; then
+    log "cannot reach $url: $(tail -1 "$BUILD/clone.err")"
+    rm -rf "$dir.tmp"
+    return 3
+  fi
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+}
+
+python_env() {
+  stamp venv && return 0
+  log "creating the Python venv for the seL4 kernel build"
+  python3 -m venv "$BUILD/venv"
+  "$BUILD/venv/bin/pip" install -q --upgrade pip
+  # The kernel build's own Python needs (tools/*.py, hardware_gen.py).
+  "$BUILD/venv/bin/pip" install -q jinja2 ply pyyaml pyfdt lxml six future jsonschema guardonce
+  done_ venv
+}
+
+# --- kernels -------------------------------------------------------------------------------------
+kernel() { # platform-settings-name
+  local plat=$1 out=$BUILD/kernel/$1
+  local key
+  key=$(cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$plat.cmake" | sha256sum | cut -c1-16)
+  stamp "kernel-$plat-$key" && return 0
+  log "building seL4 $SEL4_TAG for $plat"
+  local cross=()
+  grep -q 'KernelSel4Arch aarch64' "$ROOT/cmake/$plat.cmake" && cross=(-DCROSS_COMPILER_PREFIX=aarch64-linux-gnu-)
+  rm -rf "$out"
+  mkdir -p "$out/build"
+  (
+    cd "$out/build"
+    PATH=$BUILD/venv/bin:$PATH cmake -G Ninja -Wno-dev \
+      -DCMAKE_TOOLCHAIN_FILE="$BUILD/src/seL4/gcc.cmake" "${cross[@]}" \
+      -DCMAKE_INSTALL_PREFIX="$out/install" \
+      -C "$ROOT/cmake/common.cmake" -C "$ROOT/cmake/$plat.cmake" \
+      "$BUILD/src/seL4" >"$out/cmake.log" 2>&1 || { tail -30 "$out/cmake.log"; exit 1; }
+    PATH=$BUILD/venv/bin:$PATH ninja install >"$out/ninja.log" 2>&1 || { tail -30 "$out/ninja.log"; exit 1; }
+  )
+  done_ "kernel-$plat-$key"
+}
+
+# --- aarch64 kernel loader -----------------------------------------------------------------------
+# Built from rust-sel4's own sources for each aarch64 platform (the loader embeds the platform's
+# memory map), with the ring patch of rust-sel4's workspace overridden: we build only the loader.
+loader() { # platform
+  local plat=$1 out=$BUILD/loader/$1
+  stamp "loader-$plat" && [[ -x $out/bin/sel4-kernel-loader-add-payload ]] && return 0
+  log "building sel4-kernel-loader for $plat"
+  local cargo=("$ROOT/scripts/sel4-cargo")
+  local common=(--git "$RUST_SEL4_URL" --tag "$RUST_SEL4_TAG" --root "$out" --locked --force
+    --config "patch.crates-io.ring.path=\"$BUILD/src/ring-unused\"")
+  # A placeholder crate stands in for the unreachable ring fork; the loader does not use ring.
+  mkdir -p "$BUILD/src/ring-unused/src"
+  printf '[package]\nname = "ring"\nversion = "0.17.14"\nedition = "2021"\n' >"$BUILD/src/ring-unused/Cargo.toml"
+  : >"$BUILD/src/ring-unused/src/lib.rs"
+  SEL4_PREFIX="$BUILD/kernel/$plat/install" "${cargo[@]}" install "${common[@]}" sel4-kernel-loader-add-payload >"$out.log" 2>&1 ||
+    { tail -30 "$out.log"; exit 1; }
+  SEL4_PREFIX="$BUILD/kernel/$plat/install" "${cargo[@]}" install "${common[@]}" sel4-kernel-loader \
+    -Z build-std=core,compiler_builtins -Z build-std-features=compiler-builtins-mem \
+    --target aarch64-unknown-none >>"$out.log" 2>&1 || { tail -30 "$out.log"; exit 1; }
+  done_ "loader-$plat"
+}
+
+main() {
+  install_packages
+  host_rust
+  [[ $MODE == host ]] && return 0
+  mkdir -p "$BUILD/src"
+  clone "$SEL4_URL" "$SEL4_TAG" "$BUILD/src/seL4" || return 3
+  clone "$RUST_SEL4_URL" "$RUST_SEL4_TAG" "$BUILD/src/rust-sel4" || return 3
+  sel4_rust
+  python_env
+  local p
+  for p in $PLATFORMS; do kernel "$p"; done
+  for p in $PLATFORMS; do
+    grep -q 'KernelSel4Arch aarch64' "$ROOT/cmake/$p.cmake" && loader "$p"
+  done
+  log "set-up complete ($BUILD)"
+}
+
+main "$@"
