@@ -81,6 +81,7 @@ sel4_rust() {
     log "seL4 toolchain: $NIGHTLY (rustup)"
     cat >"$env" <<EOF
 SEL4_CARGO="cargo +$NIGHTLY"
+SEL4_ZFLAGS="-Zjson-target-spec"
 SEL4_RUSTC=""
 EOF
     return 0
@@ -100,6 +101,7 @@ EOF
   cat >"$env" <<EOF
 SEL4_CARGO="$cargo_bin"
 SEL4_RUSTC=/usr/bin/rustc
+SEL4_RUSTFLAGS="-Zunstable-options"
 EOF
 }
 
@@ -131,10 +133,13 @@ python_env() {
 }
 
 # --- kernels -------------------------------------------------------------------------------------
+# Identifies a platform's kernel configuration: a change rebuilds the kernel and its loader.
+config_key() { cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$1.cmake" | sha256sum | cut -c1-16; }
+
 kernel() { # platform-settings-name
   local plat=$1 out=$BUILD/kernel/$1
   local key
-  key=$(cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$plat.cmake" | sha256sum | cut -c1-16)
+  key=$(config_key "$plat")
   stamp "kernel-$plat-$key" && return 0
   log "building seL4 $SEL4_TAG for $plat"
   local cross=()
@@ -154,25 +159,46 @@ kernel() { # platform-settings-name
 }
 
 # --- aarch64 kernel loader -----------------------------------------------------------------------
-# Built from rust-sel4's own sources for each aarch64 platform (the loader embeds the platform's
-# memory map), with the ring patch of rust-sel4's workspace overridden: we build only the loader.
+# rust-sel4's loader and its add-payload tool, built per aarch64 platform (the loader embeds the
+# platform's memory map). They are built from the cloned sources in a standalone workspace whose
+# dependencies on other rust-sel4 crates are git dependencies on the same tag: building inside the
+# rust-sel4 workspace would resolve all of its members (and their forks) for nothing.
+loader_workspace() {
+  local ws=$BUILD/loader-ws
+  [[ -f $ws/Cargo.toml ]] && return 0
+  rm -rf "$ws" && mkdir -p "$ws"
+  cp -r "$BUILD/src/rust-sel4/crates/sel4-kernel-loader" "$ws/loader"
+  rm -rf "$ws/loader/payload-types"
+  local toml
+  for toml in "$ws/loader/Cargo.toml" "$ws/loader/add-payload/Cargo.toml"; do
+    sed -E -i "s|path = \"[^\"]*\"|git = \"$RUST_SEL4_URL\", tag = \"$RUST_SEL4_TAG\"|" "$toml"
+  done
+  printf '[workspace]\nresolver = "3"\nmembers = ["loader", "loader/add-payload"]\n' >"$ws/Cargo.toml"
+}
+
 loader() { # platform
   local plat=$1 out=$BUILD/loader/$1
-  stamp "loader-$plat" && [[ -x $out/bin/sel4-kernel-loader-add-payload ]] && return 0
+  local key
+  key=$(config_key "$plat")
+  stamp "loader-$plat-$key" && [[ -x $out/sel4-kernel-loader-add-payload ]] && return 0
   log "building sel4-kernel-loader for $plat"
-  local cargo=("$ROOT/scripts/sel4-cargo")
-  local common=(--git "$RUST_SEL4_URL" --tag "$RUST_SEL4_TAG" --root "$out" --locked --force
-    --config "patch.crates-io.ring.path=\"$BUILD/src/ring-unused\"")
-  # A placeholder crate stands in for the unreachable ring fork; the loader does not use ring.
-  mkdir -p "$BUILD/src/ring-unused/src"
-  printf '[package]\nname = "ring"\nversion = "0.17.14"\nedition = "2021"\n' >"$BUILD/src/ring-unused/Cargo.toml"
-  : >"$BUILD/src/ring-unused/src/lib.rs"
-  SEL4_PREFIX="$BUILD/kernel/$plat/install" "${cargo[@]}" install "${common[@]}" sel4-kernel-loader-add-payload >"$out.log" 2>&1 ||
-    { tail -30 "$out.log"; exit 1; }
-  SEL4_PREFIX="$BUILD/kernel/$plat/install" "${cargo[@]}" install "${common[@]}" sel4-kernel-loader \
-    -Z build-std=core,compiler_builtins -Z build-std-features=compiler-builtins-mem \
-    --target aarch64-unknown-none >>"$out.log" 2>&1 || { tail -30 "$out.log"; exit 1; }
-  done_ "loader-$plat"
+  loader_workspace
+  mkdir -p "$out"
+  local cargo=("$ROOT/scripts/sel4-cargo") ws=$BUILD/loader-ws
+  (
+    cd "$ws"
+    export SEL4_PREFIX=$BUILD/kernel/$plat/install CARGO_TARGET_DIR=$ws/target/$plat
+    # The loader assembles a few .S files with cc-rs: use the cross compiler.
+    export CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
+    "${cargo[@]}" build --release -p sel4-kernel-loader-add-payload >"$out.log" 2>&1 ||
+      { tail -30 "$out.log"; exit 1; }
+    "${cargo[@]}" build --release -p sel4-kernel-loader --target aarch64-unknown-none \
+      -Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem \
+      >>"$out.log" 2>&1 || { tail -30 "$out.log"; exit 1; }
+    cp "$CARGO_TARGET_DIR/release/sel4-kernel-loader-add-payload" "$out/"
+    cp "$CARGO_TARGET_DIR/aarch64-unknown-none/release/sel4-kernel-loader" "$out/"
+  )
+  done_ "loader-$plat-$key"
 }
 
 main() {

@@ -6,13 +6,17 @@
 //! - [`regs`]: the replica register file of each architecture, with names.
 //! - [`event`]: one replica's externalization event (call, fault, exit) as the master saw it.
 //! - [`vote`]: full comparison of the N replicas' events and the majority decision.
+//! - [`proxy`]: checking and decoding replica call arguments.
 //! - [`rendezvous`]: collecting the N replicas' events for the same point.
+//! - [`image`]: checking a program's ELF image and laying it out in pages.
 //! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
 #![cfg_attr(not(test), no_std)]
 
 pub mod event;
+pub mod image;
 pub mod plan;
+pub mod proxy;
 pub mod regs;
 pub mod rendezvous;
 pub mod summary;

@@ -1,0 +1,111 @@
+# Romain for seL4: build, run and test.
+#
+#   make run  [ARCH=aarch64|x86_64] [MODE=none|dmr|tmr|N] [APP=hello] [PLAN=mode:app,...]
+#   make test                      host tests + QEMU system tests on both architectures
+#   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
+#   make setup                     just the set-up (also done by run and test)
+#   make docker-build docker-run   the same inside the project's container
+#
+# Everything built goes under $(BUILD) (default ./build).
+
+ARCH ?= aarch64
+MODE ?= tmr
+APP ?= hello
+PLAN ?= $(MODE):$(APP)
+BOARD ?= qemu
+TIMEOUT ?= 600
+SMP ?= 4
+
+BUILD ?= $(CURDIR)/build
+export ROMAIN_BUILD := $(BUILD)
+
+ifeq ($(ARCH),aarch64)
+  PLATFORM := $(if $(filter rpi4,$(BOARD)),rpi4,qemu-arm-virt)
+else ifeq ($(ARCH),x86_64)
+  PLATFORM := pc99
+else
+  $(error ARCH must be aarch64 or x86_64, not $(ARCH))
+endif
+
+comma := ,
+SEL4_PREFIX := $(BUILD)/kernel/$(PLATFORM)/install
+OUT := $(BUILD)/out/$(PLATFORM)
+TARGETS := $(BUILD)/targets
+SEL4_CARGO := $(CURDIR)/scripts/sel4-cargo
+BUILD_STD := -Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem
+PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(lastword $(subst :, ,$(run)))))
+REPLICA_DIR := $(BUILD)/target/$(PLATFORM)/replica/$(ARCH)-sel4-replica/release
+MASTER_DIR := $(BUILD)/target/$(PLATFORM)/master/$(ARCH)-sel4-roottask/release
+# Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
+app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
+
+SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
+
+.PHONY: all setup setup-host run image replicas master test host-test lint clean docker-build docker-run
+
+all: image
+
+setup:
+	scripts/setup.sh full
+
+setup-host:
+	scripts/setup.sh host
+
+$(TARGETS)/.stamp: scripts/targets.py | setup
+	python3 scripts/targets.py $(BUILD)/src/rust-sel4/support/targets $(TARGETS)
+	touch $@
+
+replicas: $(TARGETS)/.stamp
+	cd replica-app && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/replica \
+	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(ARCH)-sel4-replica.json $(BUILD_STD)
+
+master: replicas
+	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
+	  ROMAIN_PLAN='$(PLAN)' \
+	  ROMAIN_APPS='$(subst $() ,$(comma),$(foreach a,$(PLAN_APPS),$(a)=$(call app_elf,$(a))))' \
+	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
+
+image: master
+	@mkdir -p $(OUT)
+ifeq ($(ARCH),aarch64)
+	$(BUILD)/loader/$(PLATFORM)/sel4-kernel-loader-add-payload \
+	  --loader $(BUILD)/loader/$(PLATFORM)/sel4-kernel-loader \
+	  --sel4-prefix $(SEL4_PREFIX) --app $(MASTER_DIR)/romain-master.elf -o $(OUT)/image.elf
+	@echo "image: $(OUT)/image.elf"
+else
+	objcopy -O elf32-i386 $(SEL4_PREFIX)/bin/kernel.elf $(OUT)/kernel32.elf
+	cp $(MASTER_DIR)/romain-master.elf $(OUT)/romain-master.elf
+	@echo "image: $(OUT)/kernel32.elf + $(OUT)/romain-master.elf (multiboot)"
+endif
+
+run: image
+ifneq ($(BOARD),qemu)
+	$(error BOARD=$(BOARD) images cannot be booted here: use 'make image BOARD=$(BOARD)')
+endif
+ifeq ($(ARCH),aarch64)
+	scripts/qemu-run.py --arch aarch64 --image $(OUT)/image.elf --smp $(SMP) --timeout $(TIMEOUT) --log $(OUT)/run.log
+else
+	scripts/qemu-run.py --arch x86_64 --kernel $(OUT)/kernel32.elf --initrd $(OUT)/romain-master.elf --smp $(SMP) --timeout $(TIMEOUT) --log $(OUT)/run.log
+endif
+
+# The test command: host tests always; the QEMU system tests whenever the upstream seL4 sources
+# can be reached (set-up exits 3 when they cannot, and the tests then say they were skipped).
+test:
+	@scripts/test.sh
+
+host-test: setup-host
+	cargo test --workspace
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf $(BUILD)/out $(BUILD)/target target
+
+DOCKER_IMAGE ?= romain-sel4
+docker-build:
+	docker build -f docker/Dockerfile -t $(DOCKER_IMAGE) .
+
+docker-run: docker-build
+	docker run --rm -it $(DOCKER_IMAGE) make run ARCH=$(ARCH) MODE=$(MODE) APP=$(APP)

@@ -1,0 +1,356 @@
+//! Checking a replica program's ELF image and laying it out in pages.
+//!
+//! The master loads whatever image the plan names; a malformed or hostile image must end in a
+//! clear [`ImageError`] for that replica group, never in a master panic. Everything the master
+//! later does with the image (which pages to create, with which rights, what to copy into them)
+//! comes from the checked [`Layout`].
+
+use core::fmt;
+use core::ops::Range;
+
+use heapless::Vec;
+use object::elf;
+use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
+use object::{Endianness, Object};
+
+use crate::regs::Arch;
+
+pub const PAGE_SIZE: u64 = 4096;
+/// Lowest address a replica image may use (page 0 stays unmapped to catch null pointers).
+pub const USER_START: u64 = 0x10_000;
+/// End of the user address range the master gives replicas (47-bit, as on both architectures).
+pub const USER_END: u64 = 0x7fff_0000_0000;
+/// Most loadable segments an image may have.
+pub const MAX_SEGMENTS: usize = 16;
+
+/// Access rights of one page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rights {
+    pub read: bool,
+    pub write: bool,
+    pub execute: bool,
+}
+
+/// One loadable segment, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub vaddr: u64,
+    pub mem_size: u64,
+    /// Range of the segment's initialised data in the image bytes.
+    pub file: Range<usize>,
+    pub rights: Rights,
+}
+
+/// The checked layout of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub entry: u64,
+    pub segments: Vec<Segment, MAX_SEGMENTS>,
+    /// Page-aligned span of all segments.
+    pub span: Range<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageError {
+    /// Not a 64-bit little-endian ELF file, or its headers do not parse.
+    NotElf,
+    WrongMachine { expected: Arch, found: u16 },
+    NotExecutable { elf_type: u16 },
+    NoSegments,
+    TooManySegments,
+    /// A segment's file data lies outside the file, or is larger than the segment.
+    BadFileRange { vaddr: u64 },
+    /// A segment lies outside the user range, or wraps around.
+    OutOfRange { vaddr: u64, size: u64 },
+    /// Two segments claim the same bytes.
+    Overlap { vaddr: u64 },
+    /// The entry point is not in an executable segment.
+    BadEntry { entry: u64 },
+    /// The image needs more pages than the group may have.
+    TooLarge { pages: u64, max: u64 },
+}
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageError::NotElf => write!(f, "not a 64-bit little-endian ELF executable"),
+            ImageError::WrongMachine { expected, found } => {
+                write!(f, "ELF machine {found} is not {}", expected.name())
+            }
+            ImageError::NotExecutable { elf_type } => {
+                write!(f, "ELF type {elf_type} is not an executable")
+            }
+            ImageError::NoSegments => write!(f, "no loadable segments"),
+            ImageError::TooManySegments => {
+                write!(f, "more than {MAX_SEGMENTS} loadable segments")
+            }
+            ImageError::BadFileRange { vaddr } => {
+                write!(f, "segment at {vaddr:#x} has file data outside the file or segment")
+            }
+            ImageError::OutOfRange { vaddr, size } => write!(
+                f,
+                "segment at {vaddr:#x} (size {size:#x}) is outside {USER_START:#x}..{USER_END:#x}"
+            ),
+            ImageError::Overlap { vaddr } => write!(f, "segment at {vaddr:#x} overlaps another"),
+            ImageError::BadEntry { entry } => {
+                write!(f, "entry point {entry:#x} is not in an executable segment")
+            }
+            ImageError::TooLarge { pages, max } => {
+                write!(f, "image needs {pages} pages, the group may have {max}")
+            }
+        }
+    }
+}
+
+impl Arch {
+    fn elf_machine(self) -> u16 {
+        match self {
+            Arch::Aarch64 => elf::EM_AARCH64,
+            Arch::X86_64 => elf::EM_X86_64,
+        }
+    }
+}
+
+/// Checks `bytes` as an image for `arch` of at most `max_pages` pages.
+pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageError> {
+    let file = ElfFile64::<Endianness>::parse(bytes).map_err(|_| ImageError::NotElf)?;
+    if !file.is_little_endian() {
+        return Err(ImageError::NotElf);
+    }
+    let header = file.elf_header();
+    let endian = file.endian();
+    let machine = header.e_machine(endian);
+    if machine != arch.elf_machine() {
+        return Err(ImageError::WrongMachine { expected: arch, found: machine });
+    }
+    let elf_type = header.e_type(endian);
+    if elf_type != elf::ET_EXEC {
+        return Err(ImageError::NotExecutable { elf_type });
+    }
+
+    let mut segments: Vec<Segment, MAX_SEGMENTS> = Vec::new();
+    for ph in file.elf_program_headers() {
+        if ph.p_type(endian) != elf::PT_LOAD || ph.p_memsz(endian) == 0 {
+            continue;
+        }
+        let vaddr = ph.p_vaddr(endian);
+        let mem_size = ph.p_memsz(endian);
+        let (offset, file_size) = (ph.p_offset(endian), ph.p_filesz(endian));
+        let end = vaddr
+            .checked_add(mem_size)
+            .filter(|&end| vaddr >= USER_START && end <= USER_END)
+            .ok_or(ImageError::OutOfRange { vaddr, size: mem_size })?;
+        let file_end = offset.checked_add(file_size);
+        if file_size > mem_size || file_end.is_none_or(|e| e > bytes.len() as u64) {
+            return Err(ImageError::BadFileRange { vaddr });
+        }
+        if segments.iter().any(|s| vaddr < s.vaddr + s.mem_size && s.vaddr < end) {
+            return Err(ImageError::Overlap { vaddr });
+        }
+        let flags = ph.p_flags(endian);
+        let segment = Segment {
+            vaddr,
+            mem_size,
+            file: offset as usize..(offset + file_size) as usize,
+            rights: Rights {
+                read: flags & elf::PF_R != 0,
+                write: flags & elf::PF_W != 0,
+                execute: flags & elf::PF_X != 0,
+            },
+        };
+        segments.push(segment).map_err(|_| ImageError::TooManySegments)?;
+    }
+    let start = segments.iter().map(|s| s.vaddr).min().ok_or(ImageError::NoSegments)?;
+    let end = segments.iter().map(|s| s.vaddr + s.mem_size).max().unwrap_or(start);
+    let span = page_floor(start)..end.next_multiple_of(PAGE_SIZE);
+
+    let entry = file.entry();
+    let in_text = |s: &Segment| s.rights.execute && (s.vaddr..s.vaddr + s.mem_size).contains(&entry);
+    if !segments.iter().any(in_text) {
+        return Err(ImageError::BadEntry { entry });
+    }
+    let pages = (span.end - span.start) / PAGE_SIZE;
+    if pages > max_pages {
+        return Err(ImageError::TooLarge { pages, max: max_pages });
+    }
+    Ok(Layout { entry, segments, span })
+}
+
+const fn page_floor(addr: u64) -> u64 {
+    addr - addr % PAGE_SIZE
+}
+
+impl Layout {
+    /// Every page of the image in address order, with the union of the rights of the segments
+    /// that touch it (segments may share a page).
+    pub fn pages(&self) -> impl Iterator<Item = (u64, Rights)> + '_ {
+        self.span.clone().step_by(PAGE_SIZE as usize).map(move |page| {
+            let mut rights = Rights::default();
+            for s in self.segments.iter().filter(|s| overlaps(s, page)) {
+                rights.read |= s.rights.read;
+                rights.write |= s.rights.write;
+                rights.execute |= s.rights.execute;
+            }
+            (page, rights)
+        })
+    }
+
+    /// Writes the initial contents of the page at `page` (page-aligned) into `out`: the file data
+    /// that falls into it, zeros elsewhere.
+    pub fn fill_page(&self, image: &[u8], page: u64, out: &mut [u8]) {
+        out.fill(0);
+        for s in &self.segments {
+            let data = &image[s.file.clone()];
+            let data_range = s.vaddr..s.vaddr + data.len() as u64;
+            let lo = data_range.start.max(page);
+            let hi = data_range.end.min(page + PAGE_SIZE);
+            if lo < hi {
+                let src = &data[(lo - s.vaddr) as usize..(hi - s.vaddr) as usize];
+                out[(lo - page) as usize..(hi - page) as usize].copy_from_slice(src);
+            }
+        }
+    }
+
+    /// Whether the page holds file data (pages without any start zeroed, as seL4 frames do).
+    pub fn page_has_data(&self, page: u64) -> bool {
+        self.segments.iter().any(|s| {
+            let len = (s.file.end - s.file.start) as u64;
+            s.vaddr < page + PAGE_SIZE && page < s.vaddr + len
+        })
+    }
+}
+
+fn overlaps(s: &Segment, page: u64) -> bool {
+    s.vaddr < page + PAGE_SIZE && page < s.vaddr + s.mem_size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF64 executable: header, program headers, then the segments' file data.
+    struct Elf {
+        machine: u16,
+        elf_type: u16,
+        entry: u64,
+        /// (vaddr, data, mem_size, flags)
+        segments: std::vec::Vec<(u64, std::vec::Vec<u8>, u64, u32)>,
+    }
+
+    impl Elf {
+        fn new(arch: Arch) -> Self {
+            Elf {
+                machine: arch.elf_machine(),
+                elf_type: elf::ET_EXEC,
+                entry: 0x20_0010,
+                segments: vec![
+                    (0x20_0000, vec![0xaa; 100], 100, elf::PF_R | elf::PF_X),
+                    (0x20_1100, vec![0xbb; 50], 0x3000, elf::PF_R | elf::PF_W),
+                ],
+            }
+        }
+
+        fn bytes(&self) -> std::vec::Vec<u8> {
+            let phoff = 64u64;
+            let mut data_off = phoff + 56 * self.segments.len() as u64;
+            let mut out = std::vec::Vec::new();
+            out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
+            out.extend_from_slice(&[0; 8]);
+            out.extend_from_slice(&self.elf_type.to_le_bytes());
+            out.extend_from_slice(&self.machine.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+            out.extend_from_slice(&self.entry.to_le_bytes());
+            out.extend_from_slice(&phoff.to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes()); // shoff
+            out.extend_from_slice(&0u32.to_le_bytes()); // flags
+            for half in [64u16, 56, self.segments.len() as u16, 64, 0, 0] {
+                out.extend_from_slice(&half.to_le_bytes());
+            }
+            for (vaddr, data, memsz, flags) in &self.segments {
+                out.extend_from_slice(&elf::PT_LOAD.to_le_bytes());
+                out.extend_from_slice(&flags.to_le_bytes());
+                for word in [data_off, *vaddr, *vaddr, data.len() as u64, *memsz, PAGE_SIZE] {
+                    out.extend_from_slice(&word.to_le_bytes());
+                }
+                data_off += data.len() as u64;
+            }
+            for (_, data, _, _) in &self.segments {
+                out.extend_from_slice(data);
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn a_good_image_is_laid_out_in_pages_with_rights_and_data() {
+        let elf = Elf::new(Arch::Aarch64);
+        let bytes = elf.bytes();
+        let layout = load(&bytes, Arch::Aarch64, 100).unwrap();
+        assert_eq!(layout.entry, 0x20_0010);
+        assert_eq!(layout.span, 0x20_0000..0x20_5000);
+        let pages: std::vec::Vec<_> = layout.pages().collect();
+        assert_eq!(pages.len(), 5);
+        assert!(pages[0].1.execute && !pages[0].1.write);
+        assert!(pages[1].1.write && !pages[1].1.execute);
+        assert!(pages[4].1.write);
+
+        let mut page = [0xffu8; PAGE_SIZE as usize];
+        layout.fill_page(&bytes, 0x20_1000, &mut page);
+        assert_eq!(&page[..0x100], &[0u8; 0x100][..]);
+        assert_eq!(&page[0x100..0x132], &[0xbbu8; 50][..]);
+        assert_eq!(page[0x132], 0);
+        assert!(layout.page_has_data(0x20_1000));
+        assert!(!layout.page_has_data(0x20_2000));
+    }
+
+    #[test]
+    fn malformed_images_are_clear_errors() {
+        let arch = Arch::X86_64;
+        assert_eq!(load(b"", arch, 100), Err(ImageError::NotElf));
+        assert_eq!(load(b"\x7fELF garbage that is not a header", arch, 100), Err(ImageError::NotElf));
+        let good = Elf::new(arch);
+        let truncated = &good.bytes()[..100];
+        assert_eq!(load(truncated, arch, 100), Err(ImageError::NotElf));
+
+        assert!(matches!(
+            load(&good.bytes(), Arch::Aarch64, 100),
+            Err(ImageError::WrongMachine { found: elf::EM_X86_64, .. })
+        ));
+        let mut e = Elf::new(arch);
+        e.elf_type = elf::ET_DYN;
+        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::NotExecutable { elf_type: 3 }));
+
+        let mut e = Elf::new(arch);
+        e.segments.clear();
+        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::NoSegments));
+
+        let mut e = Elf::new(arch);
+        e.segments[1].0 = 0x100; // below USER_START
+        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::OutOfRange { .. })));
+
+        let mut e = Elf::new(arch);
+        e.segments[1].0 = u64::MAX - 10; // wraps
+        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::OutOfRange { .. })));
+
+        let mut e = Elf::new(arch);
+        e.segments[1].0 = 0x20_0020; // inside the text segment
+        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::Overlap { vaddr: 0x20_0020 }));
+
+        let mut e = Elf::new(arch);
+        e.segments[1].2 = 10; // file data larger than the segment
+        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::BadFileRange { .. })));
+
+        let mut e = Elf::new(arch);
+        e.entry = 0x20_1100; // data, not text
+        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::BadEntry { entry: 0x20_1100 }));
+
+        assert_eq!(load(&good.bytes(), arch, 4), Err(ImageError::TooLarge { pages: 5, max: 4 }));
+
+        // File data pointing past the end of the file.
+        let mut bytes = good.bytes();
+        let ph1_filesz = 64 + 56 + 32;
+        bytes[ph1_filesz..ph1_filesz + 8].copy_from_slice(&0xffff_ffffu64.to_le_bytes());
+        bytes[ph1_filesz + 8..ph1_filesz + 16].copy_from_slice(&0xffff_ffffu64.to_le_bytes());
+        assert!(load(&bytes, arch, 100).is_err());
+    }
+}

@@ -1,0 +1,52 @@
+//! The sample replica program: a little of everything a ported program does (printing, heap,
+//! computation), with output that is easy to check: the primes below 10,000 and a sorted list.
+#![no_std]
+#![no_main]
+
+use romain_replica::{Vec, println, vec};
+
+romain_replica::main!(main);
+
+fn main() -> i32 {
+    println!("hello from a Romain replica");
+
+    let primes = sieve(10_000);
+    println!(
+        "primes below 10000: {} (last {})",
+        primes.len(),
+        primes.last().copied().unwrap_or(0)
+    );
+
+    // A deterministic pseudo-random sequence (xorshift64), sorted on the heap.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut values: Vec<u64> = (0..1000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % 100_000
+        })
+        .collect();
+    values.sort_unstable();
+    let checksum = values
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, v| (h ^ v).wrapping_mul(0x100_0000_01b3));
+    println!(
+        "sorted 1000 values: min {} max {} fnv1a {:#018x}",
+        values[0], values[999], checksum
+    );
+    println!("goodbye");
+    0
+}
+
+fn sieve(limit: usize) -> Vec<usize> {
+    let mut composite = vec![false; limit];
+    let mut primes = Vec::new();
+    for n in 2..limit {
+        if !composite[n] {
+            primes.push(n);
+            (n * n..limit).step_by(n).for_each(|m| composite[m] = true);
+        }
+    }
+    primes
+}

@@ -1,0 +1,189 @@
+//! Runtime for programs that run as Romain replicas.
+//!
+//! What a replica program gets:
+//! - an entry point: declare `fn main() -> i32` and invoke [`main!`]`(main)`; the value is the
+//!   exit code;
+//! - a stack ([`STACK_SIZE`]) and a heap ([`HEAP_SIZE`]) for `alloc` (`Vec`, `String`, `Box`);
+//! - [`print!`]/[`println!`], [`write`] and [`exit`]: calls to the master (see `romain-abi`);
+//! - a panic handler that prints the panic message and exits with code [`PANIC_EXIT_CODE`].
+//!
+//! Everything a replica does outside its own memory goes through [`call`], so the master sees it
+//! as an externalization event, compares the replicas there and performs it once.
+#![no_std]
+
+extern crate alloc;
+
+use core::fmt::{self, Write as _};
+use core::ptr;
+
+use one_shot_mutex::sync::RawOneShotMutex;
+use romain_abi::{Call, CallError, WRITE_CHUNK, pack_bytes, slot};
+use sel4::CapTypeForFrameObjectOfFixedSize;
+use sel4_dlmalloc::{StaticDlmalloc, StaticHeap};
+
+pub use alloc::{boxed::Box, format, string::String, vec, vec::Vec};
+
+/// Stack of the replica's only thread.
+pub const STACK_SIZE: usize = 256 * 1024;
+/// Heap for `alloc`.
+pub const HEAP_SIZE: usize = 2 * 1024 * 1024;
+/// Exit code after a panic.
+pub const PANIC_EXIT_CODE: i64 = 101;
+
+sel4_runtime_common::declare_stack!(STACK_SIZE);
+
+static STATIC_HEAP: StaticHeap<HEAP_SIZE> = StaticHeap::new();
+
+#[global_allocator]
+static GLOBAL_ALLOCATOR: StaticDlmalloc<RawOneShotMutex> =
+    StaticDlmalloc::new(STATIC_HEAP.bounds());
+
+// The runtime's own abort path (before main, or a failed constructor) prints through the master.
+sel4_panicking_env::register_debug_put_char!(put_char);
+
+fn put_char(c: u8) {
+    let _ = write(&[c]);
+}
+
+sel4_runtime_common::declare_entrypoint_with_stack_init!();
+
+sel4_runtime_common::declare_rust_entrypoint! {
+    entrypoint()
+}
+
+unsafe extern "Rust" {
+    // Defined by `main!` in the program.
+    fn __romain_replica_main() -> i32;
+}
+
+fn entrypoint() -> ! {
+    // SAFETY: the master maps this replica's IPC buffer in the page after the image, and nothing
+    // else refers to that page.
+    unsafe { sel4::set_ipc_buffer(ipc_buffer_ptr().as_mut().unwrap()) };
+    // SAFETY: the symbol is defined by `main!`, with this signature.
+    let code = unsafe { __romain_replica_main() };
+    exit(code.into())
+}
+
+/// The page after the image, where the master maps the IPC buffer.
+fn ipc_buffer_ptr() -> *mut sel4::IpcBuffer {
+    unsafe extern "C" {
+        static _end: usize;
+    }
+    (ptr::addr_of!(_end) as usize).next_multiple_of(sel4::cap_type::Granule::FRAME_OBJECT_TYPE.bytes())
+        as *mut sel4::IpcBuffer
+}
+
+/// Declares the program's `fn main() -> i32`.
+#[macro_export]
+macro_rules! main {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        fn __romain_replica_main() -> i32 {
+            $main()
+        }
+    };
+}
+
+/// Makes call `call` with `len` message words already in the IPC buffer; returns the master's
+/// result word.
+pub fn call(call: Call, len: usize) -> Result<u64, CallError> {
+    raw_call(call.label(), len)
+}
+
+/// A call with any label (tests of the master's handling of unknown calls use it).
+pub fn raw_call(label: u64, len: usize) -> Result<u64, CallError> {
+    let info = sel4::MessageInfoBuilder::default().label(label).length(len).build();
+    sel4::cap::Endpoint::from_bits(slot::MASTER_EP).call(info);
+    let word = sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0]);
+    match CallError::from_result_word(word) {
+        Some(err) => Err(err),
+        None => Ok(word),
+    }
+}
+
+/// Writes `bytes` to the console (once, whatever the number of replicas).
+pub fn write(bytes: &[u8]) -> Result<usize, CallError> {
+    let mut written = 0;
+    for chunk in bytes.chunks(WRITE_CHUNK) {
+        let len = sel4::with_ipc_buffer_mut(|ipc| {
+            let mrs = ipc.msg_regs_mut();
+            mrs[0] = chunk.len() as u64;
+            1 + pack_bytes(chunk, &mut mrs[1..])
+        });
+        written += call(Call::Write, len)? as usize;
+    }
+    Ok(written)
+}
+
+/// Ends the program with `code`.
+pub fn exit(code: i64) -> ! {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = code as u64);
+    let _ = call(Call::Exit, 1);
+    // The master never answers an exit; should it, stay here rather than run past the end.
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// Formats into a buffer and writes it in as few calls as possible.
+pub struct Console {
+    buf: [u8; WRITE_CHUNK],
+    len: usize,
+}
+
+impl Console {
+    pub const fn new() -> Self {
+        Self { buf: [0; WRITE_CHUNK], len: 0 }
+    }
+
+    pub fn flush(&mut self) {
+        if self.len > 0 {
+            let _ = write(&self.buf[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len == self.buf.len() {
+                self.flush();
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments<'_>) {
+    let mut console = Console::new();
+    let _ = console.write_fmt(args);
+    console.flush();
+}
+
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::_print(format_args!($($arg)*)));
+}
+
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::_print(format_args!("{}\n", format_args!($($arg)*))));
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    _print(format_args!("replica panicked: {info}\n"));
+    exit(PANIC_EXIT_CODE)
+}

@@ -1,0 +1,30 @@
+//! Embeds the replica programs and the run plan chosen by the Makefile.
+//!
+//! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    println!("cargo::rerun-if-env-changed=ROMAIN_APPS");
+    println!("cargo::rerun-if-env-changed=ROMAIN_PLAN");
+    let apps = env::var("ROMAIN_APPS").unwrap_or_default();
+    let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());
+    // ELF headers are read in place, so the bytes must be aligned like the headers.
+    let mut table = String::from(
+        "#[repr(C, align(8))]\nstruct Aligned<B: ?Sized>(B);\npub const APPS: &[(&str, &[u8])] = &[\n",
+    );
+    for entry in apps.split(',').filter(|e| !e.is_empty()) {
+        let (name, path) = entry
+            .split_once('=')
+            .unwrap_or_else(|| panic!("ROMAIN_APPS entry {entry:?} is not name=path"));
+        let path = fs::canonicalize(path).unwrap_or_else(|e| panic!("replica ELF {path}: {e}"));
+        println!("cargo::rerun-if-changed={}", path.display());
+        table.push_str(&format!(
+            "    ({name:?}, {{ const A: &Aligned<[u8]> = &Aligned(*include_bytes!({:?})); &A.0 }}),\n",
+            path
+        ));
+    }
+    table.push_str("];\n");
+    table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");
+    fs::write(out, table).unwrap();
+}

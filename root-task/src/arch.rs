@@ -1,0 +1,89 @@
+//! What differs between aarch64 and x86_64 in the master: the cycle counter, the register file
+//! and how kernel fault messages map onto events.
+
+use romain_core::event::EventKind;
+use romain_core::regs::{Arch, RegisterFile};
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) const ARCH: Arch = Arch::Aarch64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) const ARCH: Arch = Arch::X86_64;
+
+/// The guest's free-running counter: CNTVCT_EL0 on aarch64 (exported to user level by the kernel
+/// configuration), the TSC on x86_64.
+pub(crate) fn counter() -> u64 {
+    let value: u64;
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: reads a counter register that KernelArmExportVCNTUser makes readable at EL0.
+    unsafe {
+        core::arch::asm!("isb", "mrs {v}, cntvct_el0", v = out(reg) value, options(nomem, nostack));
+    }
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: rdtsc only reads the time-stamp counter.
+    unsafe {
+        value = core::arch::x86_64::_rdtsc();
+    }
+    value
+}
+
+/// Frequency of [`counter`] in Hz, where the hardware tells it (0 otherwise).
+pub(crate) fn counter_hz() -> u64 {
+    #[cfg(target_arch = "aarch64")]
+    {
+        let hz: u64;
+        // SAFETY: CNTFRQ_EL0 is readable at EL0 whenever a counter is exported to EL0.
+        unsafe {
+            core::arch::asm!("mrs {v}, cntfrq_el0", v = out(reg) hz, options(nomem, nostack));
+        }
+        hz
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        0
+    }
+}
+
+/// Words of `seL4_UserContext`.
+const CONTEXT_WORDS: usize = core::mem::size_of::<sel4::UserContext>() / 8;
+const _: () = assert!(CONTEXT_WORDS == ARCH.num_registers());
+
+/// The register file of a user context, in `seL4_UserContext` order.
+pub(crate) fn register_file(ctx: &sel4::UserContext) -> RegisterFile {
+    // SAFETY: seL4_UserContext is a repr(C) struct of CONTEXT_WORDS seL4_Words and nothing else
+    // (asserted above against the names in romain-core, which follow libsel4).
+    let words: &[u64; CONTEXT_WORDS] = unsafe { &*(ctx.inner() as *const _ as *const _) };
+    RegisterFile::new(ARCH, words).expect("word count checked at compile time")
+}
+
+/// A user context holding `regs`.
+pub(crate) fn user_context(regs: &RegisterFile) -> sel4::UserContext {
+    let mut ctx = sel4::UserContext::default();
+    // SAFETY: as in `register_file`.
+    let words: &mut [u64; CONTEXT_WORDS] =
+        unsafe { &mut *(ctx.inner_mut() as *mut _ as *mut _) };
+    words.copy_from_slice(regs.words());
+    ctx
+}
+
+/// The event a kernel fault message describes.
+pub(crate) fn fault_event(fault: &sel4::Fault) -> EventKind {
+    match fault {
+        sel4::Fault::VmFault(f) => EventKind::VmFault {
+            addr: f.inner().get_Addr(),
+            fsr: f.inner().get_FSR(),
+            prefetch: f.inner().get_PrefetchFault() != 0,
+        },
+        sel4::Fault::UserException(f) => EventKind::UserException {
+            number: f.inner().get_Number(),
+            code: f.inner().get_Code(),
+        },
+        sel4::Fault::UnknownSyscall(f) => EventKind::UnknownSyscall {
+            number: f.inner().get_Syscall(),
+        },
+        sel4::Fault::CapFault(f) => EventKind::CapFault {
+            addr: f.inner().get_Addr(),
+        },
+        #[allow(unreachable_patterns)]
+        _ => EventKind::UnknownCall { label: 0 },
+    }
+}

@@ -1,0 +1,240 @@
+//! One replica group, from the program's image to its summary line.
+//!
+//! The master waits on its endpoint. Each message is one replica's event (a call or a fault); the
+//! replica stays blocked while the master keeps its reply capability. When all N replicas have
+//! arrived at their next event, the master compares the events in full (kind, message words,
+//! every register), lets the majority decide, repairs outvoted replicas from a majority replica,
+//! performs the event once and answers all replicas with the same result.
+
+use alloc::vec::Vec;
+
+use romain_abi::{MAX_MESSAGE_WORDS, ReplicaBadge};
+use romain_core::event::{Event, EventKind, Words};
+use romain_core::image::{self, PAGE_SIZE};
+use romain_core::plan::Mode;
+use romain_core::rendezvous::Rendezvous;
+use romain_core::summary::{Status, Summary};
+use romain_core::vote::{Verdict, vote};
+
+use crate::arch::{self, ARCH};
+use crate::calls::{self, Action, Console};
+use crate::objects::{AllocError, Objects};
+use crate::replica::{Program, Replica};
+use crate::window::Window;
+
+/// What a group needs from the master.
+pub(crate) struct Context<'a> {
+    pub objects: &'a mut Objects,
+    pub windows: &'a [Window; 2],
+    pub endpoint: sel4::cap::Endpoint,
+    pub cores: usize,
+    pub group_number: u8,
+}
+
+/// Why a group stopped early: the status and reason go into its summary.
+struct Stop(Status, alloc::string::String);
+
+impl From<AllocError> for Stop {
+    fn from(err: AllocError) -> Self {
+        match err {
+            AllocError::OutOfMemory => Stop(Status::OutOfMemory, "group memory quota exhausted".into()),
+            AllocError::OutOfSlots => Stop(Status::OutOfMemory, "no capability slots left".into()),
+            AllocError::Kernel(e) => Stop(Status::MasterError, alloc::format!("seL4 error {e:?}")),
+        }
+    }
+}
+
+impl From<sel4::Error> for Stop {
+    fn from(err: sel4::Error) -> Self {
+        Stop(Status::MasterError, alloc::format!("seL4 error {err:?}"))
+    }
+}
+
+/// The core of replica `index`: core 0 is the master's, replicas take the others in turn.
+fn core_of(index: usize, cores: usize) -> usize {
+    if cores <= 1 { 0 } else { 1 + index % (cores - 1) }
+}
+
+/// Runs `app` with `mode.replicas` replicas to its end and returns its summary.
+pub(crate) fn run(
+    mut ctx: Context<'_>,
+    app: &'static str,
+    mode: Mode,
+    apps: &[(&str, &'static [u8])],
+) -> Summary<'static> {
+    let mut summary = Summary::new(ARCH.name(), app, mode.name(), mode.replicas);
+    summary.counter_hz = arch::counter_hz();
+    let mut console = Console::new();
+    let mut replicas = Vec::new();
+    log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
+
+    let result = build_and_drive(&mut ctx, app, mode, apps, &mut replicas, &mut console, &mut summary);
+    if let Err(Stop(status, reason)) = result {
+        console.end_line();
+        log::error!("{app}: {}: {reason}", status.name());
+        summary.fail(status, format_args!("{reason}"));
+    }
+    for r in &replicas {
+        let _ = r.stop();
+    }
+    if let Err(err) = ctx.objects.end_group() {
+        log::error!("tearing down the group failed: {err:?}");
+    }
+    console.end_line();
+    summary
+}
+
+fn build_and_drive(
+    ctx: &mut Context<'_>,
+    app: &str,
+    mode: Mode,
+    apps: &[(&str, &'static [u8])],
+    replicas: &mut Vec<Replica>,
+    console: &mut Console,
+    summary: &mut Summary<'_>,
+) -> Result<(), Stop> {
+    let bytes = apps
+        .iter()
+        .find(|(name, _)| *name == app)
+        .map(|(_, bytes)| *bytes)
+        .ok_or_else(|| Stop(Status::UnknownApp, alloc::format!("no program {app:?} in this image")))?;
+    // An image may take at most half the arena per replica: room for tables and objects.
+    let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
+    let layout = image::load(bytes, ARCH, max_pages)
+        .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
+    let program = Program { bytes, layout: &layout };
+
+    if mode.replicas >= ctx.cores {
+        log::warn!("{} replicas on {} cores: some share a core", mode.replicas, ctx.cores);
+    }
+    for index in 0..mode.replicas {
+        let badge = ReplicaBadge { group: ctx.group_number, replica: index as u8 };
+        let core = core_of(index, ctx.cores);
+        let replica =
+            Replica::build(ctx.objects, &ctx.windows[0], &program, ctx.endpoint, badge, core)?;
+        log::info!("replica {index} on core {core} ({} pages)", replica.pages.len());
+        summary.cores.push(core).ok();
+        replicas.push(replica);
+    }
+
+    let start = arch::counter();
+    for r in replicas.iter() {
+        r.start()?;
+    }
+    let result = drive(ctx, replicas, console, summary);
+    summary.cycles = arch::counter().wrapping_sub(start);
+    result
+}
+
+/// The event loop of a started group.
+fn drive(
+    ctx: &Context<'_>,
+    replicas: &[Replica],
+    console: &mut Console,
+    summary: &mut Summary<'_>,
+) -> Result<(), Stop> {
+    let n = replicas.len();
+    let mut rendezvous = Rendezvous::new(n);
+    loop {
+        let (info, badge) = ctx.endpoint.recv(());
+        let Some(badge) = ReplicaBadge::from_word(badge)
+            .filter(|b| b.group == ctx.group_number && (b.replica as usize) < n)
+        else {
+            log::warn!("message with badge {badge:#x} from no replica of this group ignored");
+            continue;
+        };
+        let replica = &replicas[badge.replica as usize];
+        // Read the message before any invocation: invocations reuse the master's IPC buffer.
+        let (kind, words) = read_message(&info);
+        replica.save_reply()?;
+        let event = Event { kind, words, regs: replica.registers()? };
+        match rendezvous.arrive(replica.index, event) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(err) => {
+                return Err(Stop(
+                    Status::ProtocolError,
+                    alloc::format!("replica {}: {err:?}", replica.index),
+                ));
+            }
+        }
+
+        let events = rendezvous.events().expect("complete");
+        summary.events += 1;
+        summary.compared_words += events.iter().map(|e| e.compared_words() as u64).sum::<u64>();
+        let leader = match vote(&events) {
+            Verdict::Agree => 0,
+            Verdict::Majority { leader, outvoted } => {
+                summary.mismatches += 1;
+                for (index, diff) in outvoted {
+                    log::warn!(
+                        "event {}: replica {index} outvoted ({diff}); repairing from replica {leader}",
+                        summary.events
+                    );
+                    let pages = repair(ctx, &replicas[leader], &replicas[index], events[leader])?;
+                    log::info!("replica {index} repaired: registers and {pages} pages");
+                    summary.recoveries += 1;
+                }
+                leader
+            }
+            Verdict::NoMajority { a, b, first } => {
+                summary.mismatches += 1;
+                return Err(Stop(
+                    Status::Mismatch,
+                    alloc::format!(
+                        "event {} ({}): replicas {a} and {b} differ in {first}, no majority",
+                        summary.events,
+                        events[a].kind
+                    ),
+                ));
+            }
+        };
+
+        match calls::handle(events[leader], console, summary) {
+            Action::End => return Ok(()),
+            Action::Reply(word) => {
+                sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = word);
+                let reply = sel4::MessageInfoBuilder::default().length(1).build();
+                for r in replicas {
+                    r.reply(reply.clone());
+                }
+            }
+        }
+        drop(events);
+        rendezvous.reset();
+    }
+}
+
+/// The event kind and message words of the message just received.
+fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
+    sel4::with_ipc_buffer(|ipc| {
+        let kind = if EventKind::is_call_label(info.label()) {
+            EventKind::from_call_label(info.label())
+        } else {
+            arch::fault_event(&sel4::Fault::new(ipc, info))
+        };
+        let len = info.length().min(MAX_MESSAGE_WORDS);
+        (kind, Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default())
+    })
+}
+
+/// Makes `bad` identical to `good`: registers, and every page that differs. Returns the number of
+/// pages copied.
+fn repair(ctx: &Context<'_>, good: &Replica, bad: &Replica, event: &Event) -> Result<usize, Stop> {
+    bad.set_registers(&event.regs)?;
+    let [src_window, dst_window] = ctx.windows;
+    let mut copied = 0;
+    for (src, dst) in good.pages.iter().zip(&bad.pages) {
+        let differs = src_window.with(src.alias, |src_bytes| {
+            dst_window.with(dst.alias, |dst_bytes| {
+                let differs = src_bytes != dst_bytes;
+                if differs {
+                    dst_bytes.copy_from_slice(src_bytes);
+                }
+                differs
+            })
+        })??;
+        copied += usize::from(differs);
+    }
+    Ok(copied)
+}

@@ -1,0 +1,146 @@
+//! Kernel objects and capability slots of the master.
+//!
+//! Two pools: a small *persistent* one for what lives as long as the master (the endpoint), and
+//! the *arena*, the largest untyped region, for everything of one replica group. When a group
+//! ends, revoking the arena destroys all of its objects at once and the next group starts from an
+//! empty arena: no leaks between runs, and the arena's size is the group's memory quota.
+
+use core::ops::Range;
+
+use sel4::init_thread::slot::CNODE;
+
+/// Why an object could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AllocError {
+    /// The pool's untyped memory is used up: the group's memory quota.
+    OutOfMemory,
+    /// The root CNode has no free slot left.
+    OutOfSlots,
+    /// Any other kernel refusal (a master bug).
+    Kernel(sel4::Error),
+}
+
+impl From<sel4::Error> for AllocError {
+    fn from(err: sel4::Error) -> Self {
+        match err {
+            sel4::Error::NotEnoughMemory => AllocError::OutOfMemory,
+            other => AllocError::Kernel(other),
+        }
+    }
+}
+
+pub(crate) struct Objects {
+    /// Free slots of the root CNode; `next` moves up from `free.start`.
+    free: Range<usize>,
+    next: usize,
+    /// First slot of the current group: everything from here is the group's.
+    group_start: usize,
+    persistent: sel4::cap::Untyped,
+    arena: sel4::cap::Untyped,
+    arena_bytes: usize,
+}
+
+impl Objects {
+    pub(crate) fn new(bootinfo: &sel4::BootInfo) -> Self {
+        let mut kernel_untyped: heapless::Vec<(usize, usize), 256> = bootinfo
+            .untyped_list()
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.is_device())
+            .map(|(i, d)| (d.size_bits(), i))
+            .take(256)
+            .collect();
+        kernel_untyped.sort_unstable();
+        let (arena_bits, arena_index) = kernel_untyped.pop().expect("no untyped memory");
+        let (_, persistent_index) = kernel_untyped.pop().expect("only one untyped region");
+        let free = bootinfo.empty().range();
+
+        log::info!(
+            "arena: {} MiB; {} free slots",
+            (1usize << arena_bits) >> 20,
+            free.len()
+        );
+        Self {
+            next: free.start,
+            group_start: free.start,
+            free,
+            persistent: bootinfo.untyped().index(persistent_index).cap(),
+            arena: bootinfo.untyped().index(arena_index).cap(),
+            arena_bytes: 1 << arena_bits,
+        }
+    }
+
+    /// Bytes a group may use at most.
+    pub(crate) fn arena_bytes(&self) -> usize {
+        self.arena_bytes
+    }
+
+    /// An empty slot of the root CNode.
+    pub(crate) fn slot(&mut self) -> Result<usize, AllocError> {
+        if self.next >= self.free.end {
+            return Err(AllocError::OutOfSlots);
+        }
+        self.next += 1;
+        Ok(self.next - 1)
+    }
+
+    fn retype(
+        &mut self,
+        untyped: sel4::cap::Untyped,
+        blueprint: sel4::ObjectBlueprint,
+    ) -> Result<sel4::cap::Unspecified, AllocError> {
+        let slot = self.slot()?;
+        untyped
+            .untyped_retype(&blueprint, &CNODE.cap().absolute_cptr_for_self(), slot, 1)
+            .inspect_err(|_| self.next -= 1)?;
+        Ok(sel4::init_thread::Slot::from_index(slot).cap())
+    }
+
+    /// An object that lives as long as the master. Call only before the first group.
+    pub(crate) fn persistent(
+        &mut self,
+        blueprint: sel4::ObjectBlueprint,
+    ) -> Result<sel4::cap::Unspecified, AllocError> {
+        assert_eq!(self.next, self.group_start, "persistent objects come first");
+        let cap = self.retype(self.persistent, blueprint)?;
+        self.group_start = self.next;
+        Ok(cap)
+    }
+
+    /// An object of the current group.
+    pub(crate) fn alloc<T: sel4::CapTypeForObjectOfFixedSize>(
+        &mut self,
+    ) -> Result<sel4::Cap<T>, AllocError> {
+        Ok(self.retype(self.arena, T::object_blueprint())?.cast())
+    }
+
+    /// A variable-size object (a CNode) of the current group.
+    pub(crate) fn alloc_sized<T: sel4::CapTypeForObjectOfVariableSize>(
+        &mut self,
+        size_bits: usize,
+    ) -> Result<sel4::Cap<T>, AllocError> {
+        Ok(self.retype(self.arena, T::object_blueprint(size_bits))?.cast())
+    }
+
+    /// An object of the current group by blueprint (translation tables of any level).
+    pub(crate) fn alloc_blueprint(
+        &mut self,
+        blueprint: sel4::ObjectBlueprint,
+    ) -> Result<sel4::cap::Unspecified, AllocError> {
+        self.retype(self.arena, blueprint)
+    }
+
+    /// Destroys every object and capability of the current group.
+    pub(crate) fn end_group(&mut self) -> Result<(), sel4::Error> {
+        CNODE.cap().absolute_cptr(self.arena).revoke()?;
+        // Slots not derived from the arena (badged endpoint copies, saved reply capabilities).
+        for slot in self.group_start..self.next {
+            CNODE
+                .cap()
+                .absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cptr())
+                .delete()?;
+        }
+        self.next = self.group_start;
+        Ok(())
+    }
+}

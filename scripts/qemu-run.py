@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Boots a Romain image in QEMU (TCG), echoes its console and stops QEMU when the master is done.
+
+The master prints ROMAIN-END after its last run. Exit code: 0 when that line came, 1 on a time-out
+(QEMU is stopped either way), 2 when QEMU itself failed.
+
+usage: qemu-run.py --arch aarch64 --image IMAGE [--timeout S] [--log FILE]
+       qemu-run.py --arch x86_64 --kernel KERNEL32 --initrd MASTER [--timeout S] [--log FILE]
+"""
+import argparse
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+
+END = b"ROMAIN-END"
+MEMORY = "2048"  # must match QEMU_MEMORY in cmake/qemu-arm-virt.cmake
+X86_CPU = ("Nehalem,-vme,+pdpe1gb,-xsave,-xsaveopt,-xsavec,-fsgsbase,-invpcid,"
+           "+syscall,+lm,enforce")
+
+
+def command(args):
+    common = ["-nographic", "-serial", "mon:stdio", "-smp", str(args.smp), "-m", MEMORY]
+    if args.arch == "aarch64":
+        return ["qemu-system-aarch64", "-machine", "virt,virtualization=on",
+                "-cpu", "cortex-a57", *common, "-kernel", args.image]
+    return ["qemu-system-x86_64", "-machine", "pc", "-cpu", X86_CPU, *common,
+            "-kernel", args.kernel, "-initrd", args.initrd]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--arch", choices=["aarch64", "x86_64"], required=True)
+    p.add_argument("--image")
+    p.add_argument("--kernel")
+    p.add_argument("--initrd")
+    p.add_argument("--smp", type=int, default=4)
+    p.add_argument("--timeout", type=float, default=300)
+    p.add_argument("--log")
+    args = p.parse_args()
+
+    cmd = command(args)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    # Never leave QEMU behind: stop it when we are stopped.
+    def stop(signum, _frame):
+        proc.kill()
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log = open(args.log, "wb") if args.log else None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + args.timeout
+    pending = b""
+    done = False
+    out = sys.stdout.buffer
+    while not done and time.monotonic() < deadline:
+        if not sel.select(timeout=1.0):
+            if proc.poll() is not None:
+                break
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        # Serial consoles end lines with \r\n; keep plain \n for readers of the log.
+        chunk = chunk.replace(b"\r\n", b"\n")
+        out.write(chunk)
+        out.flush()
+        if log:
+            log.write(chunk)
+        pending = (pending + chunk)[-4096:]
+        done = END in pending
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if log:
+        log.close()
+    if done:
+        return 0
+    if time.monotonic() >= deadline:
+        print(f"\nqemu-run: no {END.decode()} within {args.timeout:.0f} s: stopped QEMU",
+              file=sys.stderr)
+        return 1
+    print(f"\nqemu-run: QEMU exited ({proc.returncode}) before {END.decode()}: {' '.join(cmd)}",
+          file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
