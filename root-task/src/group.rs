@@ -147,7 +147,7 @@ fn drive(
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
         let (kind, words) = read_message(&info);
         replica.save_reply()?;
-        let event = Event { kind, words, regs: replica.registers()? };
+        let event = Event::new(kind, words, replica.registers()?);
         match rendezvous.arrive(replica.index, event) {
             Ok(false) => continue,
             Ok(true) => {}
@@ -179,6 +179,9 @@ fn drive(
             }
             Verdict::NoMajority { a, b, first } => {
                 summary.mismatches += 1;
+                for (i, e) in events.iter().enumerate() {
+                    log::info!("replica {i} at event {}: {} {:?}", summary.events, e.kind, e.regs);
+                }
                 return Err(Stop(
                     Status::Mismatch,
                     alloc::format!(
@@ -221,7 +224,7 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
 /// Makes `bad` identical to `good`: registers, and every page that differs. Returns the number of
 /// pages copied.
 fn repair(ctx: &Context<'_>, good: &Replica, bad: &Replica, event: &Event) -> Result<usize, Stop> {
-    bad.set_registers(&event.regs)?;
+    bad.set_registers(&event.resume_registers())?;
     let [src_window, dst_window] = ctx.windows;
     let mut copied = 0;
     for (src, dst) in good.pages.iter().zip(&bad.pages) {

@@ -40,6 +40,12 @@ impl EventKind {
         }
     }
 
+    /// Whether the replica entered the kernel with a system call (a call of the runtime or an
+    /// unknown call), as opposed to a fault or exception.
+    pub fn entered_by_syscall(&self) -> bool {
+        matches!(self, EventKind::Call(_) | EventKind::UnknownCall { .. })
+    }
+
     /// Whether a message label is a call (as opposed to a kernel fault message).
     pub fn is_call_label(label: u64) -> bool {
         label >= CALL_LABEL_BASE
@@ -111,6 +117,27 @@ impl fmt::Display for Difference {
 }
 
 impl Event {
+    /// An event, with the registers that the system-call instruction clobbers cleared for calls:
+    /// they are not the program's state (see [`crate::regs::Arch::syscall_clobbered`]).
+    pub fn new(kind: EventKind, words: Words, mut regs: RegisterFile) -> Event {
+        if kind.entered_by_syscall() {
+            regs.clear_syscall_clobbered();
+        }
+        Event { kind, words, regs }
+    }
+
+    /// The registers to write into a replica so that it continues from this event exactly as the
+    /// replica that made it will: after the system-call instruction for calls (seL4 would restart
+    /// the call otherwise), at the faulting instruction for faults.
+    pub fn resume_registers(&self) -> RegisterFile {
+        let mut regs = self.regs.clone();
+        if self.kind.entered_by_syscall() {
+            let arch = regs.arch();
+            regs.words_mut()[crate::regs::Arch::PC] += arch.syscall_len();
+        }
+        regs
+    }
+
     /// Compares everything: kind, every message word, every register.
     pub fn difference(&self, other: &Event) -> Option<Difference> {
         if self.kind != other.kind {
@@ -185,6 +212,30 @@ pub(crate) mod tests {
         b.regs.words_mut()[2] ^= 1; // rflags
         let d = a.difference(&b).unwrap();
         assert_eq!(format!("{d}"), "register rflags (xor 0x1)");
+    }
+
+    #[test]
+    fn calls_ignore_clobbered_registers_and_resume_after_the_syscall() {
+        let a = sample(Arch::X86_64);
+        let mut regs = a.regs.clone();
+        regs.words_mut()[5] = 0x1234; // rcx
+        let x = Event::new(a.kind, a.words.clone(), regs.clone());
+        let mut regs2 = regs.clone();
+        regs2.words_mut()[5] = 0x9999;
+        regs2.words_mut()[13] = 0x202; // r11
+        let y = Event::new(a.kind, a.words.clone(), regs2);
+        assert_eq!(x.difference(&y), None);
+        assert_eq!(x.resume_registers().pc(), x.regs.pc() + 2);
+
+        // A fault keeps every register and restarts at the faulting instruction.
+        let fault = EventKind::VmFault { addr: 0, fsr: 0, prefetch: false };
+        let f = Event::new(fault, Words::new(), regs.clone());
+        assert_eq!(f.regs.words()[5], 0x1234);
+        assert_eq!(f.resume_registers().pc(), regs.pc());
+
+        let arm = sample(Arch::Aarch64);
+        let arm = Event::new(arm.kind, arm.words.clone(), arm.regs.clone());
+        assert_eq!(arm.resume_registers().pc(), arm.regs.pc() + 4);
     }
 
     #[test]

@@ -53,6 +53,27 @@ impl Arch {
         self.register_names().iter().position(|n| *n == name)
     }
 
+    /// Registers whose values at a system call are not the program's state, so they are not
+    /// compared there: x86_64 `syscall` overwrites rcx (return address) and r11 (flags), and
+    /// seL4's `syscall` entry does not save rsp (the libsel4/rust-sel4 stubs keep the user stack
+    /// pointer in r14 across the call, and r14 is compared).
+    pub const fn syscall_clobbered(self) -> &'static [usize] {
+        match self {
+            Arch::Aarch64 => &[],
+            Arch::X86_64 => &[1, 5, 13], // rsp, rcx, r11
+        }
+    }
+
+    /// Length of the system-call instruction (`svc #0`, `syscall`). seL4 reports a thread blocked
+    /// in a system call with its PC at that instruction and restarts it there after a register
+    /// write; a repaired replica must resume after it instead.
+    pub const fn syscall_len(self) -> u64 {
+        match self {
+            Arch::Aarch64 => 4,
+            Arch::X86_64 => 2,
+        }
+    }
+
     /// Index of the program counter in the register file.
     pub const PC: usize = 0;
     /// Index of the stack pointer in the register file.
@@ -89,6 +110,13 @@ impl RegisterFile {
     pub fn words_mut(&mut self) -> &mut [u64] {
         let n = self.arch.num_registers();
         &mut self.words[..n]
+    }
+
+    /// Zeroes the registers the system-call instruction clobbers (see [`Arch::syscall_clobbered`]).
+    pub fn clear_syscall_clobbered(&mut self) {
+        for &i in self.arch.syscall_clobbered() {
+            self.words[i] = 0;
+        }
     }
 
     pub fn pc(&self) -> u64 {
@@ -151,6 +179,20 @@ mod tests {
         assert_eq!(Arch::Aarch64.register_index("x30"), Some(16));
         assert_eq!(Arch::X86_64.register_index("r15"), Some(17));
         assert_eq!(Arch::X86_64.register_index("x0"), None);
+    }
+
+    #[test]
+    fn syscall_clobbered_registers_are_x86_64_only() {
+        let names = |arch: Arch| -> std::vec::Vec<&str> {
+            arch.syscall_clobbered().iter().map(|&i| arch.register_names()[i]).collect()
+        };
+        assert_eq!(names(Arch::X86_64), ["rsp", "rcx", "r11"]);
+        assert!(names(Arch::Aarch64).is_empty());
+        let mut r = RegisterFile::new(Arch::X86_64, &[7; 20]).unwrap();
+        r.clear_syscall_clobbered();
+        assert_eq!(r.words()[5], 0);
+        assert_eq!(r.words()[13], 0);
+        assert_eq!(r.words()[4], 7);
     }
 
     #[test]
