@@ -37,7 +37,9 @@ PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(lastword $(subst
 REPLICA_DIR := $(BUILD)/target/$(PLATFORM)/replica/$(ARCH)-sel4-replica/release
 MASTER_DIR := $(BUILD)/target/$(PLATFORM)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
+# A plan may name a program that does not exist: the master reports it (status unknown-app).
 app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
+embedded_apps = $(foreach a,$(PLAN_APPS),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
@@ -62,7 +64,7 @@ replicas: $(TARGETS)/.stamp
 master: replicas
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
 	  ROMAIN_PLAN='$(PLAN)' \
-	  ROMAIN_APPS='$(subst $() ,$(comma),$(foreach a,$(PLAN_APPS),$(a)=$(call app_elf,$(a))))' \
+	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 
 image: master

@@ -17,18 +17,16 @@ use crate::window::Window;
 /// Priority of replica threads: below the master (255), so the master runs whenever it has work.
 const REPLICA_PRIORITY: u64 = 100;
 
-/// A frame of a replica: where it is mapped, whether the replica may write it, and a second
-/// capability to it through which the master maps it into a window (a capability maps a frame
-/// once; this one is never mapped in the replica).
+/// A frame of a replica: where it is mapped, and a second capability to it through which the
+/// master maps it into a window (a capability maps a frame once; this one is never mapped in
+/// the replica).
 pub(crate) struct Page {
     pub vaddr: u64,
-    pub writable: bool,
     pub alias: sel4::cap::Granule,
 }
 
 pub(crate) struct Replica {
     pub index: usize,
-    pub core: usize,
     pub tcb: sel4::cap::Tcb,
     pub pages: Vec<Page>,
     /// Slot of the root CNode where the master keeps the replica's reply capability while the
@@ -81,7 +79,7 @@ impl Replica {
                 .cap()
                 .absolute_cptr(alias)
                 .copy(&CNODE.cap().absolute_cptr(frame), sel4::CapRights::read_write())?;
-            pages.push(Page { vaddr, writable: rights.write, alias });
+            pages.push(Page { vaddr, alias });
         }
 
         let ipc_buffer = objects.alloc::<sel4::cap_type::Granule>()?;
@@ -120,7 +118,6 @@ impl Replica {
 
         Ok(Replica {
             index: badge.replica as usize,
-            core,
             tcb,
             pages,
             reply_slot: objects.slot()?,

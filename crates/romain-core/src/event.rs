@@ -69,7 +69,11 @@ impl fmt::Display for EventKind {
         match self {
             EventKind::Call(call) => write!(f, "call {}", call.name()),
             EventKind::UnknownCall { label } => write!(f, "unknown call label {label:#x}"),
-            EventKind::VmFault { addr, fsr, prefetch } => write!(
+            EventKind::VmFault {
+                addr,
+                fsr,
+                prefetch,
+            } => write!(
                 f,
                 "vm fault at {addr:#x} (fsr {fsr:#x}{})",
                 if *prefetch { ", instruction fetch" } else { "" }
@@ -97,10 +101,17 @@ pub struct Event {
 /// The first thing in which two events differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Difference {
-    Kind { a: EventKind, b: EventKind },
+    Kind {
+        a: EventKind,
+        b: EventKind,
+    },
     /// Message word `index` (call argument or buffer word) differs; `a`/`b` hold the lengths when
     /// the messages differ in length.
-    Word { index: usize, a: u64, b: u64 },
+    Word {
+        index: usize,
+        a: u64,
+        b: u64,
+    },
     Register(RegisterDiff),
 }
 
@@ -153,14 +164,21 @@ impl Event {
                 b: other.words.len() as u64,
             });
         }
-        if let Some(index) = self.words.iter().zip(&other.words).position(|(a, b)| a != b) {
+        if let Some(index) = self
+            .words
+            .iter()
+            .zip(&other.words)
+            .position(|(a, b)| a != b)
+        {
             return Some(Difference::Word {
                 index,
                 a: self.words[index],
                 b: other.words[index],
             });
         }
-        self.regs.first_difference(&other.regs).map(Difference::Register)
+        self.regs
+            .first_difference(&other.regs)
+            .map(Difference::Register)
     }
 
     /// Words compared for this event (message words and registers): for the summary.
@@ -201,12 +219,23 @@ pub(crate) mod tests {
         b.words[1] ^= 1 << 33;
         assert_eq!(
             a.difference(&b),
-            Some(Difference::Word { index: 1, a: a.words[1], b: b.words[1] })
+            Some(Difference::Word {
+                index: 1,
+                a: a.words[1],
+                b: b.words[1]
+            })
         );
 
         let mut b = a.clone();
         b.words.push(0).unwrap();
-        assert_eq!(a.difference(&b), Some(Difference::Word { index: 2, a: 2, b: 3 }));
+        assert_eq!(
+            a.difference(&b),
+            Some(Difference::Word {
+                index: 2,
+                a: 2,
+                b: 3
+            })
+        );
 
         let mut b = a.clone();
         b.regs.words_mut()[2] ^= 1; // rflags
@@ -228,7 +257,11 @@ pub(crate) mod tests {
         assert_eq!(x.resume_registers().pc(), x.regs.pc() + 2);
 
         // A fault keeps every register and restarts at the faulting instruction.
-        let fault = EventKind::VmFault { addr: 0, fsr: 0, prefetch: false };
+        let fault = EventKind::VmFault {
+            addr: 0,
+            fsr: 0,
+            prefetch: false,
+        };
         let f = Event::new(fault, Words::new(), regs.clone());
         assert_eq!(f.regs.words()[5], 0x1234);
         assert_eq!(f.resume_registers().pc(), regs.pc());
@@ -242,10 +275,15 @@ pub(crate) mod tests {
     fn labels_split_calls_from_faults() {
         assert!(!EventKind::is_call_label(1));
         assert!(EventKind::is_call_label(Call::Exit.label()));
-        assert_eq!(EventKind::from_call_label(Call::Exit.label()), EventKind::Call(Call::Exit));
+        assert_eq!(
+            EventKind::from_call_label(Call::Exit.label()),
+            EventKind::Call(Call::Exit)
+        );
         assert_eq!(
             EventKind::from_call_label(CALL_LABEL_BASE + 77),
-            EventKind::UnknownCall { label: CALL_LABEL_BASE + 77 }
+            EventKind::UnknownCall {
+                label: CALL_LABEL_BASE + 77
+            }
         );
     }
 }

@@ -54,20 +54,37 @@ pub struct Layout {
 pub enum ImageError {
     /// Not a 64-bit little-endian ELF file, or its headers do not parse.
     NotElf,
-    WrongMachine { expected: Arch, found: u16 },
-    NotExecutable { elf_type: u16 },
+    WrongMachine {
+        expected: Arch,
+        found: u16,
+    },
+    NotExecutable {
+        elf_type: u16,
+    },
     NoSegments,
     TooManySegments,
     /// A segment's file data lies outside the file, or is larger than the segment.
-    BadFileRange { vaddr: u64 },
+    BadFileRange {
+        vaddr: u64,
+    },
     /// A segment lies outside the user range, or wraps around.
-    OutOfRange { vaddr: u64, size: u64 },
+    OutOfRange {
+        vaddr: u64,
+        size: u64,
+    },
     /// Two segments claim the same bytes.
-    Overlap { vaddr: u64 },
+    Overlap {
+        vaddr: u64,
+    },
     /// The entry point is not in an executable segment.
-    BadEntry { entry: u64 },
+    BadEntry {
+        entry: u64,
+    },
     /// The image needs more pages than the group may have.
-    TooLarge { pages: u64, max: u64 },
+    TooLarge {
+        pages: u64,
+        max: u64,
+    },
 }
 
 impl fmt::Display for ImageError {
@@ -85,7 +102,10 @@ impl fmt::Display for ImageError {
                 write!(f, "more than {MAX_SEGMENTS} loadable segments")
             }
             ImageError::BadFileRange { vaddr } => {
-                write!(f, "segment at {vaddr:#x} has file data outside the file or segment")
+                write!(
+                    f,
+                    "segment at {vaddr:#x} has file data outside the file or segment"
+                )
             }
             ImageError::OutOfRange { vaddr, size } => write!(
                 f,
@@ -121,7 +141,10 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
     let endian = file.endian();
     let machine = header.e_machine(endian);
     if machine != arch.elf_machine() {
-        return Err(ImageError::WrongMachine { expected: arch, found: machine });
+        return Err(ImageError::WrongMachine {
+            expected: arch,
+            found: machine,
+        });
     }
     let elf_type = header.e_type(endian);
     if elf_type != elf::ET_EXEC {
@@ -139,12 +162,18 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
         let end = vaddr
             .checked_add(mem_size)
             .filter(|&end| vaddr >= USER_START && end <= USER_END)
-            .ok_or(ImageError::OutOfRange { vaddr, size: mem_size })?;
+            .ok_or(ImageError::OutOfRange {
+                vaddr,
+                size: mem_size,
+            })?;
         let file_end = offset.checked_add(file_size);
         if file_size > mem_size || file_end.is_none_or(|e| e > bytes.len() as u64) {
             return Err(ImageError::BadFileRange { vaddr });
         }
-        if segments.iter().any(|s| vaddr < s.vaddr + s.mem_size && s.vaddr < end) {
+        if segments
+            .iter()
+            .any(|s| vaddr < s.vaddr + s.mem_size && s.vaddr < end)
+        {
             return Err(ImageError::Overlap { vaddr });
         }
         let flags = ph.p_flags(endian);
@@ -158,22 +187,40 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
                 execute: flags & elf::PF_X != 0,
             },
         };
-        segments.push(segment).map_err(|_| ImageError::TooManySegments)?;
+        segments
+            .push(segment)
+            .map_err(|_| ImageError::TooManySegments)?;
     }
-    let start = segments.iter().map(|s| s.vaddr).min().ok_or(ImageError::NoSegments)?;
-    let end = segments.iter().map(|s| s.vaddr + s.mem_size).max().unwrap_or(start);
+    let start = segments
+        .iter()
+        .map(|s| s.vaddr)
+        .min()
+        .ok_or(ImageError::NoSegments)?;
+    let end = segments
+        .iter()
+        .map(|s| s.vaddr + s.mem_size)
+        .max()
+        .unwrap_or(start);
     let span = page_floor(start)..end.next_multiple_of(PAGE_SIZE);
 
     let entry = file.entry();
-    let in_text = |s: &Segment| s.rights.execute && (s.vaddr..s.vaddr + s.mem_size).contains(&entry);
+    let in_text =
+        |s: &Segment| s.rights.execute && (s.vaddr..s.vaddr + s.mem_size).contains(&entry);
     if !segments.iter().any(in_text) {
         return Err(ImageError::BadEntry { entry });
     }
     let pages = (span.end - span.start) / PAGE_SIZE;
     if pages > max_pages {
-        return Err(ImageError::TooLarge { pages, max: max_pages });
+        return Err(ImageError::TooLarge {
+            pages,
+            max: max_pages,
+        });
     }
-    Ok(Layout { entry, segments, span })
+    Ok(Layout {
+        entry,
+        segments,
+        span,
+    })
 }
 
 const fn page_floor(addr: u64) -> u64 {
@@ -184,15 +231,18 @@ impl Layout {
     /// Every page of the image in address order, with the union of the rights of the segments
     /// that touch it (segments may share a page).
     pub fn pages(&self) -> impl Iterator<Item = (u64, Rights)> + '_ {
-        self.span.clone().step_by(PAGE_SIZE as usize).map(move |page| {
-            let mut rights = Rights::default();
-            for s in self.segments.iter().filter(|s| overlaps(s, page)) {
-                rights.read |= s.rights.read;
-                rights.write |= s.rights.write;
-                rights.execute |= s.rights.execute;
-            }
-            (page, rights)
-        })
+        self.span
+            .clone()
+            .step_by(PAGE_SIZE as usize)
+            .map(move |page| {
+                let mut rights = Rights::default();
+                for s in self.segments.iter().filter(|s| overlaps(s, page)) {
+                    rights.read |= s.rights.read;
+                    rights.write |= s.rights.write;
+                    rights.execute |= s.rights.execute;
+                }
+                (page, rights)
+            })
     }
 
     /// Writes the initial contents of the page at `page` (page-aligned) into `out`: the file data
@@ -269,7 +319,14 @@ mod tests {
             for (vaddr, data, memsz, flags) in &self.segments {
                 out.extend_from_slice(&elf::PT_LOAD.to_le_bytes());
                 out.extend_from_slice(&flags.to_le_bytes());
-                for word in [data_off, *vaddr, *vaddr, data.len() as u64, *memsz, PAGE_SIZE] {
+                for word in [
+                    data_off,
+                    *vaddr,
+                    *vaddr,
+                    data.len() as u64,
+                    *memsz,
+                    PAGE_SIZE,
+                ] {
                     out.extend_from_slice(&word.to_le_bytes());
                 }
                 data_off += data.len() as u64;
@@ -307,18 +364,27 @@ mod tests {
     fn malformed_images_are_clear_errors() {
         let arch = Arch::X86_64;
         assert_eq!(load(b"", arch, 100), Err(ImageError::NotElf));
-        assert_eq!(load(b"\x7fELF garbage that is not a header", arch, 100), Err(ImageError::NotElf));
+        assert_eq!(
+            load(b"\x7fELF garbage that is not a header", arch, 100),
+            Err(ImageError::NotElf)
+        );
         let good = Elf::new(arch);
         let truncated = &good.bytes()[..100];
         assert_eq!(load(truncated, arch, 100), Err(ImageError::NotElf));
 
         assert!(matches!(
             load(&good.bytes(), Arch::Aarch64, 100),
-            Err(ImageError::WrongMachine { found: elf::EM_X86_64, .. })
+            Err(ImageError::WrongMachine {
+                found: elf::EM_X86_64,
+                ..
+            })
         ));
         let mut e = Elf::new(arch);
         e.elf_type = elf::ET_DYN;
-        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::NotExecutable { elf_type: 3 }));
+        assert_eq!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::NotExecutable { elf_type: 3 })
+        );
 
         let mut e = Elf::new(arch);
         e.segments.clear();
@@ -326,25 +392,43 @@ mod tests {
 
         let mut e = Elf::new(arch);
         e.segments[1].0 = 0x100; // below USER_START
-        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::OutOfRange { .. })));
+        assert!(matches!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::OutOfRange { .. })
+        ));
 
         let mut e = Elf::new(arch);
         e.segments[1].0 = u64::MAX - 10; // wraps
-        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::OutOfRange { .. })));
+        assert!(matches!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::OutOfRange { .. })
+        ));
 
         let mut e = Elf::new(arch);
         e.segments[1].0 = 0x20_0020; // inside the text segment
-        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::Overlap { vaddr: 0x20_0020 }));
+        assert_eq!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::Overlap { vaddr: 0x20_0020 })
+        );
 
         let mut e = Elf::new(arch);
         e.segments[1].2 = 10; // file data larger than the segment
-        assert!(matches!(load(&e.bytes(), arch, 100), Err(ImageError::BadFileRange { .. })));
+        assert!(matches!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::BadFileRange { .. })
+        ));
 
         let mut e = Elf::new(arch);
         e.entry = 0x20_1100; // data, not text
-        assert_eq!(load(&e.bytes(), arch, 100), Err(ImageError::BadEntry { entry: 0x20_1100 }));
+        assert_eq!(
+            load(&e.bytes(), arch, 100),
+            Err(ImageError::BadEntry { entry: 0x20_1100 })
+        );
 
-        assert_eq!(load(&good.bytes(), arch, 4), Err(ImageError::TooLarge { pages: 5, max: 4 }));
+        assert_eq!(
+            load(&good.bytes(), arch, 4),
+            Err(ImageError::TooLarge { pages: 5, max: 4 })
+        );
 
         // File data pointing past the end of the file.
         let mut bytes = good.bytes();

@@ -84,7 +84,10 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
         if app.is_empty() {
             return Err(PlanError::MissingApp(item));
         }
-        let run = Run { app, mode: Mode::parse(mode.trim())? };
+        let run = Run {
+            app,
+            mode: Mode::parse(mode.trim())?,
+        };
         runs.push(run).map_err(|_| PlanError::TooManyRuns)?;
     }
     if runs.is_empty() {
@@ -100,8 +103,20 @@ mod tests {
     #[test]
     fn parses_modes_and_apps() {
         let runs = parse("tmr:hello, dmr:sha,none:hello,5:x").unwrap();
-        assert_eq!(runs[0], Run { app: "hello", mode: Mode::TMR });
-        assert_eq!(runs[1], Run { app: "sha", mode: Mode::DMR });
+        assert_eq!(
+            runs[0],
+            Run {
+                app: "hello",
+                mode: Mode::TMR
+            }
+        );
+        assert_eq!(
+            runs[1],
+            Run {
+                app: "sha",
+                mode: Mode::DMR
+            }
+        );
         assert_eq!(runs[2].mode.name(), "none");
         assert_eq!(runs[3].mode.replicas, 5);
     }

@@ -44,13 +44,19 @@ mod tests {
     fn write_rejects_wild_lengths() {
         let mut buf = [0; WRITE_CHUNK];
         assert_eq!(decode_write(&[], &mut buf), Err(CallError::BadArgument));
-        assert_eq!(decode_write(&[u64::MAX, 0], &mut buf), Err(CallError::BadArgument));
+        assert_eq!(
+            decode_write(&[u64::MAX, 0], &mut buf),
+            Err(CallError::BadArgument)
+        );
         assert_eq!(
             decode_write(&[WRITE_CHUNK as u64 + 1], &mut buf),
             Err(CallError::BadArgument)
         );
         // Claims 20 bytes but carries one word.
-        assert_eq!(decode_write(&[20, 0], &mut buf), Err(CallError::BadArgument));
+        assert_eq!(
+            decode_write(&[20, 0], &mut buf),
+            Err(CallError::BadArgument)
+        );
         assert_eq!(decode_write(&[0], &mut buf), Ok(&[][..]));
     }
 

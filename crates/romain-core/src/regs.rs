@@ -14,9 +14,42 @@ pub enum Arch {
 
 /// `seL4_UserContext` field order on aarch64 (libsel4 `sel4_arch/types.h`).
 const AARCH64_NAMES: [&str; 36] = [
-    "pc", "sp", "spsr", "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x16", "x17", "x18",
-    "x29", "x30", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x19", "x20", "x21", "x22", "x23",
-    "x24", "x25", "x26", "x27", "x28", "tpidr_el0", "tpidrro_el0",
+    "pc",
+    "sp",
+    "spsr",
+    "x0",
+    "x1",
+    "x2",
+    "x3",
+    "x4",
+    "x5",
+    "x6",
+    "x7",
+    "x8",
+    "x16",
+    "x17",
+    "x18",
+    "x29",
+    "x30",
+    "x9",
+    "x10",
+    "x11",
+    "x12",
+    "x13",
+    "x14",
+    "x15",
+    "x19",
+    "x20",
+    "x21",
+    "x22",
+    "x23",
+    "x24",
+    "x25",
+    "x26",
+    "x27",
+    "x28",
+    "tpidr_el0",
+    "tpidrro_el0",
 ];
 
 /// `seL4_UserContext` field order on x86_64.
@@ -184,7 +217,10 @@ mod tests {
     #[test]
     fn syscall_clobbered_registers_are_x86_64_only() {
         let names = |arch: Arch| -> std::vec::Vec<&str> {
-            arch.syscall_clobbered().iter().map(|&i| arch.register_names()[i]).collect()
+            arch.syscall_clobbered()
+                .iter()
+                .map(|&i| arch.register_names()[i])
+                .collect()
         };
         assert_eq!(names(Arch::X86_64), ["rsp", "rcx", "r11"]);
         assert!(names(Arch::Aarch64).is_empty());

@@ -59,7 +59,11 @@ impl Rendezvous {
 
     /// Replicas still missing.
     pub fn missing(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(i, _)| i)
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_none())
+            .map(|(i, _)| i)
     }
 
     /// The events in replica order, once complete.
@@ -101,7 +105,10 @@ mod tests {
     fn rejects_unknown_and_repeated_replicas() {
         let e = sample(Arch::X86_64);
         let mut r = Rendezvous::new(2);
-        assert_eq!(r.arrive(2, e.clone()), Err(RendezvousError::NoSuchReplica(2)));
+        assert_eq!(
+            r.arrive(2, e.clone()),
+            Err(RendezvousError::NoSuchReplica(2))
+        );
         r.arrive(1, e.clone()).unwrap();
         assert_eq!(r.arrive(1, e), Err(RendezvousError::Twice(1)));
     }

@@ -207,7 +207,10 @@ mod tests {
     #[test]
     fn the_first_failure_wins_and_text_is_escaped_and_bounded() {
         let mut s = Summary::new("x86_64", "we\"ird\\app", "dmr", 2);
-        s.fail(Status::AppFault, format_args!("vm fault at {:#x}\n\"quoted\"", 0x10));
+        s.fail(
+            Status::AppFault,
+            format_args!("vm fault at {:#x}\n\"quoted\"", 0x10),
+        );
         s.fail(Status::MasterError, format_args!("later"));
         let v = parse(&s.to_string());
         assert_eq!(v["app"], "we\"ird\\app");
@@ -217,6 +220,9 @@ mod tests {
 
         let mut s = Summary::new("x86_64", "a", "none", 1);
         s.fail(Status::Mismatch, format_args!("{}", "x".repeat(1000)));
-        assert_eq!(parse(&s.to_string())["error"].as_str().unwrap().len(), MAX_ERROR);
+        assert_eq!(
+            parse(&s.to_string())["error"].as_str().unwrap().len(),
+            MAX_ERROR
+        );
     }
 }

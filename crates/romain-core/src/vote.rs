@@ -8,6 +8,8 @@ use crate::event::{Difference, Event};
 pub const MAX_REPLICAS: usize = 8;
 
 /// What the replicas' events at one point say.
+// One verdict lives briefly on the stack per event; boxing would need an allocator in no_std.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Every replica's event is identical to the bit.
@@ -19,7 +21,11 @@ pub enum Verdict {
     },
     /// No strict majority (a DMR mismatch or a split vote): replicas `a` and `b` differ, first in
     /// `first`.
-    NoMajority { a: usize, b: usize, first: Difference },
+    NoMajority {
+        a: usize,
+        b: usize,
+        first: Difference,
+    },
 }
 
 impl Verdict {
@@ -54,7 +60,9 @@ pub fn vote(events: &[&Event]) -> Verdict {
             return Verdict::Majority { leader, outvoted };
         }
     }
-    let b = (1..n).find(|&i| events[i].difference(events[0]).is_some()).unwrap_or(1);
+    let b = (1..n)
+        .find(|&i| events[i].difference(events[0]).is_some())
+        .unwrap_or(1);
     Verdict::NoMajority {
         a: 0,
         b,
@@ -97,7 +105,9 @@ mod tests {
                         assert_ne!(leader, bad_replica);
                         assert_eq!(outvoted.len(), 1);
                         assert_eq!(outvoted[0].0, bad_replica);
-                        let Difference::Register(d) = outvoted[0].1 else { panic!() };
+                        let Difference::Register(d) = outvoted[0].1 else {
+                            panic!()
+                        };
                         assert_eq!((d.index, d.xor), (reg, 1 << bit));
                     }
                 }
@@ -109,7 +119,10 @@ mod tests {
     fn dmr_mismatch_has_no_majority() {
         let good = sample(Arch::X86_64);
         let bad = flipped(&good, 0, 3);
-        assert!(matches!(vote(&[&good, &bad]), Verdict::NoMajority { a: 0, b: 1, .. }));
+        assert!(matches!(
+            vote(&[&good, &bad]),
+            Verdict::NoMajority { a: 0, b: 1, .. }
+        ));
     }
 
     #[test]
@@ -129,6 +142,9 @@ mod tests {
             panic!()
         };
         assert_eq!(leader, 1);
-        assert_eq!(outvoted.iter().map(|o| o.0).collect::<std::vec::Vec<_>>(), [0, 3]);
+        assert_eq!(
+            outvoted.iter().map(|o| o.0).collect::<std::vec::Vec<_>>(),
+            [0, 3]
+        );
     }
 }

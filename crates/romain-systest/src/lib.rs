@@ -1,1 +1,160 @@
-//! placeholder
+//! System tests: boot the real seL4 kernel with the Romain master in QEMU and check what the
+//! master and the replicas printed.
+//!
+//! A test names a run plan; [`boot`] builds the image for it with the project's own `make run`
+//! (the user's path) and returns the console log split into runs. Boots are cached per
+//! architecture and plan, so several tests can check one boot.
+//!
+//! The tests run only when `ROMAIN_SYSTEM_TESTS=1` (set by `make test` after a successful
+//! set-up). Otherwise each says loudly that it was skipped, and why (`ROMAIN_SKIP_REASON`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::Value;
+
+/// Prefix of the master's summary line (see `romain_core::summary`).
+pub const SUMMARY_PREFIX: &str = "ROMAIN-SUMMARY ";
+
+/// One run of a boot: what the program printed and the summary.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Console lines of the run that came from the program (not the master's log, not the
+    /// kernel's boot messages).
+    pub output: String,
+    /// The master's log lines of the run.
+    pub log: Vec<String>,
+    pub summary: Value,
+}
+
+/// A whole boot.
+#[derive(Debug)]
+pub struct Boot {
+    pub console: String,
+    pub runs: Vec<Run>,
+}
+
+/// Whether system tests run here; prints why not when they do not.
+pub fn enabled(test: &str) -> bool {
+    if std::env::var("ROMAIN_SYSTEM_TESTS").as_deref() == Ok("1") {
+        return true;
+    }
+    let reason = std::env::var("ROMAIN_SKIP_REASON")
+        .unwrap_or_else(|_| "ROMAIN_SYSTEM_TESTS is not 1: run them with `make test`".into());
+    eprintln!("SKIPPED system test {test}: {reason}");
+    false
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+type Cache = Mutex<HashMap<(String, String), Arc<Boot>>>;
+
+/// Boots `plan` on `arch` (once per process; later calls get the same boot). `extra` are more
+/// `make` variables (for example `APP_x=path`). Panics with the console log if the boot fails.
+pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    // One boot at a time: boots of one architecture share the image path, and the machine has
+    // few cores for QEMU's TCG threads anyway.
+    static BOOTING: Mutex<()> = Mutex::new(());
+    let key = (arch.to_string(), plan.to_string());
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(b) = cache.lock().unwrap().get(&key) {
+        return b.clone();
+    }
+    let _guard = BOOTING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(b) = cache.lock().unwrap().get(&key) {
+        return b.clone();
+    }
+    let output = Command::new("make")
+        .current_dir(repo_root())
+        .args(["--no-print-directory", "-s", "run"])
+        .arg(format!("ARCH={arch}"))
+        .arg(format!("PLAN={plan}"))
+        .arg("TIMEOUT=900")
+        .args(extra)
+        .output()
+        .expect("make runs");
+    let console = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "make run ARCH={arch} PLAN={plan} failed ({}):\n{console}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let boot = Arc::new(parse(&console));
+    cache.lock().unwrap().insert(key, boot.clone());
+    boot
+}
+
+/// Splits a console log into runs: each run ends with its summary line.
+pub fn parse(console: &str) -> Boot {
+    let mut runs = Vec::new();
+    let mut output = String::new();
+    let mut log = Vec::new();
+    let mut in_user = false;
+    for line in console.lines() {
+        if line.starts_with("Booting all finished") {
+            in_user = true;
+            continue;
+        }
+        if !in_user || line.starts_with("ROMAIN-END") {
+            continue;
+        }
+        if let Some(json) = line.strip_prefix(SUMMARY_PREFIX) {
+            let summary = serde_json::from_str(json)
+                .unwrap_or_else(|e| panic!("summary line is not JSON ({e}): {line}"));
+            runs.push(Run {
+                output: std::mem::take(&mut output),
+                log: std::mem::take(&mut log),
+                summary,
+            });
+        } else if line.starts_with("[romain ") {
+            log.push(line.to_string());
+        } else {
+            output.push_str(line);
+            output.push('\n');
+        }
+    }
+    Boot {
+        console: console.to_string(),
+        runs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_console_log_splits_into_runs_with_output_and_summary() {
+        let console = "seL4 kernel loader | INFO boot\n\
+            Booting all finished, dropped to user space\n\
+            [romain INFO] run hello (tmr, 3 replicas)\n\
+            hello\n\
+            ROMAIN-SUMMARY {\"status\":\"ok\",\"replicas\":3}\n\
+            [romain INFO] run x (dmr, 2 replicas)\n\
+            [romain ERROR] x: unknown-app\n\
+            ROMAIN-SUMMARY {\"status\":\"unknown-app\",\"replicas\":2}\n\
+            ROMAIN-END\n";
+        let boot = parse(console);
+        assert_eq!(boot.runs.len(), 2);
+        assert_eq!(boot.runs[0].output, "hello\n");
+        assert_eq!(boot.runs[0].summary["replicas"], 3);
+        assert_eq!(boot.runs[1].output, "");
+        assert_eq!(boot.runs[1].log.len(), 2);
+        assert_eq!(boot.runs[1].summary["status"], "unknown-app");
+    }
+
+    #[test]
+    #[should_panic(expected = "not JSON")]
+    fn a_broken_summary_line_fails_loudly() {
+        parse("Booting all finished\nROMAIN-SUMMARY {oops\n");
+    }
+}

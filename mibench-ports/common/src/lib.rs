@@ -1,0 +1,146 @@
+//! What the MiBench ports share.
+//!
+//! - [`GlibcRand`]: glibc's `srand`/`rand` (the TYPE_3 additive feedback generator), which
+//!   bitcount and fft use to make their data; a faithful port must draw the same numbers.
+//! - [`Checksum`]: a `fmt::Write` adapter that hashes everything a port prints (FNV-1a 64), so a
+//!   run can end with one line that identifies its whole output.
+//! - [`shared_mibench_dir`]: where host tests find the original inputs and outputs, if present.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+
+use core::fmt;
+
+/// glibc's `rand()` after `srand(seed)`: the TYPE_3 generator (degree 31, separation 3).
+pub struct GlibcRand {
+    state: [u32; 34],
+    index: usize,
+}
+
+impl GlibcRand {
+    pub fn new(seed: u32) -> Self {
+        let seed = if seed == 0 { 1 } else { seed };
+        let mut r = [0i64; 34];
+        r[0] = seed as i64;
+        for i in 1..31 {
+            // 16807 * r[i-1] mod (2^31 - 1), computed as glibc does (Schrage's method).
+            let hi = r[i - 1] / 127_773;
+            let lo = r[i - 1] % 127_773;
+            let mut word = 16_807 * lo - 2_836 * hi;
+            if word < 0 {
+                word += 2_147_483_647;
+            }
+            r[i] = word;
+        }
+        for i in 31..34 {
+            r[i] = r[i - 31];
+        }
+        let mut g = GlibcRand {
+            state: r.map(|x| x as u32),
+            index: 34,
+        };
+        // glibc discards the first 310 outputs.
+        for _ in 34..344 {
+            g.step();
+        }
+        g
+    }
+
+    fn step(&mut self) -> u32 {
+        let i = self.index % 34;
+        let v = self.state[(i + 34 - 31) % 34].wrapping_add(self.state[(i + 34 - 3) % 34]);
+        self.state[i] = v;
+        self.index += 1;
+        v
+    }
+
+    /// The next `rand()` value, in `0..=RAND_MAX` (2^31 - 1).
+    pub fn rand(&mut self) -> i32 {
+        (self.step() >> 1) as i32
+    }
+}
+
+/// glibc's `RAND_MAX`.
+pub const RAND_MAX: i32 = i32::MAX;
+
+/// Forwards everything written to `inner` and keeps an FNV-1a 64 hash and a byte count of it.
+pub struct Checksum<W> {
+    pub inner: W,
+    hash: u64,
+    bytes: u64,
+}
+
+impl<W: fmt::Write> Checksum<W> {
+    pub fn new(inner: W) -> Self {
+        Checksum {
+            inner,
+            hash: 0xcbf2_9ce4_8422_2325,
+            bytes: 0,
+        }
+    }
+
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+}
+
+impl<W: fmt::Write> fmt::Write for Checksum<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            self.hash = (self.hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+        self.bytes += s.len() as u64;
+        self.inner.write_str(s)
+    }
+}
+
+/// FNV-1a 64 of `bytes` (the same hash as [`Checksum`]).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The `shared/mibench` folder beside the repository (original MiBench small inputs and the
+/// original programs' outputs), if it is there. Host tests that need it skip, saying so, if not.
+#[cfg(test)]
+pub fn shared_mibench_dir() -> Option<std::path::PathBuf> {
+    shared_dir_from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Like [`shared_mibench_dir`], from any crate's manifest directory (`mibench-ports/<name>`).
+/// Host tests of the ports use it through the `std` feature (a dev-dependency).
+#[cfg(any(test, feature = "std"))]
+pub fn shared_dir_from(manifest_dir: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(manifest_dir).join("../../../shared/mibench");
+    dir.is_dir().then(|| dir.canonicalize().ok()).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn glibc_rand_matches_glibc() {
+        // printf("%d", rand()) after srand(1) on glibc.
+        let mut r = GlibcRand::new(1);
+        assert_eq!(
+            [r.rand(), r.rand(), r.rand(), r.rand(), r.rand()],
+            [1804289383, 846930886, 1681692777, 1714636915, 1957747793]
+        );
+    }
+
+    #[test]
+    fn checksum_hashes_what_passes_through() {
+        let mut c = Checksum::new(String::new());
+        write!(c, "a{}", 1).unwrap();
+        assert_eq!(c.inner, "a1");
+        assert_eq!(c.bytes(), 2);
+        assert_eq!(c.hash(), fnv1a(b"a1"));
+        // FNV-1a 64 of "a" is a published test vector.
+        assert_eq!(fnv1a(b"a"), 0xaf63dc4c8601ec8c);
+    }
+}
