@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 use romain_abi::{MAX_MESSAGE_WORDS, ReplicaBadge};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
-use romain_core::plan::Mode;
+use romain_core::inject::{self, Address, Injection, Target};
+use romain_core::plan::{self, Mode};
 use romain_core::rendezvous::Rendezvous;
 use romain_core::summary::{Status, Summary};
 use romain_core::vote::{Verdict, vote};
@@ -55,20 +56,27 @@ fn core_of(index: usize, cores: usize) -> usize {
     if cores <= 1 { 0 } else { 1 + index % (cores - 1) }
 }
 
-/// Runs `app` with `mode.replicas` replicas to its end and returns its summary.
+/// Runs `run.app` with `run.mode.replicas` replicas to its end and returns its summary.
 pub(crate) fn run(
     mut ctx: Context<'_>,
-    app: &'static str,
-    mode: Mode,
+    run: &plan::Run<'static>,
     apps: &[(&str, &'static [u8])],
 ) -> Summary<'static> {
+    let (app, mode) = (run.app, run.mode);
     let mut summary = Summary::new(ARCH.name(), app, mode.name(), mode.replicas);
     summary.counter_hz = arch::counter_hz();
     let mut console = Console::new();
     let mut replicas = Vec::new();
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
-    let result = build_and_drive(&mut ctx, app, mode, apps, &mut replicas, &mut console, &mut summary);
+    let result = build_and_drive(
+        &mut ctx,
+        run,
+        apps,
+        &mut replicas,
+        &mut console,
+        &mut summary,
+    );
     if let Err(Stop(status, reason)) = result {
         console.end_line();
         log::error!("{app}: {}: {reason}", status.name());
@@ -86,13 +94,13 @@ pub(crate) fn run(
 
 fn build_and_drive(
     ctx: &mut Context<'_>,
-    app: &str,
-    mode: Mode,
+    run: &plan::Run<'static>,
     apps: &[(&str, &'static [u8])],
     replicas: &mut Vec<Replica>,
     console: &mut Console,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
+    let (app, mode) = (run.app, run.mode);
     let bytes = apps
         .iter()
         .find(|(name, _)| *name == app)
@@ -103,6 +111,10 @@ fn build_and_drive(
     let layout = image::load(bytes, ARCH, max_pages)
         .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
     let program = Program { bytes, layout: &layout };
+    let injection = run
+        .inject
+        .map(|spec| Pending::new(spec, bytes, mode))
+        .transpose()?;
 
     if mode.replicas >= ctx.cores {
         log::warn!("{} replicas on {} cores: some share a core", mode.replicas, ctx.cores);
@@ -121,7 +133,7 @@ fn build_and_drive(
     for r in replicas.iter() {
         r.start()?;
     }
-    let result = drive(ctx, replicas, console, summary);
+    let result = drive(ctx, replicas, injection, console, summary);
     summary.cycles = arch::counter().wrapping_sub(start);
     result
 }
@@ -130,6 +142,7 @@ fn build_and_drive(
 fn drive(
     ctx: &Context<'_>,
     replicas: &[Replica],
+    mut injection: Option<Pending>,
     console: &mut Console,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
@@ -147,7 +160,12 @@ fn drive(
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
         let (kind, words) = read_message(&info);
         replica.save_reply()?;
-        let event = Event::new(kind, words, replica.registers()?);
+        let mut event = Event::new(kind, words, replica.registers()?);
+        if let Some(p) = injection
+            .take_if(|p| p.at.replica == replica.index && p.at.event == summary.events + 1)
+        {
+            p.apply(ctx, replica, &mut event, summary)?;
+        }
         match rendezvous.arrive(replica.index, event) {
             Ok(false) => continue,
             Ok(true) => {}
@@ -174,6 +192,7 @@ fn drive(
                     let pages = repair(ctx, &replicas[leader], &replicas[index], events[leader])?;
                     log::info!("replica {index} repaired: registers and {pages} pages");
                     summary.recoveries += 1;
+                    summary.pages_copied += pages as u64;
                 }
                 leader
             }
@@ -205,6 +224,78 @@ fn drive(
         }
         drop(events);
         rendezvous.reset();
+    }
+}
+
+/// An injection still to happen, with its address resolved.
+struct Pending {
+    at: Injection<'static>,
+    /// For memory injections: the address of the word.
+    addr: u64,
+}
+
+impl Pending {
+    fn new(spec: &'static str, image: &[u8], mode: Mode) -> Result<Pending, Stop> {
+        let bad = |why: alloc::string::String| Stop(Status::BadPlan, why);
+        let at = inject::parse(spec, ARCH).map_err(|e| bad(alloc::format!("{e}")))?;
+        if at.replica >= mode.replicas {
+            return Err(bad(alloc::format!("no replica {} in {}", at.replica, mode.name())));
+        }
+        let addr = match at.target {
+            Target::Memory { addr: Address::Absolute(a) } => a,
+            Target::Memory { addr: Address::Symbol { name, offset } } => {
+                image::symbol_address(image, name)
+                    .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
+                    + offset
+            }
+            Target::Register { .. } => 0,
+        };
+        Ok(Pending { at, addr })
+    }
+
+    /// Flips the bit in `replica`, which just arrived at the injection's event.
+    fn apply(
+        self,
+        ctx: &Context<'_>,
+        replica: &Replica,
+        event: &mut Event,
+        summary: &mut Summary<'_>,
+    ) -> Result<(), Stop> {
+        let mask = 1u64 << self.at.bit;
+        match self.at.target {
+            Target::Register { index } => {
+                event.regs.words_mut()[index] ^= mask;
+                replica.set_registers(&event.resume_registers())?;
+                let name = ARCH.register_names()[index];
+                summary.set_injected(format_args!(
+                    "replica {} event {} register {name} bit {}",
+                    replica.index, self.at.event, self.at.bit
+                ));
+            }
+            Target::Memory { .. } => {
+                let word = self.addr & !7;
+                let page = replica
+                    .pages
+                    .iter()
+                    .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&word))
+                    .ok_or_else(|| {
+                        Stop(Status::BadPlan, alloc::format!("{word:#x} is not in the program"))
+                    })?;
+                let offset = (word - page.vaddr) as usize;
+                ctx.windows[0].with(page.alias, |bytes| {
+                    let mut value = [0; 8];
+                    value.copy_from_slice(&bytes[offset..offset + 8]);
+                    let flipped = u64::from_le_bytes(value) ^ mask;
+                    bytes[offset..offset + 8].copy_from_slice(&flipped.to_le_bytes());
+                })?;
+                summary.set_injected(format_args!(
+                    "replica {} event {} memory {word:#x} bit {}",
+                    replica.index, self.at.event, self.at.bit
+                ));
+            }
+        }
+        log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
+        Ok(())
     }
 }
 

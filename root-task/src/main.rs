@@ -74,7 +74,7 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
                     cores,
                     group_number: number as u8,
                 };
-                let summary = group::run(ctx, run.app, run.mode, embedded::APPS);
+                let summary = group::run(ctx, run, embedded::APPS);
                 sel4::debug_println!("{summary}");
             }
         }

@@ -223,6 +223,18 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
     })
 }
 
+/// The address of symbol `name` in the image's symbol table (for injection specs that name a
+/// symbol). `None` if the image has no such symbol or does not parse.
+pub fn symbol_address(bytes: &[u8], name: &str) -> Option<u64> {
+    use object::{ObjectSymbol, ObjectSymbolTable};
+    let file = ElfFile64::<Endianness>::parse(bytes).ok()?;
+    let table = file.symbol_table()?;
+    table
+        .symbols()
+        .find(|s| s.name() == Ok(name))
+        .map(|s| s.address())
+}
+
 const fn page_floor(addr: u64) -> u64 {
     addr - addr % PAGE_SIZE
 }

@@ -9,12 +9,14 @@
 //! - [`proxy`]: checking and decoding replica call arguments.
 //! - [`rendezvous`]: collecting the N replicas' events for the same point.
 //! - [`image`]: checking a program's ELF image and laying it out in pages.
+//! - [`inject`]: fault injection specs (one bit flip in one replica).
 //! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
 #![cfg_attr(not(test), no_std)]
 
 pub mod event;
 pub mod image;
+pub mod inject;
 pub mod plan;
 pub mod proxy;
 pub mod regs;

@@ -1,7 +1,8 @@
 //! The run plan compiled into an image: which programs to run, each with how many replicas.
 //!
-//! Syntax: runs separated by `,`, each `MODE:APP`, with MODE one of `none` (1 replica), `dmr` (2),
-//! `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`]. Example: `tmr:hello,dmr:hello`.
+//! Syntax: runs separated by `,`, each `MODE:APP[@INJECTION]`, with MODE one of `none`
+//! (1 replica), `dmr` (2), `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`], and INJECTION a
+//! fault to inject in that run (see [`crate::inject`]). Example: `tmr:hello,dmr:hello@reg:1:2:x3:5`.
 
 use core::fmt;
 
@@ -46,11 +47,13 @@ impl Mode {
     }
 }
 
-/// One run: a program and its mode.
+/// One run: a program, its mode and the injection spec, if any (checked when the run starts,
+/// since register names depend on the architecture).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Run<'a> {
     pub app: &'a str,
     pub mode: Mode,
+    pub inject: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +82,11 @@ impl fmt::Display for PlanError<'_> {
 pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
     let mut runs = Vec::new();
     for item in plan.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (mode, app) = item.split_once(':').ok_or(PlanError::MissingApp(item))?;
+        let (run, inject) = match item.split_once('@') {
+            Some((run, inject)) => (run, Some(inject.trim())),
+            None => (item, None),
+        };
+        let (mode, app) = run.split_once(':').ok_or(PlanError::MissingApp(item))?;
         let app = app.trim();
         if app.is_empty() {
             return Err(PlanError::MissingApp(item));
@@ -87,6 +94,7 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
         let run = Run {
             app,
             mode: Mode::parse(mode.trim())?,
+            inject,
         };
         runs.push(run).map_err(|_| PlanError::TooManyRuns)?;
     }
@@ -102,21 +110,19 @@ mod tests {
 
     #[test]
     fn parses_modes_and_apps() {
-        let runs = parse("tmr:hello, dmr:sha,none:hello,5:x").unwrap();
-        assert_eq!(
-            runs[0],
-            Run {
-                app: "hello",
-                mode: Mode::TMR
-            }
-        );
-        assert_eq!(
-            runs[1],
-            Run {
-                app: "sha",
-                mode: Mode::DMR
-            }
-        );
+        let runs = parse("tmr:hello, dmr:sha@reg:1:2:x3:4,none:hello,5:x").unwrap();
+        let tmr = Run {
+            app: "hello",
+            mode: Mode::TMR,
+            inject: None,
+        };
+        assert_eq!(runs[0], tmr);
+        let dmr = Run {
+            app: "sha",
+            mode: Mode::DMR,
+            inject: Some("reg:1:2:x3:4"),
+        };
+        assert_eq!(runs[1], dmr);
         assert_eq!(runs[2].mode.name(), "none");
         assert_eq!(runs[3].mode.replicas, 5);
     }
@@ -129,6 +135,14 @@ mod tests {
         assert_eq!(parse("9:hello"), Err(PlanError::BadMode("9")));
         assert_eq!(parse("tmr"), Err(PlanError::MissingApp("tmr")));
         assert_eq!(parse("tmr:"), Err(PlanError::MissingApp("tmr:")));
+        assert_eq!(
+            parse("tmr@reg:1:1:x0:0"),
+            Err(PlanError::MissingApp("tmr@reg:1:1:x0:0"))
+        );
+        assert_eq!(
+            parse("tmr@reg:1:1:x0:0"),
+            Err(PlanError::MissingApp("tmr@reg:1:1:x0:0"))
+        );
         let long = "none:a,".repeat(MAX_RUNS + 1);
         assert_eq!(parse(&long), Err(PlanError::TooManyRuns));
         assert!(format!("{}", PlanError::BadMode("x")).contains("none, dmr, tmr"));

@@ -31,6 +31,8 @@ pub enum Status {
     ProtocolError,
     /// The master failed to create or drive the group (an seL4 invocation failed).
     MasterError,
+    /// The run's injection spec is malformed or names what the program does not have.
+    BadPlan,
 }
 
 impl Status {
@@ -44,6 +46,7 @@ impl Status {
             Status::Mismatch => "mismatch",
             Status::ProtocolError => "protocol-error",
             Status::MasterError => "master-error",
+            Status::BadPlan => "bad-plan",
         }
     }
 }
@@ -66,6 +69,10 @@ pub struct Summary<'a> {
     pub compared_words: u64,
     pub mismatches: u64,
     pub recoveries: u64,
+    /// Pages copied from a majority replica into outvoted ones.
+    pub pages_copied: u64,
+    /// What was injected, if the run's injection happened.
+    pub injected: Option<heapless::String<MAX_ERROR>>,
     pub exit_code: Option<i64>,
     /// Guest counter ticks from the start of the first replica to the group's end.
     pub cycles: u64,
@@ -88,12 +95,21 @@ impl<'a> Summary<'a> {
             compared_words: 0,
             mismatches: 0,
             recoveries: 0,
+            pages_copied: 0,
+            injected: None,
             exit_code: None,
             cycles: 0,
             counter_hz: 0,
             status: Status::Ok,
             error: heapless::String::new(),
         }
+    }
+
+    /// Records what was injected.
+    pub fn set_injected(&mut self, what: fmt::Arguments<'_>) {
+        let mut text = heapless::String::new();
+        let _ = Truncating(&mut text).write_fmt(what);
+        self.injected = Some(text);
     }
 
     /// Records a failure: the first one wins, later ones are consequences.
@@ -155,9 +171,14 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"exit_code\":",
-            self.events, self.compared_words, self.mismatches, self.recoveries
+            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"pages_copied\":{},\"injected\":",
+            self.events, self.compared_words, self.mismatches, self.recoveries, self.pages_copied
         )?;
+        match &self.injected {
+            Some(what) => write!(f, "{}", JsonStr(what))?,
+            None => f.write_str("null")?,
+        }
+        f.write_str(",\"exit_code\":")?;
         match self.exit_code {
             Some(code) => write!(f, "{code}")?,
             None => f.write_str("null")?,
@@ -198,6 +219,8 @@ mod tests {
         assert_eq!(v["events"], 12);
         assert_eq!(v["mismatches"], 0);
         assert_eq!(v["recoveries"], 0);
+        assert_eq!(v["pages_copied"], 0);
+        assert_eq!(v["injected"], serde_json::Value::Null);
         assert_eq!(v["exit_code"], 0);
         assert_eq!(v["cycles"], 99);
         assert_eq!(v["status"], "ok");
@@ -212,11 +235,13 @@ mod tests {
             format_args!("vm fault at {:#x}\n\"quoted\"", 0x10),
         );
         s.fail(Status::MasterError, format_args!("later"));
+        s.set_injected(format_args!("reg {} bit {}", "x5", 3));
         let v = parse(&s.to_string());
         assert_eq!(v["app"], "we\"ird\\app");
         assert_eq!(v["status"], "app-fault");
         assert_eq!(v["error"], "vm fault at 0x10\n\"quoted\"");
         assert_eq!(v["exit_code"], serde_json::Value::Null);
+        assert_eq!(v["injected"], "reg x5 bit 3");
 
         let mut s = Summary::new("x86_64", "a", "none", 1);
         s.fail(Status::Mismatch, format_args!("{}", "x".repeat(1000)));

@@ -128,6 +128,23 @@ pub fn parse(console: &str) -> Boot {
     }
 }
 
+/// Checks what the sample program (`replica-app/apps/hello`) printed against values known
+/// independently of it: there are 1229 primes below 10000, the largest is 9973; and the sorted
+/// sequence line with its checksum, which every correct run prints identically.
+pub fn assert_sample_output(output: &str) {
+    let expected_lines = [
+        "hello from a Romain replica",
+        "primes below 10000: 1229 (last 9973)",
+        "sorted 1000 values: min 14 max 99982 fnv1a 0x01b8656e490b5219",
+        "goodbye",
+    ];
+    assert_eq!(
+        output.lines().collect::<Vec<_>>(),
+        expected_lines,
+        "sample output:\n{output}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

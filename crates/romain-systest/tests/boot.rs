@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use romain_systest::{Boot, boot, enabled};
+use romain_systest::{Boot, assert_sample_output, boot, enabled};
 
 /// One boot per architecture serves every test in this file.
 const PLAN: &str = "none:hello,dmr:hello,tmr:hello,tmr:nosuch,tmr:badelf,tmr:hello";
@@ -12,29 +12,6 @@ fn sample_boot(arch: &str) -> Arc<Boot> {
     // Any file that is not an ELF executable stands in for a malformed program image.
     let not_elf = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     boot(arch, PLAN, &[&format!("APP_badelf={not_elf}")])
-}
-
-/// What the sample program prints: values known independently of the program (there are 1229
-/// primes below 10000, the largest is 9973).
-fn check_sample_output(output: &str) {
-    let expected_lines = [
-        "hello from a Romain replica",
-        "primes below 10000: 1229 (last 9973)",
-        "goodbye",
-    ];
-    for line in expected_lines {
-        assert_eq!(
-            output.lines().filter(|l| *l == line).count(),
-            1,
-            "{line:?} must be printed exactly once in:\n{output}"
-        );
-    }
-    assert!(
-        output
-            .lines()
-            .any(|l| l.starts_with("sorted 1000 values: min ")),
-        "{output}"
-    );
 }
 
 fn sample_runs_identically_in_every_mode(arch: &str) {
@@ -61,7 +38,7 @@ fn sample_runs_identically_in_every_mode(arch: &str) {
             "every print and the exit are events: {s}"
         );
         assert!(s["cycles"].as_u64().unwrap() > 0, "{s}");
-        check_sample_output(&run.output);
+        assert_sample_output(&run.output);
         assert_eq!(
             run.output, boot.runs[0].output,
             "{mode} output differs from unreplicated"
@@ -115,7 +92,7 @@ fn bad_programs_end_their_group_not_the_master(arch: &str) {
     // The master goes on: the next group runs normally.
     let after = &boot.runs[5];
     assert_eq!(after.summary["status"], "ok", "{}", after.summary);
-    check_sample_output(&after.output);
+    assert_sample_output(&after.output);
 }
 
 macro_rules! per_arch {

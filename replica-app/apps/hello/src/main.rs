@@ -3,7 +3,14 @@
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use romain_replica::{Vec, println, vec};
+
+/// Seed of the sorted sequence, in writable memory under a plain symbol name so that a fault can
+/// be injected into it by name (`INJECT=mem:1:1:SEED:0`).
+#[unsafe(no_mangle)]
+static SEED: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
 
 romain_replica::main!(main);
 
@@ -18,7 +25,7 @@ fn main() -> i32 {
     );
 
     // A deterministic pseudo-random sequence (xorshift64), sorted on the heap.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut x: u64 = SEED.load(Ordering::Relaxed);
     let mut values: Vec<u64> = (0..1000)
         .map(|_| {
             x ^= x << 13;

@@ -1,0 +1,197 @@
+//! Fault injection specs: one bit flip in one replica, so that anyone can watch detection and
+//! repair (`make run INJECT=...`).
+//!
+//! Syntax (fields separated by `:`):
+//!
+//! - `reg:R:E:NAME:BIT` flips bit BIT (0–63) of register NAME (as in [`Arch::register_names`])
+//!   of replica R (0-based) when it arrives at externalization event E (1-based), before the
+//!   master compares: the register the replica carries on with is wrong.
+//! - `mem:R:E:ADDR:BIT` flips bit BIT (0–63) of the 64-bit word at ADDR (hex `0x...`, or a symbol
+//!   of the program, optionally `SYMBOL+OFFSET`) in replica R's memory when it arrives at event E.
+//!   The flip shows only when the program uses the word.
+
+use core::fmt;
+
+use crate::regs::Arch;
+
+/// Where the bit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Register { index: usize },
+    Memory { addr: Address<'a> },
+}
+
+/// A memory address: absolute, or a symbol of the program plus an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Address<'a> {
+    Absolute(u64),
+    Symbol { name: &'a str, offset: u64 },
+}
+
+/// One injection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injection<'a> {
+    pub replica: usize,
+    /// 1-based externalization event.
+    pub event: u64,
+    pub target: Target<'a>,
+    pub bit: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectError<'a> {
+    /// Not `reg:...` or `mem:...` with five fields.
+    Syntax(&'a str),
+    BadNumber(&'a str),
+    UnknownRegister(&'a str),
+    BitOutOfRange(u32),
+    /// Event numbers start at 1.
+    EventZero,
+}
+
+impl fmt::Display for InjectError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InjectError::Syntax(s) => write!(
+                f,
+                "bad injection {s:?}: use reg:REPLICA:EVENT:REGISTER:BIT or mem:REPLICA:EVENT:ADDRESS:BIT"
+            ),
+            InjectError::BadNumber(s) => write!(f, "{s:?} is not a number"),
+            InjectError::UnknownRegister(s) => write!(f, "no register {s:?} on this architecture"),
+            InjectError::BitOutOfRange(b) => write!(f, "bit {b} is not in 0..=63"),
+            InjectError::EventZero => write!(f, "events are counted from 1"),
+        }
+    }
+}
+
+fn number(s: &str) -> Result<u64, InjectError<'_>> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| InjectError::BadNumber(s))
+}
+
+/// Parses a spec for `arch`.
+pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
+    let mut it = spec.split(':');
+    let (Some(kind), Some(replica), Some(event), Some(where_), Some(bit), None) = (
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+        it.next(),
+    ) else {
+        return Err(InjectError::Syntax(spec));
+    };
+    let replica = number(replica)? as usize;
+    let event = number(event)?;
+    if event == 0 {
+        return Err(InjectError::EventZero);
+    }
+    let bit = number(bit)? as u32;
+    if bit > 63 {
+        return Err(InjectError::BitOutOfRange(bit));
+    }
+    let target = match kind {
+        "reg" => Target::Register {
+            index: arch
+                .register_index(where_)
+                .ok_or(InjectError::UnknownRegister(where_))?,
+        },
+        "mem" => Target::Memory {
+            addr: if where_.starts_with("0x") {
+                Address::Absolute(number(where_)?)
+            } else {
+                let (name, offset) = match where_.split_once('+') {
+                    Some((name, offset)) => (name, number(offset)?),
+                    None => (where_, 0),
+                };
+                if name.is_empty() {
+                    return Err(InjectError::Syntax(spec));
+                }
+                Address::Symbol { name, offset }
+            },
+        },
+        _ => return Err(InjectError::Syntax(spec)),
+    };
+    Ok(Injection {
+        replica,
+        event,
+        target,
+        bit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn register_and_memory_specs_parse() {
+        assert_eq!(
+            parse("reg:2:3:x5:7", Arch::Aarch64),
+            Ok(Injection {
+                replica: 2,
+                event: 3,
+                target: Target::Register { index: 8 },
+                bit: 7
+            })
+        );
+        assert_eq!(
+            parse("reg:0:1:rip:63", Arch::X86_64).unwrap().target,
+            Target::Register { index: 0 }
+        );
+        assert_eq!(
+            parse("mem:1:1:0x20f008:0", Arch::X86_64).unwrap().target,
+            Target::Memory {
+                addr: Address::Absolute(0x20f008)
+            }
+        );
+        assert_eq!(
+            parse("mem:1:2:SEED+0x8:12", Arch::Aarch64).unwrap().target,
+            Target::Memory {
+                addr: Address::Symbol {
+                    name: "SEED",
+                    offset: 8
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn bad_specs_say_why() {
+        let a = Arch::Aarch64;
+        assert_eq!(
+            parse("reg:1:2:x5", a),
+            Err(InjectError::Syntax("reg:1:2:x5"))
+        );
+        assert_eq!(
+            parse("reg:1:2:x5:1:9", a),
+            Err(InjectError::Syntax("reg:1:2:x5:1:9"))
+        );
+        assert_eq!(
+            parse("cpu:1:2:x5:1", a),
+            Err(InjectError::Syntax("cpu:1:2:x5:1"))
+        );
+        assert_eq!(
+            parse("reg:1:2:rax:1", a),
+            Err(InjectError::UnknownRegister("rax"))
+        );
+        assert_eq!(
+            parse("reg:1:2:x5:64", a),
+            Err(InjectError::BitOutOfRange(64))
+        );
+        assert_eq!(parse("reg:1:0:x5:1", a), Err(InjectError::EventZero));
+        assert_eq!(
+            parse("reg:one:2:x5:1", a),
+            Err(InjectError::BadNumber("one"))
+        );
+        assert_eq!(
+            parse("mem:1:2:+8:1", a),
+            Err(InjectError::Syntax("mem:1:2:+8:1"))
+        );
+        assert!(format!("{}", InjectError::Syntax("x")).contains("reg:REPLICA"));
+    }
+}
