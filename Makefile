@@ -1,7 +1,7 @@
 # Romain for seL4: build, run and test.
 #
 #   make run  [ARCH=aarch64|x86_64] [MODE=none|dmr|tmr|N] [APP=hello] [INJECT=spec]
-#             [PLAN=mode:app[@spec],...]
+#             [ARGS='a b'] [PLAN=mode:app[+arg...][@spec],...]
 #   make test                      host tests + QEMU system tests on both architectures
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
@@ -12,8 +12,11 @@
 ARCH ?= aarch64
 MODE ?= tmr
 APP ?= hello
+ARGS ?=
 INJECT ?=
-PLAN ?= $(MODE):$(APP)$(if $(INJECT),@$(INJECT))
+empty :=
+space := $(empty) $(empty)
+PLAN ?= $(MODE):$(APP)$(if $(ARGS),+$(subst $(space),+,$(strip $(ARGS))))$(if $(INJECT),@$(INJECT))
 BOARD ?= qemu
 TIMEOUT ?= 600
 SMP ?= 4
@@ -35,7 +38,7 @@ OUT := $(BUILD)/out/$(PLATFORM)
 TARGETS := $(BUILD)/targets
 SEL4_CARGO := $(CURDIR)/scripts/sel4-cargo
 BUILD_STD := -Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem
-PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(lastword $(subst :, ,$(firstword $(subst @, ,$(run)))))))
+PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(firstword $(subst +, ,$(lastword $(subst :, ,$(firstword $(subst @, ,$(run)))))))))
 REPLICA_DIR := $(BUILD)/target/$(PLATFORM)/replica/$(ARCH)-sel4-replica/release
 MASTER_DIR := $(BUILD)/target/$(PLATFORM)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.

@@ -1,14 +1,14 @@
 //! The call proxy: performs an agreed event once, on behalf of all replicas.
 
-use romain_abi::{Call, CallError, WRITE_CHUNK};
-use romain_core::event::{Event, EventKind};
+use romain_abi::{Call, CallError, WRITE_CHUNK, pack_bytes};
+use romain_core::event::{Event, EventKind, Words};
 use romain_core::proxy;
 use romain_core::summary::{Status, Summary};
 
 /// What the group does after an agreed event.
 pub(crate) enum Action {
-    /// Answer every replica with this result word and let them run on.
-    Reply(u64),
+    /// Answer every replica with these message words (MR0 is the result) and let them run on.
+    Reply(Words),
     /// The group is over (exit, or a fault of the program).
     End,
 }
@@ -41,11 +41,31 @@ impl Console {
     }
 }
 
-pub(crate) fn handle(event: &Event, console: &mut Console, summary: &mut Summary<'_>) -> Action {
+/// A reply of one word.
+fn word(w: u64) -> Action {
+    Action::Reply(Words::from_slice(&[w]).expect("one word fits"))
+}
+
+/// Performs the agreed `event` of a run whose program arguments are `args`.
+pub(crate) fn handle(
+    event: &Event,
+    args: &str,
+    console: &mut Console,
+    summary: &mut Summary<'_>,
+) -> Action {
     match event.kind {
+        EventKind::Call(Call::Args) => {
+            let bytes = &args.as_bytes()[..args.len().min(WRITE_CHUNK)];
+            let mut words = Words::new();
+            words.push(bytes.len() as u64).expect("room");
+            let mut packed = [0; WRITE_CHUNK / 8];
+            let n = pack_bytes(bytes, &mut packed);
+            words.extend_from_slice(&packed[..n]).expect("fits a message");
+            Action::Reply(words)
+        }
         EventKind::Call(Call::Write) => {
             let mut buf = [0; WRITE_CHUNK];
-            Action::Reply(match proxy::decode_write(&event.words, &mut buf) {
+            word(match proxy::decode_write(&event.words, &mut buf) {
                 Ok(bytes) => {
                     console.print(bytes);
                     bytes.len() as u64
@@ -62,7 +82,7 @@ pub(crate) fn handle(event: &Event, console: &mut Console, summary: &mut Summary
         }
         EventKind::UnknownCall { label } => {
             log::warn!("unknown call (label {label:#x}) refused");
-            Action::Reply(CallError::UnknownCall.as_result_word())
+            word(CallError::UnknownCall.as_result_word())
         }
         // Every replica faulted the same way at the same place: a bug of the program (or an
         // access outside what it owns), not a hardware fault. The group ends with the reason.

@@ -133,7 +133,7 @@ fn build_and_drive(
     for r in replicas.iter() {
         r.start()?;
     }
-    let result = drive(ctx, replicas, injection, console, summary);
+    let result = drive(ctx, replicas, run.args, injection, console, summary);
     summary.cycles = arch::counter().wrapping_sub(start);
     result
 }
@@ -142,6 +142,7 @@ fn build_and_drive(
 fn drive(
     ctx: &Context<'_>,
     replicas: &[Replica],
+    args: &str,
     mut injection: Option<Pending>,
     console: &mut Console,
     summary: &mut Summary<'_>,
@@ -212,11 +213,11 @@ fn drive(
             }
         };
 
-        match calls::handle(events[leader], console, summary) {
+        match calls::handle(events[leader], args, console, summary) {
             Action::End => return Ok(()),
-            Action::Reply(word) => {
-                sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = word);
-                let reply = sel4::MessageInfoBuilder::default().length(1).build();
+            Action::Reply(words) => {
+                sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(&words));
+                let reply = sel4::MessageInfoBuilder::default().length(words.len()).build();
                 for r in replicas {
                     r.reply(reply.clone());
                 }

@@ -39,10 +39,14 @@ pub enum Call {
     Write = 1,
     /// End the program. MR0 = exit code. Never returns.
     Exit = 2,
+    /// The program's arguments, as given in the run plan: no arguments. The reply's MR0 is the
+    /// length of the argument string (at most [`WRITE_CHUNK`] bytes), MR1.. its bytes, packed;
+    /// arguments are separated by `+`.
+    Args = 3,
 }
 
 impl Call {
-    pub const ALL: [Call; 2] = [Call::Write, Call::Exit];
+    pub const ALL: [Call; 3] = [Call::Write, Call::Exit, Call::Args];
 
     pub const fn label(self) -> u64 {
         CALL_LABEL_BASE | self as u64
@@ -58,9 +62,13 @@ impl Call {
         match self {
             Call::Write => "write",
             Call::Exit => "exit",
+            Call::Args => "args",
         }
     }
 }
+
+/// Separates the arguments in the argument string of [`Call::Args`].
+pub const ARG_SEPARATOR: char = '+';
 
 /// Errors the master returns for a call, as the negated value in MR0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,9 +40,22 @@ impl EventKind {
         }
     }
 
-    /// Whether the replica entered the kernel with a system call (a call of the runtime or an
-    /// unknown call), as opposed to a fault or exception.
+    /// Whether the replica entered the kernel with a system-call instruction: calls, and the
+    /// faults a system call raises (an invalid capability, an unknown system call). Registers the
+    /// system-call path does not preserve are not compared for these.
     pub fn entered_by_syscall(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Call(_)
+                | EventKind::UnknownCall { .. }
+                | EventKind::CapFault { .. }
+                | EventKind::UnknownSyscall { .. }
+        )
+    }
+
+    /// Whether the master's reply completes a call, so the replica goes on after the system-call
+    /// instruction (faults restart the faulting instruction instead).
+    pub fn is_call(&self) -> bool {
         matches!(self, EventKind::Call(_) | EventKind::UnknownCall { .. })
     }
 
@@ -142,7 +155,7 @@ impl Event {
     /// the call otherwise), at the faulting instruction for faults.
     pub fn resume_registers(&self) -> RegisterFile {
         let mut regs = self.regs.clone();
-        if self.kind.entered_by_syscall() {
+        if self.kind.is_call() {
             let arch = regs.arch();
             regs.words_mut()[crate::regs::Arch::PC] += arch.syscall_len();
         }
@@ -255,6 +268,13 @@ pub(crate) mod tests {
         let y = Event::new(a.kind, a.words.clone(), regs2);
         assert_eq!(x.difference(&y), None);
         assert_eq!(x.resume_registers().pc(), x.regs.pc() + 2);
+
+        // A capability fault comes from a system call too: the same registers are left out, but
+        // it restarts at the system call.
+        let cap = EventKind::CapFault { addr: 5 };
+        let c = Event::new(cap, Words::new(), regs.clone());
+        assert_eq!(c.regs.words()[5], 0);
+        assert_eq!(c.resume_registers().pc(), regs.pc());
 
         // A fault keeps every register and restarts at the faulting instruction.
         let fault = EventKind::VmFault {

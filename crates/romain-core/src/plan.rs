@@ -1,8 +1,9 @@
 //! The run plan compiled into an image: which programs to run, each with how many replicas.
 //!
-//! Syntax: runs separated by `,`, each `MODE:APP[@INJECTION]`, with MODE one of `none`
-//! (1 replica), `dmr` (2), `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`], and INJECTION a
-//! fault to inject in that run (see [`crate::inject`]). Example: `tmr:hello,dmr:hello@reg:1:2:x3:5`.
+//! Syntax: runs separated by `,`, each `MODE:APP[+ARG...][@INJECTION]`, with MODE one of `none`
+//! (1 replica), `dmr` (2), `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`], ARGs the
+//! program's arguments (see `romain_abi::Call::Args`) and INJECTION a fault to inject in that run
+//! (see [`crate::inject`]). Example: `tmr:hello,dmr:fft+4+4096+-i@reg:1:2:x3:5`.
 
 use core::fmt;
 
@@ -52,6 +53,8 @@ impl Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Run<'a> {
     pub app: &'a str,
+    /// The arguments, `+`-separated as written (empty for none).
+    pub args: &'a str,
     pub mode: Mode,
     pub inject: Option<&'a str>,
 }
@@ -87,12 +90,13 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
             None => (item, None),
         };
         let (mode, app) = run.split_once(':').ok_or(PlanError::MissingApp(item))?;
-        let app = app.trim();
+        let (app, args) = app.trim().split_once('+').unwrap_or((app.trim(), ""));
         if app.is_empty() {
             return Err(PlanError::MissingApp(item));
         }
         let run = Run {
             app,
+            args,
             mode: Mode::parse(mode.trim())?,
             inject,
         };
@@ -110,15 +114,17 @@ mod tests {
 
     #[test]
     fn parses_modes_and_apps() {
-        let runs = parse("tmr:hello, dmr:sha@reg:1:2:x3:4,none:hello,5:x").unwrap();
+        let runs = parse("tmr:hello, dmr:fft+4+4096+-i@reg:1:2:x3:4,none:hello,5:x").unwrap();
         let tmr = Run {
             app: "hello",
+            args: "",
             mode: Mode::TMR,
             inject: None,
         };
         assert_eq!(runs[0], tmr);
         let dmr = Run {
-            app: "sha",
+            app: "fft",
+            args: "4+4096+-i",
             mode: Mode::DMR,
             inject: Some("reg:1:2:x3:4"),
         };

@@ -4,7 +4,8 @@
 //! - an entry point: declare `fn main() -> i32` and invoke [`main!`]`(main)`; the value is the
 //!   exit code;
 //! - a stack ([`STACK_SIZE`]) and a heap ([`HEAP_SIZE`]) for `alloc` (`Vec`, `String`, `Box`);
-//! - [`print!`]/[`println!`], [`write`] and [`exit`]: calls to the master (see `romain-abi`);
+//! - [`print!`]/[`println!`], [`write`], [`args`] and [`exit`]: calls to the master (see
+//!   `romain-abi`);
 //! - a panic handler that prints the panic message and exits with code [`PANIC_EXIT_CODE`].
 //!
 //! Everything a replica does outside its own memory goes through [`call`], so the master sees it
@@ -17,7 +18,7 @@ use core::fmt::{self, Write as _};
 use core::ptr;
 
 use one_shot_mutex::sync::RawOneShotMutex;
-use romain_abi::{Call, CallError, WRITE_CHUNK, pack_bytes, slot};
+use romain_abi::{ARG_SEPARATOR, Call, CallError, WRITE_CHUNK, pack_bytes, slot, unpack_bytes};
 use sel4::CapTypeForFrameObjectOfFixedSize;
 use sel4_dlmalloc::{StaticDlmalloc, StaticHeap};
 
@@ -114,6 +115,24 @@ pub fn write(bytes: &[u8]) -> Result<usize, CallError> {
         written += call(Call::Write, len)? as usize;
     }
     Ok(written)
+}
+
+/// The program's arguments, as given in the run plan (`MODE:APP+ARG+ARG...`).
+pub fn args() -> Vec<String> {
+    if call(Call::Args, 0).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = [0u8; WRITE_CHUNK];
+    let text = sel4::with_ipc_buffer(|ipc| {
+        let mrs = ipc.msg_regs();
+        let len = (mrs[0] as usize).min(WRITE_CHUNK);
+        unpack_bytes(&mrs[1..], &mut bytes[..len]).map(|()| len)
+    });
+    let Some(len) = text else { return Vec::new() };
+    match core::str::from_utf8(&bytes[..len]) {
+        Ok("") | Err(_) => Vec::new(),
+        Ok(text) => text.split(ARG_SEPARATOR).map(String::from).collect(),
+    }
 }
 
 /// Ends the program with `code`.

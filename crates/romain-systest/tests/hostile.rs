@@ -1,0 +1,135 @@
+//! Hostile and broken replicas: each gets a clear error for its own group; the master and the
+//! groups after it keep running, and no replica reaches memory it does not own.
+
+use std::sync::Arc;
+
+use romain_systest::{Boot, assert_sample_output, boot, enabled};
+
+const PLAN: &str = "tmr:hostile+cap,tmr:hostile+addr,tmr:hostile+write,tmr:hostile+calls,\
+                    tmr:hostile+flood,dmr:hostile+oom,tmr:hello";
+
+fn hostile_boot(arch: &str) -> Arc<Boot> {
+    boot(arch, PLAN, &[])
+}
+
+fn summary(boot: &Boot, run: usize) -> &serde_json::Value {
+    &boot.runs[run].summary
+}
+
+fn capability_slots_outside_the_slice_are_an_app_fault(arch: &str) {
+    if !enabled(&format!("capability_slots_outside_the_slice({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let s = summary(&boot, 0);
+    assert_eq!(s["status"], "app-fault", "{s}");
+    assert!(
+        s["error"].as_str().unwrap().contains("capability fault"),
+        "{s}"
+    );
+}
+
+fn foreign_and_read_only_memory_is_an_app_fault(arch: &str) {
+    if !enabled(&format!("foreign_and_read_only_memory({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let read = summary(&boot, 1);
+    assert_eq!(read["status"], "app-fault", "{read}");
+    assert!(
+        read["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("vm fault at 0x100000000"),
+        "{read}"
+    );
+    assert!(!boot.runs[1].output.contains("read the master's memory"));
+    let write = summary(&boot, 2);
+    assert_eq!(write["status"], "app-fault", "{write}");
+    assert!(
+        write["error"].as_str().unwrap().starts_with("vm fault at"),
+        "{write}"
+    );
+    assert!(!boot.runs[2].output.contains("overwrote my code"));
+}
+
+fn unknown_calls_and_wild_arguments_are_refused(arch: &str) {
+    if !enabled(&format!("unknown_calls_and_wild_arguments({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let run = &boot.runs[3];
+    assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    for line in [
+        "unknown call: Err(UnknownCall)",
+        "label 0: Err(UnknownCall)",
+        "huge write: Err(BadArgument)",
+        "short write: Err(BadArgument)",
+    ] {
+        assert!(
+            run.output.lines().any(|l| l == line),
+            "{line:?} missing in:\n{}",
+            run.output
+        );
+    }
+}
+
+fn a_flood_of_calls_is_served(arch: &str) {
+    if !enabled(&format!("a_flood_of_calls_is_served({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let run = &boot.runs[4];
+    assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    assert!(
+        run.summary["events"].as_u64().unwrap() > 2000,
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.output.contains("flooded: 2000 calls, 2000 arguments"),
+        "{}",
+        run.output
+    );
+}
+
+fn exhausting_memory_ends_the_program_with_its_reason(arch: &str) {
+    if !enabled(&format!("exhausting_memory({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let run = &boot.runs[5];
+    assert_eq!(run.summary["exit_code"], 101, "{}", run.summary);
+    assert!(
+        run.output
+            .contains("memory allocation of 65536 bytes failed"),
+        "{}",
+        run.output
+    );
+}
+
+fn the_master_carries_on_after_hostile_groups(arch: &str) {
+    if !enabled(&format!("the_master_carries_on({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    assert_eq!(boot.runs.len(), 7);
+    assert_eq!(summary(&boot, 6)["status"], "ok");
+    assert_sample_output(&boot.runs[6].output);
+}
+
+macro_rules! per_arch {
+    ($($name:ident),*) => {
+        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
+        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
+    };
+}
+
+per_arch!(
+    capability_slots_outside_the_slice_are_an_app_fault,
+    foreign_and_read_only_memory_is_an_app_fault,
+    unknown_calls_and_wild_arguments_are_refused,
+    a_flood_of_calls_is_served,
+    exhausting_memory_ends_the_program_with_its_reason,
+    the_master_carries_on_after_hostile_groups
+);

@@ -1,0 +1,74 @@
+//! Misbehaves on purpose, in the way its argument names, so that tests can check that the master
+//! gives a clear error for this replica group and carries on:
+//!
+//! - `cap`: invokes capability slots outside its CNode slice;
+//! - `addr`: reads an address it does not own (the master's own window address);
+//! - `write`: writes to its own read-only code;
+//! - `calls`: unknown calls and wild call arguments;
+//! - `flood`: thousands of calls;
+//! - `oom`: allocates until the heap is gone;
+//! - `spin`: loops forever.
+#![no_std]
+#![no_main]
+
+use romain_abi::{CALL_LABEL_BASE, Call};
+use romain_replica::{Vec, args, println, raw_call};
+
+romain_replica::main!(main);
+
+fn main() -> i32 {
+    let arguments = args();
+    let what = arguments.first().map(|s| s.as_str()).unwrap_or("");
+    println!("hostile: {what}");
+    match what {
+        "cap" => {
+            // Slot 5 is empty in every replica's slice; a huge CPtr does not even resolve.
+            sel4::cap::Notification::from_bits(5).signal();
+            sel4::cap::Notification::from_bits(0x1234_5678).signal();
+            println!("still here after invoking empty slots");
+        }
+        "addr" => {
+            // The master maps replica frames at this address in its own address space.
+            let master_window = 0x1_0000_0000 as *const u64;
+            // SAFETY: none: this is the misbehaviour under test; the kernel stops the access.
+            let value = unsafe { core::ptr::read_volatile(master_window) };
+            println!("read the master's memory: {value:#x}");
+        }
+        "write" => {
+            let code = main as *const () as *mut u64;
+            // SAFETY: none: writing to read-only code is the misbehaviour under test.
+            unsafe { core::ptr::write_volatile(code, 0) };
+            println!("overwrote my code");
+        }
+        "calls" => {
+            println!("unknown call: {:?}", raw_call(CALL_LABEL_BASE + 999, 0));
+            println!("label 0: {:?}", raw_call(0, 0));
+            // A write claiming far more bytes than a message holds.
+            sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = u64::MAX);
+            println!("huge write: {:?}", raw_call(Call::Write.label(), 1));
+            sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = 800);
+            println!("short write: {:?}", raw_call(Call::Write.label(), 2));
+        }
+        "flood" => {
+            let mut total = 0;
+            for _ in 0..2000 {
+                total += args().len();
+            }
+            println!("flooded: 2000 calls, {total} arguments");
+        }
+        "oom" => {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(romain_replica::vec![1u8; 64 * 1024]);
+            }
+        }
+        "spin" => loop {
+            core::hint::spin_loop();
+        },
+        other => {
+            println!("unknown misbehaviour {other:?}");
+            return 2;
+        }
+    }
+    0
+}
