@@ -13,7 +13,7 @@
 //! checks it) and so did the large one when compared with a gcc build.
 #![cfg_attr(not(test), no_std)]
 
-pub mod cfmt;
+pub use mibench_common::cfmt;
 
 use cfmt::CFloat;
 use core::fmt::{self, Write};

@@ -13,7 +13,7 @@
 
 extern crate alloc;
 
-pub mod cfmt;
+pub use mibench_common::cfmt;
 
 use alloc::vec;
 use core::fmt::{self, Write};

@@ -12,7 +12,7 @@
 
 extern crate alloc;
 
-pub mod cfmt;
+pub use mibench_common::cfmt;
 
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
