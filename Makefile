@@ -62,8 +62,11 @@ $(TARGETS)/.stamp: scripts/targets.py | setup
 	python3 scripts/targets.py $(BUILD)/src/rust-sel4/support/targets $(TARGETS)
 	touch $@
 
+# INPUT=file embeds a real input file into MiBench program $(APP) (otherwise it generates one).
+INPUT_ENV := $(if $(INPUT),MIBENCH_INPUT_$(shell echo '$(APP)' | tr a-z A-Z)=$(abspath $(INPUT)))
+
 replicas: $(TARGETS)/.stamp
-	cd replica-app && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/replica \
+	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/replica \
 	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(ARCH)-sel4-replica.json $(BUILD_STD)
 
 master: replicas

@@ -5,6 +5,8 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::proxy;
 use romain_core::summary::{Status, Summary};
 
+use crate::arch;
+
 /// What the group does after an agreed event.
 pub(crate) enum Action {
     /// Answer every replica with these message words (MR0 is the result) and let them run on.
@@ -62,6 +64,9 @@ pub(crate) fn handle(
             let n = pack_bytes(bytes, &mut packed);
             words.extend_from_slice(&packed[..n]).expect("fits a message");
             Action::Reply(words)
+        }
+        EventKind::Call(Call::Time) => {
+            Action::Reply(Words::from_slice(&[arch::counter(), arch::counter_hz()]).expect("fits"))
         }
         EventKind::Call(Call::Write) => {
             let mut buf = [0; WRITE_CHUNK];

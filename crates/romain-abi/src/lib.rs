@@ -43,10 +43,14 @@ pub enum Call {
     /// length of the argument string (at most [`WRITE_CHUNK`] bytes), MR1.. its bytes, packed;
     /// arguments are separated by `+`.
     Args = 3,
+    /// The time, read once by the master and given to every replica alike (a replica reading a
+    /// clock itself would diverge from its siblings). Reply: MR0 = counter ticks, MR1 = ticks per
+    /// second (0 where the hardware does not tell).
+    Time = 4,
 }
 
 impl Call {
-    pub const ALL: [Call; 3] = [Call::Write, Call::Exit, Call::Args];
+    pub const ALL: [Call; 4] = [Call::Write, Call::Exit, Call::Args, Call::Time];
 
     pub const fn label(self) -> u64 {
         CALL_LABEL_BASE | self as u64
@@ -63,6 +67,7 @@ impl Call {
             Call::Write => "write",
             Call::Exit => "exit",
             Call::Args => "args",
+            Call::Time => "time",
         }
     }
 }

@@ -4,8 +4,8 @@
 //! - an entry point: declare `fn main() -> i32` and invoke [`main!`]`(main)`; the value is the
 //!   exit code;
 //! - a stack ([`STACK_SIZE`]) and a heap ([`HEAP_SIZE`]) for `alloc` (`Vec`, `String`, `Box`);
-//! - [`print!`]/[`println!`], [`write`], [`args`] and [`exit`]: calls to the master (see
-//!   `romain-abi`);
+//! - [`print!`]/[`println!`], [`write`], [`args`], [`time`] and [`exit`]: calls to the master
+//!   (see `romain-abi`);
 //! - a panic handler that prints the panic message and exits with code [`PANIC_EXIT_CODE`].
 //!
 //! Everything a replica does outside its own memory goes through [`call`], so the master sees it
@@ -132,6 +132,24 @@ pub fn args() -> Vec<String> {
     match core::str::from_utf8(&bytes[..len]) {
         Ok("") | Err(_) => Vec::new(),
         Ok(text) => text.split(ARG_SEPARATOR).map(String::from).collect(),
+    }
+}
+
+/// The time: counter ticks and ticks per second (0 where unknown), the same in every replica.
+pub fn time() -> (u64, u64) {
+    match call(Call::Time, 0) {
+        Ok(ticks) => (ticks, sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[1])),
+        Err(_) => (0, 0),
+    }
+}
+
+/// Microseconds since an arbitrary start, from [`time`] (ticks / 1000 where the rate is unknown).
+pub fn micros() -> u64 {
+    let (ticks, hz) = time();
+    if hz == 0 {
+        ticks / 1000
+    } else {
+        (ticks as u128 * 1_000_000 / hz as u128) as u64
     }
 }
 
