@@ -1,16 +1,15 @@
-//! What every MiBench replica program does around its port: pick the input (embedded file or
-//! generated), read the arguments, print the program's output through the master, and end with
-//! one line that identifies the whole output: `checksum: fnv1a 0x... bytes N`.
+//! What every MiBench replica program does around its port (`mibench-suite`): read the
+//! arguments, take the embedded input file if the image has one, print the program's output
+//! through the master, and end with one line that identifies the whole output:
+//! `checksum: fnv1a 0x... bytes N` (the host computes the same line, see the system tests).
 #![no_std]
 
 extern crate alloc;
 
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use mibench_common::Checksum;
-use romain_replica::{Console, args, println};
+use romain_replica::{Console, args, micros, println};
 
 /// Embeds the file MIBENCH_INPUT_<PROGRAM> named at build time (empty when none).
 #[macro_export]
@@ -20,63 +19,31 @@ macro_rules! embedded_input {
     };
 }
 
-/// The run's arguments and input.
-pub struct Run {
-    pub args: Vec<String>,
-    /// Whether `large` was asked for (MiBench's large input set).
-    pub large: bool,
-}
-
-impl Run {
-    pub fn new() -> Self {
-        let args = args();
-        let large = args.iter().any(|a| a == "large");
-        Run { args, large }
-    }
-
-    /// The argument at `index` other than `large`, if any.
-    pub fn arg(&self, index: usize) -> Option<&str> {
-        self.args.iter().filter(|a| *a != "large").nth(index).map(String::as_str)
-    }
-
-    /// The embedded input if there is one, otherwise the generated small or large input.
-    pub fn input(
-        &self,
-        embedded: &'static [u8],
-        small: fn() -> Vec<u8>,
-        large: fn() -> Vec<u8>,
-    ) -> Vec<u8> {
-        if !embedded.is_empty() {
-            embedded.to_vec()
-        } else if self.large {
-            large()
-        } else {
-            small()
+/// Declares the replica program that runs MiBench program `$program`.
+#[macro_export]
+macro_rules! program {
+    ($program:literal) => {
+        romain_replica::main!(main);
+        fn main() -> i32 {
+            $crate::run($program, $crate::embedded_input!($program))
         }
-    }
+    };
 }
 
-impl Default for Run {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Where a program prints: through the master, checksummed.
-pub type Out = Checksum<Console>;
-
-/// Runs `body` with an output that is printed through the master and checksummed; prints the
-/// checksum line; returns the exit code (1 when `body` fails).
-pub fn main(program: &str, body: impl FnOnce(&Run, &mut Out) -> fmt::Result) -> i32 {
-    let run = Run::new();
+/// Runs `program` on `embedded` input (empty: generated); returns the exit code.
+pub fn run(program: &str, embedded: &[u8]) -> i32 {
+    let arguments = args();
+    let arguments: Vec<&str> = arguments.iter().map(|a| a.as_str()).collect();
     let mut out = Checksum::new(Console::new());
-    let result = body(&run, &mut out);
+    let result = mibench_suite::run(program, &arguments, embedded, &mut micros, &mut out);
     out.inner.flush();
-    println!("checksum: fnv1a {:#018x} bytes {}", out.hash(), out.bytes());
+    let mut console = Console::new();
+    let _ = mibench_suite::write_checksum_line(out.hash(), out.bytes(), &mut console);
+    console.flush();
     match result {
         Ok(()) => 0,
-        Err(_) => {
-            println!("{program}: failed");
+        Err(e) => {
+            println!("{program}: {e:?}");
             1
         }
     }
