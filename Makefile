@@ -3,6 +3,7 @@
 #   make run  [ARCH=aarch64|x86_64] [MODE=none|dmr|tmr|N] [APP=hello] [INJECT=spec]
 #             [ARGS='a b'] [PLAN=mode:app[+arg...][@spec],...]
 #   make test                      host tests + QEMU system tests on both architectures
+#   make bench [ARCH=...]          replication overhead of the MiBench programs (table, JSON, CSV, SVG)
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
 #   make docker-build docker-run   the same inside the project's container
@@ -48,7 +49,7 @@ embedded_apps = $(foreach a,$(PLAN_APPS),$(if $(wildcard $(call app_elf,$(a))),$
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas master test host-test lint clean docker-build docker-run
+.PHONY: all setup setup-host run image replicas master test host-test lint bench clean docker-build docker-run
 
 all: image
 
@@ -105,6 +106,12 @@ test:
 
 host-test: setup-host
 	cargo test --workspace
+
+# Replication overhead: each program unreplicated, DMR and TMR, REPS times, in one boot.
+# BENCH_ARGS='--programs sha,fft --reps 5' narrows it; results go to build/bench/.
+REPS ?= 3
+bench: setup
+	ROMAIN_BOOT_TIMEOUT=$(or $(BENCH_TIMEOUT),7200) cargo run -q --release -p romain-bench -- --arch $(ARCH) --reps $(REPS) --out $(BUILD)/bench $(BENCH_ARGS)
 
 lint:
 	cargo fmt --all --check

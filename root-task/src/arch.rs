@@ -59,8 +59,7 @@ pub(crate) fn register_file(ctx: &sel4::UserContext) -> RegisterFile {
 pub(crate) fn user_context(regs: &RegisterFile) -> sel4::UserContext {
     let mut ctx = sel4::UserContext::default();
     // SAFETY: as in `register_file`.
-    let words: &mut [u64; CONTEXT_WORDS] =
-        unsafe { &mut *(ctx.inner_mut() as *mut _ as *mut _) };
+    let words: &mut [u64; CONTEXT_WORDS] = unsafe { &mut *(ctx.inner_mut() as *mut _ as *mut _) };
     words.copy_from_slice(regs.words());
     ctx
 }

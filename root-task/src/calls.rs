@@ -24,7 +24,9 @@ pub(crate) struct Console {
 
 impl Console {
     pub(crate) fn new() -> Self {
-        Self { at_line_start: true }
+        Self {
+            at_line_start: true,
+        }
     }
 
     fn print(&mut self, bytes: &[u8]) {
@@ -62,7 +64,9 @@ pub(crate) fn handle(
             words.push(bytes.len() as u64).expect("room");
             let mut packed = [0; WRITE_CHUNK / 8];
             let n = pack_bytes(bytes, &mut packed);
-            words.extend_from_slice(&packed[..n]).expect("fits a message");
+            words
+                .extend_from_slice(&packed[..n])
+                .expect("fits a message");
             Action::Reply(words)
         }
         EventKind::Call(Call::Time) => {
@@ -93,7 +97,10 @@ pub(crate) fn handle(
         // access outside what it owns), not a hardware fault. The group ends with the reason.
         kind => {
             console.end_line();
-            log::error!("program fault in every replica: {kind} at pc {:#x}", event.regs.pc());
+            log::error!(
+                "program fault in every replica: {kind} at pc {:#x}",
+                event.regs.pc()
+            );
             summary.fail(
                 Status::AppFault,
                 format_args!("{kind} at pc {:#x}", event.regs.pc()),

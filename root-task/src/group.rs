@@ -8,7 +8,7 @@
 
 use alloc::vec::Vec;
 
-use romain_abi::{MAX_MESSAGE_WORDS, ReplicaBadge};
+use romain_abi::{Call, MAX_MESSAGE_WORDS, ReplicaBadge};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
@@ -38,7 +38,9 @@ struct Stop(Status, alloc::string::String);
 impl From<AllocError> for Stop {
     fn from(err: AllocError) -> Self {
         match err {
-            AllocError::OutOfMemory => Stop(Status::OutOfMemory, "group memory quota exhausted".into()),
+            AllocError::OutOfMemory => {
+                Stop(Status::OutOfMemory, "group memory quota exhausted".into())
+            }
             AllocError::OutOfSlots => Stop(Status::OutOfMemory, "no capability slots left".into()),
             AllocError::Kernel(e) => Stop(Status::MasterError, alloc::format!("seL4 error {e:?}")),
         }
@@ -53,7 +55,11 @@ impl From<sel4::Error> for Stop {
 
 /// The core of replica `index`: core 0 is the master's, replicas take the others in turn.
 fn core_of(index: usize, cores: usize) -> usize {
-    if cores <= 1 { 0 } else { 1 + index % (cores - 1) }
+    if cores <= 1 {
+        0
+    } else {
+        1 + index % (cores - 1)
+    }
 }
 
 /// Runs `run.app` with `run.mode.replicas` replicas to its end and returns its summary.
@@ -105,26 +111,50 @@ fn build_and_drive(
         .iter()
         .find(|(name, _)| *name == app)
         .map(|(_, bytes)| *bytes)
-        .ok_or_else(|| Stop(Status::UnknownApp, alloc::format!("no program {app:?} in this image")))?;
+        .ok_or_else(|| {
+            Stop(
+                Status::UnknownApp,
+                alloc::format!("no program {app:?} in this image"),
+            )
+        })?;
     // An image may take at most half the arena per replica: room for tables and objects.
     let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
     let layout = image::load(bytes, ARCH, max_pages)
         .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
-    let program = Program { bytes, layout: &layout };
+    let program = Program {
+        bytes,
+        layout: &layout,
+    };
     let injection = run
         .inject
         .map(|spec| Pending::new(spec, bytes, mode))
         .transpose()?;
 
     if mode.replicas >= ctx.cores {
-        log::warn!("{} replicas on {} cores: some share a core", mode.replicas, ctx.cores);
+        log::warn!(
+            "{} replicas on {} cores: some share a core",
+            mode.replicas,
+            ctx.cores
+        );
     }
     for index in 0..mode.replicas {
-        let badge = ReplicaBadge { group: ctx.group_number, replica: index as u8 };
+        let badge = ReplicaBadge {
+            group: ctx.group_number,
+            replica: index as u8,
+        };
         let core = core_of(index, ctx.cores);
-        let replica =
-            Replica::build(ctx.objects, &ctx.windows[0], &program, ctx.endpoint, badge, core)?;
-        log::info!("replica {index} on core {core} ({} pages)", replica.pages.len());
+        let replica = Replica::build(
+            ctx.objects,
+            &ctx.windows[0],
+            &program,
+            ctx.endpoint,
+            badge,
+            core,
+        )?;
+        log::info!(
+            "replica {index} on core {core} ({} pages)",
+            replica.pages.len()
+        );
         summary.cores.push(core).ok();
         replicas.push(replica);
     }
@@ -147,28 +177,74 @@ fn drive(
     console: &mut Console,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
-    let n = replicas.len();
-    let mut rendezvous = Rendezvous::new(n);
+    let mut group = Group {
+        ctx,
+        replicas,
+        args,
+        rendezvous: Rendezvous::new(replicas.len()),
+    };
     loop {
         let (info, badge) = ctx.endpoint.recv(());
+        // Everything until the next receive is the master's work: its cost per event.
+        let busy_from = arch::counter();
+        let flow = group.on_message(&info, badge, &mut injection, console, summary);
+        summary.master_cycles += arch::counter().wrapping_sub(busy_from);
+        if let Flow::End = flow? {
+            return Ok(());
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    End,
+}
+
+/// A started group's replicas and the point they are collected at.
+struct Group<'g> {
+    ctx: &'g Context<'g>,
+    replicas: &'g [Replica],
+    args: &'g str,
+    rendezvous: Rendezvous,
+}
+
+impl Group<'_> {
+    /// One message: a replica's event. Decides when it completes the point.
+    fn on_message(
+        &mut self,
+        info: &sel4::MessageInfo,
+        badge: sel4::Badge,
+        injection: &mut Option<Pending>,
+        console: &mut Console,
+        summary: &mut Summary<'_>,
+    ) -> Result<Flow, Stop> {
+        let n = self.replicas.len();
         let Some(badge) = ReplicaBadge::from_word(badge)
-            .filter(|b| b.group == ctx.group_number && (b.replica as usize) < n)
+            .filter(|b| b.group == self.ctx.group_number && (b.replica as usize) < n)
         else {
             log::warn!("message with badge {badge:#x} from no replica of this group ignored");
-            continue;
+            return Ok(Flow::Continue);
         };
-        let replica = &replicas[badge.replica as usize];
+        if info.label() == Call::Null.label() {
+            // The floor measurement: reply at once with the implicit reply capability.
+            sel4::with_ipc_buffer_mut(|ipc| {
+                ipc.msg_regs_mut()[0] = 0;
+                sel4::reply(ipc, sel4::MessageInfoBuilder::default().length(1).build());
+            });
+            return Ok(Flow::Continue);
+        }
+        let replica = &self.replicas[badge.replica as usize];
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
-        let (kind, words) = read_message(&info);
+        let (kind, words) = read_message(info);
         replica.save_reply()?;
         let mut event = Event::new(kind, words, replica.registers()?);
-        if let Some(p) = injection
-            .take_if(|p| p.at.replica == replica.index && p.at.event == summary.events + 1)
+        if let Some(p) =
+            injection.take_if(|p| p.at.replica == replica.index && p.at.event == summary.events + 1)
         {
-            p.apply(ctx, replica, &mut event, summary)?;
+            p.apply(self.ctx, replica, &mut event, summary)?;
         }
-        match rendezvous.arrive(replica.index, event) {
-            Ok(false) => continue,
+        match self.rendezvous.arrive(replica.index, event) {
+            Ok(false) => return Ok(Flow::Continue),
             Ok(true) => {}
             Err(err) => {
                 return Err(Stop(
@@ -177,10 +253,19 @@ fn drive(
                 ));
             }
         }
+        let flow = self.decide(console, summary);
+        self.rendezvous.reset();
+        flow
+    }
 
-        let events = rendezvous.events().expect("complete");
+    /// Every replica is at the point: compare, vote, repair, perform once, answer all.
+    fn decide(&self, console: &mut Console, summary: &mut Summary<'_>) -> Result<Flow, Stop> {
+        let events = self.rendezvous.events().expect("complete");
         summary.events += 1;
-        summary.compared_words += events.iter().map(|e| e.compared_words() as u64).sum::<u64>();
+        summary.compared_words += events
+            .iter()
+            .map(|e| e.compared_words() as u64)
+            .sum::<u64>();
         let leader = match vote(&events) {
             Verdict::Agree => 0,
             Verdict::Majority { leader, outvoted } => {
@@ -190,7 +275,8 @@ fn drive(
                         "event {}: replica {index} outvoted ({diff}); repairing from replica {leader}",
                         summary.events
                     );
-                    let pages = repair(ctx, &replicas[leader], &replicas[index], events[leader])?;
+                    let (good, bad) = (&self.replicas[leader], &self.replicas[index]);
+                    let pages = repair(self.ctx, good, bad, events[leader])?;
                     log::info!("replica {index} repaired: registers and {pages} pages");
                     summary.recoveries += 1;
                     summary.pages_copied += pages as u64;
@@ -200,7 +286,12 @@ fn drive(
             Verdict::NoMajority { a, b, first } => {
                 summary.mismatches += 1;
                 for (i, e) in events.iter().enumerate() {
-                    log::info!("replica {i} at event {}: {} {:?}", summary.events, e.kind, e.regs);
+                    log::info!(
+                        "replica {i} at event {}: {} {:?}",
+                        summary.events,
+                        e.kind,
+                        e.regs
+                    );
                 }
                 return Err(Stop(
                     Status::Mismatch,
@@ -213,18 +304,21 @@ fn drive(
             }
         };
 
-        match calls::handle(events[leader], args, console, summary) {
-            Action::End => return Ok(()),
+        match calls::handle(events[leader], self.args, console, summary) {
+            Action::End => Ok(Flow::End),
             Action::Reply(words) => {
-                sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(&words));
-                let reply = sel4::MessageInfoBuilder::default().length(words.len()).build();
-                for r in replicas {
+                sel4::with_ipc_buffer_mut(|ipc| {
+                    ipc.msg_regs_mut()[..words.len()].copy_from_slice(&words)
+                });
+                let reply = sel4::MessageInfoBuilder::default()
+                    .length(words.len())
+                    .build();
+                for r in self.replicas {
                     r.reply(reply.clone());
                 }
+                Ok(Flow::Continue)
             }
         }
-        drop(events);
-        rendezvous.reset();
     }
 }
 
@@ -240,11 +334,19 @@ impl Pending {
         let bad = |why: alloc::string::String| Stop(Status::BadPlan, why);
         let at = inject::parse(spec, ARCH).map_err(|e| bad(alloc::format!("{e}")))?;
         if at.replica >= mode.replicas {
-            return Err(bad(alloc::format!("no replica {} in {}", at.replica, mode.name())));
+            return Err(bad(alloc::format!(
+                "no replica {} in {}",
+                at.replica,
+                mode.name()
+            )));
         }
         let addr = match at.target {
-            Target::Memory { addr: Address::Absolute(a) } => a,
-            Target::Memory { addr: Address::Symbol { name, offset } } => {
+            Target::Memory {
+                addr: Address::Absolute(a),
+            } => a,
+            Target::Memory {
+                addr: Address::Symbol { name, offset },
+            } => {
                 image::symbol_address(image, name)
                     .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
                     + offset
@@ -280,7 +382,10 @@ impl Pending {
                     .iter()
                     .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&word))
                     .ok_or_else(|| {
-                        Stop(Status::BadPlan, alloc::format!("{word:#x} is not in the program"))
+                        Stop(
+                            Status::BadPlan,
+                            alloc::format!("{word:#x} is not in the program"),
+                        )
                     })?;
                 let offset = (word - page.vaddr) as usize;
                 ctx.windows[0].with(page.alias, |bytes| {
@@ -309,7 +414,10 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
             arch::fault_event(&sel4::Fault::new(ipc, info))
         };
         let len = info.length().min(MAX_MESSAGE_WORDS);
-        (kind, Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default())
+        (
+            kind,
+            Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default(),
+        )
     })
 }
 

@@ -119,7 +119,9 @@ impl Objects {
         &mut self,
         size_bits: usize,
     ) -> Result<sel4::Cap<T>, AllocError> {
-        Ok(self.retype(self.arena, T::object_blueprint(size_bits))?.cast())
+        Ok(self
+            .retype(self.arena, T::object_blueprint(size_bits))?
+            .cast())
     }
 
     /// An object of the current group by blueprint (translation tables of any level).
@@ -137,7 +139,9 @@ impl Objects {
         for slot in self.group_start..self.next {
             CNODE
                 .cap()
-                .absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cptr())
+                .absolute_cptr(
+                    sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cptr(),
+                )
                 .delete()?;
         }
         self.next = self.group_start;

@@ -55,9 +55,11 @@ impl Replica {
 
         let span = program.layout.span.clone();
         let ipc_buffer_addr = span.end;
-        vspace::map_tables(vspace, span.start..ipc_buffer_addr + PAGE_SIZE, |blueprint| {
-            objects.alloc_blueprint(blueprint)
-        })?;
+        vspace::map_tables(
+            vspace,
+            span.start..ipc_buffer_addr + PAGE_SIZE,
+            |blueprint| objects.alloc_blueprint(blueprint),
+        )?;
 
         let mut pages = Vec::new();
         for (vaddr, rights) in program.layout.pages() {
@@ -72,13 +74,18 @@ impl Replica {
             } else {
                 sel4::CapRights::read_only()
             };
-            frame.frame_map(vspace, vaddr as usize, cap_rights, sel4::VmAttributes::default())?;
+            frame.frame_map(
+                vspace,
+                vaddr as usize,
+                cap_rights,
+                sel4::VmAttributes::default(),
+            )?;
             let alias = objects.slot()?;
             let alias = sel4::init_thread::Slot::<sel4::cap_type::Granule>::from_index(alias).cap();
-            CNODE
-                .cap()
-                .absolute_cptr(alias)
-                .copy(&CNODE.cap().absolute_cptr(frame), sel4::CapRights::read_write())?;
+            CNODE.cap().absolute_cptr(alias).copy(
+                &CNODE.cap().absolute_cptr(frame),
+                sel4::CapRights::read_write(),
+            )?;
             pages.push(Page { vaddr, alias });
         }
 
@@ -130,7 +137,9 @@ impl Replica {
 
     /// The replica's registers. It must be blocked (at an event).
     pub(crate) fn registers(&self) -> sel4::Result<RegisterFile> {
-        Ok(arch::register_file(&self.tcb.tcb_read_all_registers(false)?))
+        Ok(arch::register_file(
+            &self.tcb.tcb_read_all_registers(false)?,
+        ))
     }
 
     /// Overwrites the replica's registers. It must be blocked (at an event).
@@ -156,7 +165,7 @@ impl Replica {
 }
 
 fn reply_slot_cptr(slot: usize) -> sel4::AbsoluteCPtr {
-    CNODE
-        .cap()
-        .absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cap())
+    CNODE.cap().absolute_cptr(
+        sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cap(),
+    )
 }

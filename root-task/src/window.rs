@@ -20,7 +20,12 @@ impl Window {
         vspace::map_tables(sel4::init_thread::slot::VSPACE.cap(), range, |blueprint| {
             objects.persistent(blueprint)
         })?;
-        Ok([Window { addr: WINDOWS_BASE }, Window { addr: WINDOWS_BASE + PAGE }])
+        Ok([
+            Window { addr: WINDOWS_BASE },
+            Window {
+                addr: WINDOWS_BASE + PAGE,
+            },
+        ])
     }
 
     /// Maps `frame` here, lets `f` work on its bytes, and unmaps it again.

@@ -76,6 +76,9 @@ pub struct Summary<'a> {
     pub exit_code: Option<i64>,
     /// Guest counter ticks from the start of the first replica to the group's end.
     pub cycles: u64,
+    /// Of those, the ticks the master spent handling replica messages (comparing, voting,
+    /// repairing, performing calls): divided by `events`, the master's cost per event.
+    pub master_cycles: u64,
     /// Frequency of that counter in Hz (0 where unknown).
     pub counter_hz: u64,
     pub status: Status,
@@ -99,6 +102,7 @@ impl<'a> Summary<'a> {
             injected: None,
             exit_code: None,
             cycles: 0,
+            master_cycles: 0,
             counter_hz: 0,
             status: Status::Ok,
             error: heapless::String::new(),
@@ -185,8 +189,9 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            ",\"cycles\":{},\"counter_hz\":{},\"status\":{},\"error\":{}}}",
+            ",\"cycles\":{},\"master_cycles\":{},\"counter_hz\":{},\"status\":{},\"error\":{}}}",
             self.cycles,
+            self.master_cycles,
             self.counter_hz,
             JsonStr(self.status.name()),
             JsonStr(&self.error)
@@ -223,6 +228,7 @@ mod tests {
         assert_eq!(v["injected"], serde_json::Value::Null);
         assert_eq!(v["exit_code"], 0);
         assert_eq!(v["cycles"], 99);
+        assert_eq!(v["master_cycles"], 0);
         assert_eq!(v["status"], "ok");
         assert_eq!(v["error"], "");
     }

@@ -57,7 +57,8 @@ fn repo_root() -> PathBuf {
 type Cache = Mutex<HashMap<(String, String), Arc<Boot>>>;
 
 /// Boots `plan` on `arch` (once per process; later calls get the same boot). `extra` are more
-/// `make` variables (for example `APP_x=path`). Panics with the console log if the boot fails.
+/// `make` variables (for example `APP_x=path`). QEMU is stopped after `ROMAIN_BOOT_TIMEOUT`
+/// seconds (900 by default). Panics with the console log if the boot fails.
 pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     // One boot at a time: boots of one architecture share the image path, and the machine has
@@ -77,7 +78,10 @@ pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
         .args(["--no-print-directory", "-s", "run"])
         .arg(format!("ARCH={arch}"))
         .arg(format!("PLAN={plan}"))
-        .arg("TIMEOUT=900")
+        .arg(format!(
+            "TIMEOUT={}",
+            std::env::var("ROMAIN_BOOT_TIMEOUT").unwrap_or_else(|_| "900".into())
+        ))
         .args(extra)
         .output()
         .expect("make runs");

@@ -4,8 +4,19 @@
 use std::{env, fs, path::PathBuf};
 
 const PROGRAMS: [&str; 13] = [
-    "adpcm", "basicmath", "bitcount", "blowfish", "crc32", "dijkstra", "fft", "patricia", "qsort",
-    "rijndael", "sha", "stringsearch", "susan",
+    "adpcm",
+    "basicmath",
+    "bitcount",
+    "blowfish",
+    "crc32",
+    "dijkstra",
+    "fft",
+    "patricia",
+    "qsort",
+    "rijndael",
+    "sha",
+    "stringsearch",
+    "susan",
 ];
 
 fn main() {

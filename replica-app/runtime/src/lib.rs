@@ -71,7 +71,8 @@ fn ipc_buffer_ptr() -> *mut sel4::IpcBuffer {
     unsafe extern "C" {
         static _end: usize;
     }
-    (ptr::addr_of!(_end) as usize).next_multiple_of(sel4::cap_type::Granule::FRAME_OBJECT_TYPE.bytes())
+    (ptr::addr_of!(_end) as usize)
+        .next_multiple_of(sel4::cap_type::Granule::FRAME_OBJECT_TYPE.bytes())
         as *mut sel4::IpcBuffer
 }
 
@@ -94,7 +95,10 @@ pub fn call(call: Call, len: usize) -> Result<u64, CallError> {
 
 /// A call with any label (tests of the master's handling of unknown calls use it).
 pub fn raw_call(label: u64, len: usize) -> Result<u64, CallError> {
-    let info = sel4::MessageInfoBuilder::default().label(label).length(len).build();
+    let info = sel4::MessageInfoBuilder::default()
+        .label(label)
+        .length(len)
+        .build();
     sel4::cap::Endpoint::from_bits(slot::MASTER_EP).call(info);
     let word = sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0]);
     match CallError::from_result_word(word) {
@@ -171,7 +175,10 @@ pub struct Console {
 
 impl Console {
     pub const fn new() -> Self {
-        Self { buf: [0; WRITE_CHUNK], len: 0 }
+        Self {
+            buf: [0; WRITE_CHUNK],
+            len: 0,
+        }
     }
 
     pub fn flush(&mut self) {

@@ -35,9 +35,9 @@ fn main() -> i32 {
         })
         .collect();
     values.sort_unstable();
-    let checksum = values
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, v| (h ^ v).wrapping_mul(0x100_0000_01b3));
+    let checksum = values.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+        (h ^ v).wrapping_mul(0x100_0000_01b3)
+    });
     println!(
         "sorted 1000 values: min {} max {} fnv1a {:#018x}",
         values[0], values[999], checksum

@@ -1,0 +1,102 @@
+//! `make bench`: runs each program unreplicated, DMR and TMR, several times, in one boot per
+//! architecture, and prints a table; writes JSON, CSV and an SVG plot (paths printed).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use romain_bench::{Sample, aggregate, geomean_overhead, rows_csv, rows_json, svg, table};
+
+#[derive(Parser)]
+struct Cli {
+    #[arg(long, default_value = "aarch64")]
+    arch: String,
+    /// Programs (replica programs of this repository).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "adpcm,basicmath,bitcount,blowfish,crc32,dijkstra,fft,patricia,qsort,rijndael,sha,stringsearch,susan"
+    )]
+    programs: Vec<String>,
+    #[arg(long, value_delimiter = ',', default_value = "none,dmr,tmr")]
+    modes: Vec<String>,
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Where the JSON, CSV and SVG go.
+    #[arg(long, default_value = "build/bench")]
+    out: PathBuf,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let mut plan = vec!["none:roundtrip".to_string()];
+    for _ in 0..cli.reps {
+        for program in &cli.programs {
+            for mode in &cli.modes {
+                plan.push(format!("{mode}:{program}"));
+            }
+        }
+    }
+    let vcpus = 4;
+    let host_cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    eprintln!(
+        "romain-bench: {} runs on {} in one boot ({vcpus} vCPUs under QEMU TCG on {host_cores} host cores)",
+        plan.len(),
+        cli.arch
+    );
+    let boot = romain_systest::boot(&cli.arch, &plan.join(","), &[]);
+    let roundtrip = boot.runs[0]
+        .output
+        .lines()
+        .find_map(|l| l.strip_prefix("roundtrip: "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|t| t.parse::<f64>().ok());
+    let samples: Vec<Sample> = boot.runs[1..]
+        .iter()
+        .filter_map(|r| Sample::from_summary(&r.summary))
+        .collect();
+    let modes: Vec<&str> = cli.modes.iter().map(String::as_str).collect();
+    let rows = aggregate(&samples, &modes, roundtrip);
+    let hz = boot.runs[0].summary["counter_hz"].as_u64().unwrap_or(0);
+    println!(
+        "{} ({vcpus} vCPUs, QEMU TCG, {host_cores} host cores); cycles in guest counter ticks{}",
+        cli.arch,
+        if hz > 0 {
+            format!(" at {hz} Hz")
+        } else {
+            " (TSC)".into()
+        }
+    );
+    println!(
+        "bare seL4 IPC round trip to the master: {} ticks",
+        roundtrip.map_or("-".into(), |r| r.to_string())
+    );
+    print!("{}", table(&rows));
+    for mode in ["dmr", "tmr"] {
+        if let Some(g) = geomean_overhead(&rows, mode) {
+            println!("geometric-mean {mode} overhead: {g:.3}");
+        }
+    }
+    std::fs::create_dir_all(&cli.out).unwrap();
+    let stem = cli.out.join(format!("bench-{}", cli.arch));
+    let json = serde_json::json!({
+        "arch": cli.arch, "vcpus": vcpus, "host_cores": host_cores, "counter_hz": hz,
+        "roundtrip_ticks": roundtrip, "reps": cli.reps, "rows": rows_json(&rows),
+    });
+    std::fs::write(
+        stem.with_extension("json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(stem.with_extension("csv"), rows_csv(&rows)).unwrap();
+    let title = format!(
+        "Replication overhead, {} (QEMU TCG, {vcpus} vCPUs)",
+        cli.arch
+    );
+    std::fs::write(stem.with_extension("svg"), svg(&rows, &title)).unwrap();
+    println!("results: {0}.json {0}.csv {0}.svg", stem.display());
+    if rows.iter().any(|r| r.ok != r.runs) {
+        eprintln!("romain-bench: some runs did not end ok");
+        std::process::exit(1);
+    }
+}
