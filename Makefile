@@ -19,6 +19,8 @@ empty :=
 space := $(empty) $(empty)
 PLAN ?= $(MODE):$(APP)$(if $(ARGS),+$(subst $(space),+,$(strip $(ARGS))))$(if $(INJECT),@$(INJECT))
 BOARD ?= qemu
+# Bound on how long replicas may take to reach an event after the first of them did (0: off).
+WATCHDOG_MS ?= 0
 TIMEOUT ?= 600
 SMP ?= 4
 
@@ -72,7 +74,7 @@ replicas: $(TARGETS)/.stamp
 
 master: replicas
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
-	  ROMAIN_PLAN='$(PLAN)' \
+	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 

@@ -6,6 +6,12 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     println!("cargo::rerun-if-env-changed=ROMAIN_APPS");
     println!("cargo::rerun-if-env-changed=ROMAIN_PLAN");
+    println!("cargo::rerun-if-env-changed=ROMAIN_WATCHDOG_MS");
+    let watchdog_ms: u64 = env::var("ROMAIN_WATCHDOG_MS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().expect("ROMAIN_WATCHDOG_MS is a number of milliseconds"))
+        .unwrap_or(0);
     let apps = env::var("ROMAIN_APPS").unwrap_or_default();
     let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());
     // ELF headers are read in place, so the bytes must be aligned like the headers.
@@ -25,6 +31,7 @@ fn main() {
     }
     table.push_str("];\n");
     table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
+    table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");
     fs::write(out, table).unwrap();
 }

@@ -140,7 +140,8 @@ kernel() { # platform-settings-name
   local plat=$1 out=$BUILD/kernel/$1
   local key
   key=$(config_key "$plat")
-  stamp "kernel-$plat-$key" && return 0
+  # The key of what is installed (a stamp per key would be fooled by A -> B -> A).
+  [[ $(cat "$out/config.key" 2>/dev/null) == "$key" ]] && return 0
   log "building seL4 $SEL4_TAG for $plat"
   local cross=()
   grep -q 'KernelSel4Arch aarch64' "$ROOT/cmake/$plat.cmake" && cross=(-DCROSS_COMPILER_PREFIX=aarch64-linux-gnu-)
@@ -155,7 +156,7 @@ kernel() { # platform-settings-name
       "$BUILD/src/seL4" >"$out/cmake.log" 2>&1 || { tail -30 "$out/cmake.log"; exit 1; }
     PATH=$BUILD/venv/bin:$PATH ninja install >"$out/ninja.log" 2>&1 || { tail -30 "$out/ninja.log"; exit 1; }
   )
-  done_ "kernel-$plat-$key"
+  echo "$key" >"$out/config.key"
 }
 
 # --- aarch64 kernel loader -----------------------------------------------------------------------
@@ -180,7 +181,7 @@ loader() { # platform
   local plat=$1 out=$BUILD/loader/$1
   local key
   key=$(config_key "$plat")
-  stamp "loader-$plat-$key" && [[ -x $out/sel4-kernel-loader-add-payload ]] && return 0
+  [[ $(cat "$out/config.key" 2>/dev/null) == "$key" ]] && [[ -x $out/sel4-kernel-loader-add-payload ]] && return 0
   log "building sel4-kernel-loader for $plat"
   loader_workspace
   mkdir -p "$out"
@@ -188,6 +189,8 @@ loader() { # platform
   (
     cd "$ws"
     export SEL4_PREFIX=$BUILD/kernel/$plat/install CARGO_TARGET_DIR=$ws/target/$plat
+    # The kernel configuration is read at build time by crates cargo does not know to rebuild.
+    rm -rf "$CARGO_TARGET_DIR"
     # The loader assembles a few .S files with cc-rs: use the cross compiler.
     export CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
     "${cargo[@]}" build --release -p sel4-kernel-loader-add-payload >"$out.log" 2>&1 ||
@@ -198,7 +201,7 @@ loader() { # platform
     cp "$CARGO_TARGET_DIR/release/sel4-kernel-loader-add-payload" "$out/"
     cp "$CARGO_TARGET_DIR/aarch64-unknown-none/release/sel4-kernel-loader" "$out/"
   )
-  done_ "loader-$plat-$key"
+  echo "$key" >"$out/config.key"
 }
 
 main() {

@@ -43,6 +43,23 @@ pub(crate) fn counter_hz() -> u64 {
     }
 }
 
+/// Counter ticks in `ms` milliseconds. The TSC's rate is not architecturally visible on x86_64;
+/// 1 GHz is assumed there (QEMU's TCG runs it near the host's rate, a few GHz), so the bound is
+/// approximate on x86_64.
+pub(crate) fn ticks_in_ms(ms: u64) -> u64 {
+    let hz = match counter_hz() {
+        0 => 1_000_000_000,
+        hz => hz,
+    };
+    ms.saturating_mul(hz) / 1000
+}
+
+/// Milliseconds in `ticks` counter ticks (with the same assumption as [`ticks_in_ms`]).
+pub(crate) fn ms_in_ticks(ticks: u64) -> u64 {
+    let per_ms = ticks_in_ms(1).max(1);
+    ticks / per_ms
+}
+
 /// Words of `seL4_UserContext`.
 const CONTEXT_WORDS: usize = core::mem::size_of::<sel4::UserContext>() / 8;
 const _: () = assert!(CONTEXT_WORDS == ARCH.num_registers());

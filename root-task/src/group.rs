@@ -15,7 +15,9 @@ use romain_core::inject::{self, Address, Injection, Target};
 use romain_core::plan::{self, Mode};
 use romain_core::rendezvous::Rendezvous;
 use romain_core::summary::{Status, Summary};
+use romain_core::regs::RegisterFile;
 use romain_core::vote::{Verdict, vote};
+use romain_core::watchdog::{self, Late, Watchdog};
 
 use crate::arch::{self, ARCH};
 use crate::calls::{self, Action, Console};
@@ -182,9 +184,16 @@ fn drive(
         replicas,
         args,
         rendezvous: Rendezvous::new(replicas.len()),
+        watchdog: Watchdog::new(arch::ticks_in_ms(crate::embedded::WATCHDOG_MS)),
     };
     loop {
-        let (info, badge) = ctx.endpoint.recv(());
+        let Some((info, badge)) = group.next_message() else {
+            let busy_from = arch::counter();
+            let result = group.on_late(summary);
+            summary.master_cycles += arch::counter().wrapping_sub(busy_from);
+            result?;
+            continue;
+        };
         // Everything until the next receive is the master's work: its cost per event.
         let busy_from = arch::counter();
         let flow = group.on_message(&info, badge, &mut injection, console, summary);
@@ -206,9 +215,69 @@ struct Group<'g> {
     replicas: &'g [Replica],
     args: &'g str,
     rendezvous: Rendezvous,
+    watchdog: Watchdog,
 }
 
 impl Group<'_> {
+    /// The next message; `None` when the watchdog expired first. While no replica waits at a
+    /// point the master blocks; while some do, it polls (seL4 without MCS has no receive with a
+    /// timeout, and the master owns no timer device), yielding its core between polls, so only
+    /// the time replicas lag behind each other costs a busy core.
+    fn next_message(&self) -> Option<(sel4::MessageInfo, sel4::Badge)> {
+        if !self.watchdog.armed() {
+            return Some(self.ctx.endpoint.recv(()));
+        }
+        loop {
+            let (info, badge) = self.ctx.endpoint.nb_recv(());
+            if badge != 0 {
+                return Some((info, badge));
+            }
+            if self.watchdog.expired(arch::counter()) {
+                return None;
+            }
+            sel4::r#yield();
+        }
+    }
+
+    /// Replicas are late at the current point: a majority goes on and the late ones are repaired
+    /// to rejoin it; without a majority the run stops.
+    fn on_late(&mut self, summary: &mut Summary<'_>) -> Result<(), Stop> {
+        summary.watchdog_fired += 1;
+        let point = summary.events + 1;
+        let waited = self.watchdog.waited(arch::counter()).unwrap_or(0);
+        let waited_ms = arch::ms_in_ticks(waited);
+        match watchdog::decide(&self.rendezvous) {
+            Late::Rejoin { leader, late } => {
+                let good = &self.replicas[leader];
+                let event = self.rendezvous.event(leader).expect("arrived").clone();
+                for index in late {
+                    let bad = &self.replicas[index];
+                    log::warn!(
+                        "watchdog: replica {index} late at event {point} ({waited_ms} ms after the first); repairing from replica {leader}"
+                    );
+                    bad.stop()?;
+                    bad.forget_reply();
+                    // Restart it at the majority's system call: it makes the same call again.
+                    let pages = repair(self.ctx, good, bad, &event, &event.regs)?;
+                    bad.start()?;
+                    log::info!("replica {index} rejoins: registers and {pages} pages");
+                    summary.recoveries += 1;
+                    summary.pages_copied += pages as u64;
+                }
+                self.watchdog.on_decision();
+                self.watchdog.on_arrival(arch::counter());
+                Ok(())
+            }
+            Late::Hang { missing } => Err(Stop(
+                Status::Hang,
+                alloc::format!(
+                    "replicas {missing:?} did not reach event {point} within {} ms of the first (waited {waited_ms} ms), and no majority can go on",
+                    crate::embedded::WATCHDOG_MS
+                ),
+            )),
+        }
+    }
+
     /// One message: a replica's event. Decides when it completes the point.
     fn on_message(
         &mut self,
@@ -238,11 +307,13 @@ impl Group<'_> {
         let (kind, words) = read_message(info);
         replica.save_reply()?;
         let mut event = Event::new(kind, words, replica.registers()?);
-        if let Some(p) =
-            injection.take_if(|p| p.at.replica == replica.index && p.at.event == summary.events + 1)
+        let point = summary.events + 1;
+        if let Some(p) = injection.take_if(|p| p.at.replica == replica.index && p.at.event == point)
+            && let Arrival::Lost = p.apply(self.ctx, replica, &mut event, summary)?
         {
-            p.apply(self.ctx, replica, &mut event, summary)?;
+            return Ok(Flow::Continue);
         }
+        self.watchdog.on_arrival(arch::counter());
         match self.rendezvous.arrive(replica.index, event) {
             Ok(false) => return Ok(Flow::Continue),
             Ok(true) => {}
@@ -255,6 +326,7 @@ impl Group<'_> {
         }
         let flow = self.decide(console, summary);
         self.rendezvous.reset();
+        self.watchdog.on_decision();
         flow
     }
 
@@ -276,7 +348,8 @@ impl Group<'_> {
                         summary.events
                     );
                     let (good, bad) = (&self.replicas[leader], &self.replicas[index]);
-                    let pages = repair(self.ctx, good, bad, events[leader])?;
+                    let event = events[leader];
+                    let pages = repair(self.ctx, good, bad, event, &event.resume_registers())?;
                     log::info!("replica {index} repaired: registers and {pages} pages");
                     summary.recoveries += 1;
                     summary.pages_copied += pages as u64;
@@ -351,21 +424,44 @@ impl Pending {
                     .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
                     + offset
             }
-            Target::Register { .. } => 0,
+            Target::Register { .. } | Target::Hang => 0,
         };
         Ok(Pending { at, addr })
     }
 
-    /// Flips the bit in `replica`, which just arrived at the injection's event.
+    /// Applies the injection to `replica`, which just arrived at the injection's event.
     fn apply(
         self,
         ctx: &Context<'_>,
         replica: &Replica,
         event: &mut Event,
         summary: &mut Summary<'_>,
-    ) -> Result<(), Stop> {
+    ) -> Result<Arrival, Stop> {
         let mask = 1u64 << self.at.bit;
+        let mut arrival = Arrival::Arrived;
         match self.at.target {
+            Target::Hang => {
+                // Its system call becomes a jump to itself, and it runs on into it.
+                let pc = event.regs.pc();
+                let spin = ARCH.spin_instruction();
+                let page = replica
+                    .pages
+                    .iter()
+                    .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&pc))
+                    .filter(|p| pc + spin.len() as u64 <= p.vaddr + PAGE_SIZE)
+                    .ok_or_else(|| Stop(Status::BadPlan, alloc::format!("cannot patch code at {pc:#x}")))?;
+                let offset = (pc - page.vaddr) as usize;
+                ctx.windows[0].with(page.alias, |bytes| {
+                    bytes[offset..offset + spin.len()].copy_from_slice(spin)
+                })?;
+                replica.forget_reply();
+                replica.restart_at(&event.regs)?;
+                summary.set_injected(format_args!(
+                    "replica {} event {} hang",
+                    replica.index, self.at.event
+                ));
+                arrival = Arrival::Lost;
+            }
             Target::Register { index } => {
                 event.regs.words_mut()[index] ^= mask;
                 replica.set_registers(&event.resume_registers())?;
@@ -401,8 +497,15 @@ impl Pending {
             }
         }
         log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
-        Ok(())
+        Ok(arrival)
     }
+}
+
+/// Whether an event reached the master after an injection.
+enum Arrival {
+    Arrived,
+    /// The replica was sent off into a hang instead.
+    Lost,
 }
 
 /// The event kind and message words of the message just received.
@@ -421,10 +524,16 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
     })
 }
 
-/// Makes `bad` identical to `good`: registers, and every page that differs. Returns the number of
-/// pages copied.
-fn repair(ctx: &Context<'_>, good: &Replica, bad: &Replica, event: &Event) -> Result<usize, Stop> {
-    bad.set_registers(&event.resume_registers())?;
+/// Makes `bad` identical to `good`, which is at `event`: registers `regs`, and every page that
+/// differs. Returns the number of pages copied.
+fn repair(
+    ctx: &Context<'_>,
+    good: &Replica,
+    bad: &Replica,
+    _event: &Event,
+    regs: &RegisterFile,
+) -> Result<usize, Stop> {
+    bad.set_registers(regs)?;
     let [src_window, dst_window] = ctx.windows;
     let mut copied = 0;
     for (src, dst) in good.pages.iter().zip(&bad.pages) {

@@ -162,6 +162,18 @@ impl Replica {
     pub(crate) fn stop(&self) -> sel4::Result<()> {
         self.tcb.tcb_suspend()
     }
+
+    /// Drops the saved reply capability, if any (the replica will not be answered at this
+    /// point: it is restarted instead).
+    pub(crate) fn forget_reply(&self) {
+        let _ = reply_slot_cptr(self.reply_slot).delete();
+    }
+
+    /// Makes the replica run from `regs` (cancelling the call it waits in, if any).
+    pub(crate) fn restart_at(&self, regs: &RegisterFile) -> sel4::Result<()> {
+        self.tcb
+            .tcb_write_all_registers(true, &mut arch::user_context(regs))
+    }
 }
 
 fn reply_slot_cptr(slot: usize) -> sel4::AbsoluteCPtr {

@@ -9,6 +9,9 @@
 //! - `mem:R:E:ADDR:BIT` flips bit BIT (0–63) of the 64-bit word at ADDR (hex `0x...`, or a symbol
 //!   of the program, optionally `SYMBOL+OFFSET`) in replica R's memory when it arrives at event E.
 //!   The flip shows only when the program uses the word.
+//! - `hang:R:E` makes replica R hang at event E: its system-call instruction there is overwritten
+//!   (in its private text) with a jump to itself, and it runs on into that loop instead of
+//!   reaching the master; the watchdog (`WATCHDOG_MS`) must notice.
 
 use core::fmt;
 
@@ -19,6 +22,7 @@ use crate::regs::Arch;
 pub enum Target<'a> {
     Register { index: usize },
     Memory { addr: Address<'a> },
+    Hang,
 }
 
 /// A memory address: absolute, or a symbol of the program plus an offset.
@@ -74,6 +78,20 @@ fn number(s: &str) -> Result<u64, InjectError<'_>> {
 
 /// Parses a spec for `arch`.
 pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
+    if let Some(rest) = spec.strip_prefix("hang:") {
+        let (replica, event) = rest.split_once(':').ok_or(InjectError::Syntax(spec))?;
+        let event = number(event)?;
+        if event == 0 {
+            return Err(InjectError::EventZero);
+        }
+        let replica = number(replica)? as usize;
+        return Ok(Injection {
+            replica,
+            event,
+            target: Target::Hang,
+            bit: 0,
+        });
+    }
     let mut it = spec.split(':');
     let (Some(kind), Some(replica), Some(event), Some(where_), Some(bit), None) = (
         it.next(),
@@ -158,6 +176,17 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn hang_specs_parse() {
+        let h = parse("hang:1:3", Arch::X86_64).unwrap();
+        assert_eq!((h.replica, h.event, h.target), (1, 3, Target::Hang));
+        assert_eq!(
+            parse("hang:1", Arch::X86_64),
+            Err(InjectError::Syntax("hang:1"))
+        );
+        assert_eq!(parse("hang:1:0", Arch::X86_64), Err(InjectError::EventZero));
     }
 
     #[test]

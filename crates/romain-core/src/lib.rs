@@ -12,6 +12,7 @@
 //! - [`inject`]: fault injection specs (one bit flip in one replica).
 //! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
+//! - [`watchdog`]: bounding how long replicas may lag at an event.
 #![cfg_attr(not(test), no_std)]
 
 pub mod event;
@@ -23,3 +24,4 @@ pub mod regs;
 pub mod rendezvous;
 pub mod summary;
 pub mod vote;
+pub mod watchdog;

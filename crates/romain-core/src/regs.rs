@@ -107,6 +107,15 @@ impl Arch {
         }
     }
 
+    /// An instruction of `syscall_len` bytes that jumps to itself (`b .`, `jmp .`): what a hang
+    /// injection puts in place of a system call.
+    pub const fn spin_instruction(self) -> &'static [u8] {
+        match self {
+            Arch::Aarch64 => &[0x00, 0x00, 0x00, 0x14],
+            Arch::X86_64 => &[0xeb, 0xfe],
+        }
+    }
+
     /// Index of the program counter in the register file.
     pub const PC: usize = 0;
     /// Index of the stack pointer in the register file.
@@ -229,6 +238,13 @@ mod tests {
         assert_eq!(r.words()[5], 0);
         assert_eq!(r.words()[13], 0);
         assert_eq!(r.words()[4], 7);
+    }
+
+    #[test]
+    fn spin_instructions_replace_a_syscall_exactly() {
+        for arch in [Arch::Aarch64, Arch::X86_64] {
+            assert_eq!(arch.spin_instruction().len() as u64, arch.syscall_len());
+        }
     }
 
     #[test]

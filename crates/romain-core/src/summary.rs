@@ -33,6 +33,8 @@ pub enum Status {
     MasterError,
     /// The run's injection spec is malformed or names what the program does not have.
     BadPlan,
+    /// Replicas did not reach an event in time and no majority could go on without them.
+    Hang,
 }
 
 impl Status {
@@ -47,6 +49,7 @@ impl Status {
             Status::ProtocolError => "protocol-error",
             Status::MasterError => "master-error",
             Status::BadPlan => "bad-plan",
+            Status::Hang => "hang",
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct Summary<'a> {
     pub recoveries: u64,
     /// Pages copied from a majority replica into outvoted ones.
     pub pages_copied: u64,
+    /// Times the watchdog found replicas late at an event.
+    pub watchdog_fired: u64,
     /// What was injected, if the run's injection happened.
     pub injected: Option<heapless::String<MAX_ERROR>>,
     pub exit_code: Option<i64>,
@@ -99,6 +104,7 @@ impl<'a> Summary<'a> {
             mismatches: 0,
             recoveries: 0,
             pages_copied: 0,
+            watchdog_fired: 0,
             injected: None,
             exit_code: None,
             cycles: 0,
@@ -175,8 +181,13 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"pages_copied\":{},\"injected\":",
-            self.events, self.compared_words, self.mismatches, self.recoveries, self.pages_copied
+            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"pages_copied\":{},\"watchdog_fired\":{},\"injected\":",
+            self.events,
+            self.compared_words,
+            self.mismatches,
+            self.recoveries,
+            self.pages_copied,
+            self.watchdog_fired
         )?;
         match &self.injected {
             Some(what) => write!(f, "{}", JsonStr(what))?,
@@ -225,6 +236,7 @@ mod tests {
         assert_eq!(v["mismatches"], 0);
         assert_eq!(v["recoveries"], 0);
         assert_eq!(v["pages_copied"], 0);
+        assert_eq!(v["watchdog_fired"], 0);
         assert_eq!(v["injected"], serde_json::Value::Null);
         assert_eq!(v["exit_code"], 0);
         assert_eq!(v["cycles"], 99);

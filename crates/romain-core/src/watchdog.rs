@@ -1,0 +1,152 @@
+//! Bounding how long replicas may lag behind each other at an event.
+//!
+//! The watchdog is armed when the first replica arrives at a point; if the others have not all
+//! arrived `timeout` ticks later, the master decides with what it has: a strict majority of
+//! agreeing replicas goes on and the late ones are repaired from it (and rejoin at the same
+//! point), otherwise the run stops as hung. A program that loops in every replica looks like a
+//! long computation and is not caught here.
+
+use heapless::Vec;
+
+use crate::rendezvous::Rendezvous;
+use crate::vote::{MAX_REPLICAS, Verdict, vote};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watchdog {
+    timeout: u64,
+    armed_at: Option<u64>,
+}
+
+impl Watchdog {
+    /// A watchdog of `timeout` counter ticks (0: never fires).
+    pub fn new(timeout: u64) -> Self {
+        Watchdog {
+            timeout,
+            armed_at: None,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.timeout > 0
+    }
+
+    /// Whether replicas wait at a point for others (and the watchdog is enabled).
+    pub fn armed(&self) -> bool {
+        self.enabled() && self.armed_at.is_some()
+    }
+
+    /// A replica arrived at the current point at `now`.
+    pub fn on_arrival(&mut self, now: u64) {
+        self.armed_at.get_or_insert(now);
+    }
+
+    /// The point was decided: nothing to wait for.
+    pub fn on_decision(&mut self) {
+        self.armed_at = None;
+    }
+
+    /// Ticks since the first replica arrived at the current point.
+    pub fn waited(&self, now: u64) -> Option<u64> {
+        self.armed_at.map(|t| now.wrapping_sub(t))
+    }
+
+    /// Whether replicas are late at `now`.
+    pub fn expired(&self, now: u64) -> bool {
+        self.enabled()
+            && self
+                .armed_at
+                .is_some_and(|t| now.wrapping_sub(t) > self.timeout)
+    }
+}
+
+/// What to do about late replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Late {
+    /// `leader`'s event has a strict majority among all N replicas: repair `late` from it.
+    Rejoin {
+        leader: usize,
+        late: Vec<usize, MAX_REPLICAS>,
+    },
+    /// No majority arrived (or those that did disagree): the run cannot go on.
+    Hang { missing: Vec<usize, MAX_REPLICAS> },
+}
+
+/// Decides about the replicas missing from `rendezvous`.
+pub fn decide(rendezvous: &Rendezvous) -> Late {
+    let n = rendezvous.replicas();
+    let missing: Vec<usize, MAX_REPLICAS> = rendezvous.missing().collect();
+    let arrived: Vec<usize, MAX_REPLICAS> = (0..n).filter(|&i| rendezvous.arrived(i)).collect();
+    if 2 * arrived.len() > n {
+        let events: Vec<_, MAX_REPLICAS> = arrived
+            .iter()
+            .map(|&i| rendezvous.event(i).expect("arrived"))
+            .collect();
+        if let Verdict::Agree = vote(&events) {
+            return Late::Rejoin {
+                leader: arrived[0],
+                late: missing,
+            };
+        }
+    }
+    Late::Hang { missing }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::tests::sample;
+    use crate::regs::Arch;
+
+    #[test]
+    fn fires_only_after_the_timeout_from_the_first_arrival() {
+        let mut w = Watchdog::new(100);
+        assert!(!w.expired(1_000));
+        assert!(!w.armed());
+        w.on_arrival(1_000);
+        w.on_arrival(1_050);
+        assert!(w.armed());
+        assert!(!w.expired(1_100));
+        assert!(w.expired(1_101));
+        assert_eq!(w.waited(1_101), Some(101));
+        w.on_decision();
+        assert!(!w.expired(5_000));
+        let off = Watchdog::new(0);
+        assert!(!off.enabled());
+    }
+
+    #[test]
+    fn a_majority_goes_on_and_the_late_replica_rejoins() {
+        let e = sample(Arch::Aarch64);
+        let mut r = Rendezvous::new(3);
+        r.arrive(0, e.clone()).unwrap();
+        r.arrive(2, e.clone()).unwrap();
+        assert_eq!(
+            decide(&r),
+            Late::Rejoin {
+                leader: 0,
+                late: Vec::from_slice(&[1]).unwrap()
+            }
+        );
+    }
+
+    #[test]
+    fn without_a_majority_it_is_a_hang() {
+        let e = sample(Arch::X86_64);
+        let mut dmr = Rendezvous::new(2);
+        dmr.arrive(0, e.clone()).unwrap();
+        assert_eq!(
+            decide(&dmr),
+            Late::Hang {
+                missing: Vec::from_slice(&[1]).unwrap()
+            }
+        );
+
+        // Two arrived but disagree: no majority to trust.
+        let mut other = e.clone();
+        other.regs.words_mut()[3] ^= 1;
+        let mut tmr = Rendezvous::new(3);
+        tmr.arrive(0, e).unwrap();
+        tmr.arrive(1, other).unwrap();
+        assert!(matches!(decide(&tmr), Late::Hang { .. }));
+    }
+}
