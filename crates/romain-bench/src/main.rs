@@ -55,6 +55,18 @@ fn main() {
         .iter()
         .filter_map(|r| Sample::from_summary(&r.summary))
         .collect();
+    // Every run of a program must print the same (bitcount prints clock readings: skipped).
+    let mut differing = Vec::new();
+    for program in &cli.programs {
+        let outputs: Vec<&str> = boot.runs[1..]
+            .iter()
+            .filter(|r| r.summary["app"] == program.as_str())
+            .map(|r| r.output.as_str())
+            .collect();
+        if program != "bitcount" && outputs.windows(2).any(|w| w[0] != w[1]) {
+            differing.push(program.clone());
+        }
+    }
     let modes: Vec<&str> = cli.modes.iter().map(String::as_str).collect();
     let rows = aggregate(&samples, &modes, roundtrip);
     let hz = boot.runs[0].summary["counter_hz"].as_u64().unwrap_or(0);
@@ -95,6 +107,14 @@ fn main() {
     );
     std::fs::write(stem.with_extension("svg"), svg(&rows, &title)).unwrap();
     println!("results: {0}.json {0}.csv {0}.svg", stem.display());
+    if differing.is_empty() {
+        println!(
+            "outputs identical across all runs and modes of each program (bitcount: clock columns vary)"
+        );
+    } else {
+        eprintln!("romain-bench: outputs differ between runs of {differing:?}");
+        std::process::exit(1);
+    }
     if rows.iter().any(|r| r.ok != r.runs) {
         eprintln!("romain-bench: some runs did not end ok");
         std::process::exit(1);
