@@ -23,6 +23,8 @@ BOARD ?= qemu
 WATCHDOG_MS ?= 0
 TIMEOUT ?= 600
 SMP ?= 4
+# QEMU's TCG: single (one host thread runs the vCPUs in turn) or multi (a host thread each).
+TCG ?= single
 
 BUILD ?= $(CURDIR)/build
 export ROMAIN_BUILD := $(BUILD)
@@ -96,9 +98,9 @@ ifneq ($(BOARD),qemu)
 	$(error BOARD=$(BOARD) images cannot be booted here: use 'make image BOARD=$(BOARD)')
 endif
 ifeq ($(ARCH),aarch64)
-	scripts/qemu-run.py --arch aarch64 --image $(OUT)/image.elf --smp $(SMP) --timeout $(TIMEOUT) --log $(OUT)/run.log
+	scripts/qemu-run.py --arch aarch64 --image $(OUT)/image.elf --smp $(SMP) --tcg-threads $(TCG) --timeout $(TIMEOUT) --log $(OUT)/run.log
 else
-	scripts/qemu-run.py --arch x86_64 --kernel $(OUT)/kernel32.elf --initrd $(OUT)/romain-master.elf --smp $(SMP) --timeout $(TIMEOUT) --log $(OUT)/run.log
+	scripts/qemu-run.py --arch x86_64 --kernel $(OUT)/kernel32.elf --initrd $(OUT)/romain-master.elf --smp $(SMP) --tcg-threads $(TCG) --timeout $(TIMEOUT) --log $(OUT)/run.log
 endif
 
 # The test command: host tests always; the QEMU system tests whenever the upstream seL4 sources

@@ -22,7 +22,8 @@ X86_CPU = ("Nehalem,-vme,+pdpe1gb,-xsave,-xsaveopt,-xsavec,-fsgsbase,-invpcid,"
 
 
 def command(args):
-    common = ["-nographic", "-serial", "mon:stdio", "-smp", str(args.smp), "-m", MEMORY]
+    common = ["-nographic", "-serial", "mon:stdio", "-smp", str(args.smp), "-m", MEMORY,
+              "-accel", f"tcg,thread={args.tcg_threads}"]
     if args.arch == "aarch64":
         return ["qemu-system-aarch64", "-machine", "virt,virtualization=on",
                 "-cpu", "cortex-a57", *common, "-kernel", args.image]
@@ -37,6 +38,10 @@ def main():
     p.add_argument("--kernel")
     p.add_argument("--initrd")
     p.add_argument("--smp", type=int, default=4)
+    # single: one host thread runs every vCPU in turn. With more vCPUs than host cores, multi-
+    # threaded TCG lets the host deschedule a vCPU that holds the kernel lock while the others
+    # spin for it, which can stall seL4 for minutes.
+    p.add_argument("--tcg-threads", choices=["single", "multi"], default="single")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--log")
     args = p.parse_args()

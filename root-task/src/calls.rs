@@ -45,6 +45,22 @@ impl Console {
     }
 }
 
+/// The master's random numbers: xorshift64*, seeded from the cycle counter at the first draw.
+/// Drawn once per call and given to every replica, so replicas stay identical.
+fn random() -> u64 {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        x = arch::counter() | 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    STATE.store(x, Ordering::Relaxed);
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
 /// A reply of one word.
 fn word(w: u64) -> Action {
     Action::Reply(Words::from_slice(&[w]).expect("one word fits"))
@@ -72,6 +88,8 @@ pub(crate) fn handle(
         EventKind::Call(Call::Time) => {
             Action::Reply(Words::from_slice(&[arch::counter(), arch::counter_hz()]).expect("fits"))
         }
+        EventKind::Call(Call::Random) => word(random()),
+        EventKind::Call(Call::Yield) => word(0),
         EventKind::Call(Call::Write) => {
             let mut buf = [0; WRITE_CHUNK];
             word(match proxy::decode_write(&event.words, &mut buf) {

@@ -51,10 +51,23 @@ pub enum Call {
     /// comparing: it externalizes nothing. It measures the bare seL4 IPC round trip to the
     /// master, the floor of the cost of an event. Returns 0.
     Null = 5,
+    /// 64 random bits, drawn once by the master and given to every replica alike (not for
+    /// cryptography: seeded from the cycle counter at boot). Reply: MR0.
+    Random = 6,
+    /// Gives up the processor: a point where all replicas meet; returns 0.
+    Yield = 7,
 }
 
 impl Call {
-    pub const ALL: [Call; 5] = [Call::Write, Call::Exit, Call::Args, Call::Time, Call::Null];
+    pub const ALL: [Call; 7] = [
+        Call::Write,
+        Call::Exit,
+        Call::Args,
+        Call::Time,
+        Call::Null,
+        Call::Random,
+        Call::Yield,
+    ];
 
     pub const fn label(self) -> u64 {
         CALL_LABEL_BASE | self as u64
@@ -73,6 +86,8 @@ impl Call {
             Call::Args => "args",
             Call::Time => "time",
             Call::Null => "null",
+            Call::Random => "random",
+            Call::Yield => "yield",
         }
     }
 }

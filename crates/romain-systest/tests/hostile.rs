@@ -6,7 +6,7 @@ use std::sync::Arc;
 use romain_systest::{Boot, assert_sample_output, boot, enabled};
 
 const PLAN: &str = "tmr:hostile+cap,tmr:hostile+addr,tmr:hostile+write,tmr:hostile+calls,\
-                    tmr:hostile+flood,dmr:hostile+oom,tmr:hello";
+                    tmr:hostile+flood,dmr:hostile+oom,tmr:hello,tmr:hostile+entropy";
 
 fn hostile_boot(arch: &str) -> Arc<Boot> {
     boot(arch, PLAN, &[])
@@ -113,9 +113,25 @@ fn the_master_carries_on_after_hostile_groups(arch: &str) {
         return;
     }
     let boot = hostile_boot(arch);
-    assert_eq!(boot.runs.len(), 7);
+    assert_eq!(boot.runs.len(), 8);
     assert_eq!(summary(&boot, 6)["status"], "ok");
     assert_sample_output(&boot.runs[6].output);
+}
+
+fn randomness_and_time_are_replicated(arch: &str) {
+    if !enabled(&format!("randomness_and_time_are_replicated({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let run = &boot.runs[7];
+    assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    assert_eq!(run.summary["mismatches"], 0, "{}", run.summary);
+    assert!(
+        run.output.contains("random: two different draws"),
+        "{}",
+        run.output
+    );
+    assert!(run.output.contains("time: ticking"), "{}", run.output);
 }
 
 macro_rules! per_arch {
@@ -131,5 +147,6 @@ per_arch!(
     unknown_calls_and_wild_arguments_are_refused,
     a_flood_of_calls_is_served,
     exhausting_memory_ends_the_program_with_its_reason,
-    the_master_carries_on_after_hostile_groups
+    the_master_carries_on_after_hostile_groups,
+    randomness_and_time_are_replicated
 );

@@ -4,8 +4,8 @@
 //! - an entry point: declare `fn main() -> i32` and invoke [`main!`]`(main)`; the value is the
 //!   exit code;
 //! - a stack ([`STACK_SIZE`]) and a heap ([`HEAP_SIZE`]) for `alloc` (`Vec`, `String`, `Box`);
-//! - [`print!`]/[`println!`], [`write`], [`args`], [`time`] and [`exit`]: calls to the master
-//!   (see `romain-abi`);
+//! - [`print!`]/[`println!`], [`write`], [`args`], [`time`], [`random`], [`yield_now`] and
+//!   [`exit`]: calls to the master (see `romain-abi`);
 //! - a panic handler that prints the panic message and exits with code [`PANIC_EXIT_CODE`].
 //!
 //! Everything a replica does outside its own memory goes through [`call`], so the master sees it
@@ -155,6 +155,16 @@ pub fn micros() -> u64 {
     } else {
         (ticks as u128 * 1_000_000 / hz as u128) as u64
     }
+}
+
+/// 64 random bits, the same in every replica (drawn once by the master).
+pub fn random() -> u64 {
+    call(Call::Random, 0).unwrap_or(0)
+}
+
+/// Gives up the processor; all replicas meet here.
+pub fn yield_now() {
+    let _ = call(Call::Yield, 0);
 }
 
 /// Ends the program with `code`.

@@ -5,6 +5,7 @@
 //! - `addr`: reads an address it does not own (the master's own window address);
 //! - `write`: writes to its own read-only code;
 //! - `calls`: unknown calls and wild call arguments;
+//! - `entropy`: random numbers, time and yield (replicated, so replicas stay identical);
 //! - `flood`: thousands of calls;
 //! - `oom`: allocates until the heap is gone;
 //! - `spin`: loops forever.
@@ -48,6 +49,13 @@ fn main() -> i32 {
             println!("huge write: {:?}", raw_call(Call::Write.label(), 1));
             sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = 800);
             println!("short write: {:?}", raw_call(Call::Write.label(), 2));
+        }
+        "entropy" => {
+            // Replicated randomness and time: identical in every replica, so no mismatch.
+            let (a, b) = (romain_replica::random(), romain_replica::random());
+            romain_replica::yield_now();
+            println!("random: {}", if a != b { "two different draws" } else { "the same draw twice" });
+            println!("time: {}", if romain_replica::time().0 > 0 { "ticking" } else { "zero" });
         }
         "flood" => {
             let mut total = 0;
