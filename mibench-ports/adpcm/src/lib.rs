@@ -15,13 +15,14 @@
 extern crate alloc;
 
 pub mod codec;
-mod input;
 
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
 pub use codec::{AdpcmState, adpcm_coder, adpcm_decoder};
-pub use input::{LARGE_PCM_LEN, SMALL_PCM_LEN, generated_large_input, generated_small_input};
+pub use mibench_common::speech_pcm::{
+    LARGE_PCM_LEN, SMALL_PCM_LEN, generated_large_input, generated_small_input,
+};
 
 /// `NSAMPLES`: samples per block in both programs.
 pub const NSAMPLES: usize = 1000;

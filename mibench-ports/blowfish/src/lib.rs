@@ -24,7 +24,6 @@ extern crate alloc;
 
 mod cfb64;
 mod cipher;
-mod input;
 pub mod pi;
 
 use alloc::vec::Vec;
@@ -32,7 +31,9 @@ use core::fmt::{self, Write};
 
 pub use cfb64::{Cfb64, Mode};
 pub use cipher::{BfKey, MAX_KEY_LEN, ROUNDS};
-pub use input::{LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input};
+pub use mibench_common::security_text::{
+    LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input,
+};
 
 /// The key of MiBench's `runme_small.sh` and `runme_large.sh`.
 pub const RUNME_KEY: &str = "1234567890abcdeffedcba0987654321";

@@ -4,6 +4,7 @@
 //!   bitcount and fft use to make their data; a faithful port must draw the same numbers.
 //! - [`Checksum`]: a `fmt::Write` adapter that hashes everything a port prints (FNV-1a 64), so a
 //!   run can end with one line that identifies its whole output.
+//! - [`security_text`], [`speech_pcm`]: generated inputs that several ports read.
 //! - [`cfmt`]: C `printf("%W.Pf")` for doubles, as glibc prints it.
 //! - [`shared_mibench_dir`]: where host tests find the original inputs and outputs, if present.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
@@ -11,6 +12,10 @@
 use core::fmt;
 
 pub mod cfmt;
+pub mod security_text;
+pub mod speech_pcm;
+
+extern crate alloc;
 
 /// glibc's `rand()` after `srand(seed)`: the TYPE_3 generator (degree 31, separation 3).
 pub struct GlibcRand {

@@ -13,11 +13,12 @@
 
 extern crate alloc;
 
-mod input;
-
 use core::fmt::{self, Write};
 
-pub use input::{LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input};
+pub use mibench_common::speech_pcm::{
+    LARGE_PCM_LEN as LARGE_INPUT_LEN, SMALL_PCM_LEN as SMALL_INPUT_LEN, generated_large_input,
+    generated_pcm, generated_small_input,
+};
 
 /// The width of C's `long`, which decides how the CRC is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,14 +14,15 @@ extern crate alloc;
 
 pub mod aes;
 mod file;
-mod input;
 
 use alloc::vec::Vec;
 use core::fmt::{self, Write};
 
 pub use aes::Aes;
 pub use file::{DecryptError, FillRand, decrypt_file, encrypt_file};
-pub use input::{LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input};
+pub use mibench_common::security_text::{
+    LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input,
+};
 
 /// The key of MiBench's `runme_small.sh` and `runme_large.sh` (AES-256).
 pub const RUNME_KEY: &str = "1234567890abcdeffedcba09876543211234567890abcdeffedcba0987654321";

@@ -24,12 +24,13 @@
 extern crate alloc;
 
 pub mod emulate;
-mod input;
 
 use core::fmt::{self, Write};
 
 pub use emulate::{Build, DataModel, ShaInfo};
-pub use input::{LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input};
+pub use mibench_common::security_text::{
+    LARGE_INPUT_LEN, SMALL_INPUT_LEN, generated_large_input, generated_small_input,
+};
 
 /// The digest words `sha_stream` leaves in `sha_info->digest` for `input` in `build`, as
 /// `long`s of its width (zero-extended to `u64`).

@@ -1,4 +1,5 @@
-//! Generated stand-ins for MiBench's `data/small.pcm` and `data/large.pcm`: raw 16-bit
+//! Generated stand-ins for MiBench's `data/small.pcm` and `data/large.pcm` (adpcm's input, and
+//! what crc32 reads): raw 16-bit
 //! little-endian mono samples that behave roughly like speech (voiced stretches of a few tenths
 //! of a second with a pitch and a loudness envelope, separated by near-silence).
 //!
@@ -6,7 +7,7 @@
 //! (noise of +-32), the rest a triangle wave at a random pitch period (40 to 160 samples) plus
 //! its third harmonic, shaped by a rise-and-fall envelope to a random peak (1,500 to 15,500),
 //! with a little noise, through a one-pole low-pass filter. Random numbers come from xorshift32
-//! (13, 17, 5) seeded with [`SEED`]. The crc32 port carries the same generator.
+//! (13, 17, 5) seeded with [`SEED`].
 
 use alloc::vec::Vec;
 

@@ -1,12 +1,13 @@
-//! Generated stand-ins for MiBench's `input_small.asc` / `input_large.asc`.
+//! Generated stand-ins for MiBench's `input_small.asc` / `input_large.asc`, the text sha,
+//! blowfish and rijndael read.
 //!
 //! The originals (shared by sha, blowfish and rijndael) are English text with the spaces and
 //! punctuation taken out, one 609-byte paragraph repeated: 32 copies and a newline make a line,
 //! and the small file is 16 such lines. The generator builds the same shape from pseudo-words:
 //! a 609-byte paragraph of capitalised "sentences" of letter syllables and the odd number,
 //! repeated the same way and cut to the original file's length (ending in a newline). Its random
-//! numbers come from xorshift32 (13, 17, 5) seeded with [`SEED`]. The blowfish and rijndael
-//! ports carry the same generator, so all three hash or encrypt the same bytes.
+//! numbers come from xorshift32 (13, 17, 5) seeded with [`SEED`]; all three ports use this one
+//! generator, so they hash or encrypt the same bytes.
 
 use alloc::vec::Vec;
 
