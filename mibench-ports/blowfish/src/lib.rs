@@ -27,7 +27,7 @@ mod cipher;
 pub mod pi;
 
 use alloc::vec::Vec;
-use core::fmt::{self, Write};
+use core::fmt;
 
 pub use cfb64::{Cfb64, Mode};
 pub use cipher::{BfKey, MAX_KEY_LEN, ROUNDS};
@@ -110,16 +110,5 @@ pub fn run(input: &[u8], mode: Mode, key_hex: &str) -> Result<Vec<u8>, KeyError>
     Ok(data)
 }
 
-/// One line identifying a binary output: its length, FNV-1a 64 hash and first 16 bytes in hex.
-pub fn write_summary(label: &str, data: &[u8], out: &mut impl Write) -> fmt::Result {
-    write!(
-        out,
-        "{label}: {} bytes, fnv1a {:016x}, starts ",
-        data.len(),
-        mibench_common::fnv1a(data)
-    )?;
-    for b in data.iter().take(16) {
-        write!(out, "{b:02x}")?;
-    }
-    writeln!(out)
-}
+/// One line identifying a binary output (see [`mibench_common::write_binary_summary`]).
+pub use mibench_common::write_binary_summary as write_summary;

@@ -66,6 +66,39 @@ impl GlibcRand {
     }
 }
 
+/// xorshift32 (13, 17, 5): the generator of the ports' own generated inputs.
+pub struct XorShift32(pub u32);
+
+impl XorShift32 {
+    pub fn next_u32(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `0..n` (a slight modulo bias does not matter for test inputs).
+    pub fn below(&mut self, n: u32) -> u32 {
+        self.next_u32() % n
+    }
+}
+
+/// One line identifying a binary output: its length, FNV-1a 64 hash and first 16 bytes in hex.
+pub fn write_binary_summary(label: &str, data: &[u8], out: &mut impl fmt::Write) -> fmt::Result {
+    write!(
+        out,
+        "{label}: {} bytes, fnv1a {:016x}, starts ",
+        data.len(),
+        fnv1a(data)
+    )?;
+    for b in data.iter().take(16) {
+        write!(out, "{b:02x}")?;
+    }
+    writeln!(out)
+}
+
 /// glibc's `RAND_MAX`.
 pub const RAND_MAX: i32 = i32::MAX;
 

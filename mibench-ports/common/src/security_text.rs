@@ -11,6 +11,8 @@
 
 use alloc::vec::Vec;
 
+use crate::XorShift32;
+
 /// Length of MiBench's `input_small.asc`.
 pub const SMALL_INPUT_LEN: usize = 311_824;
 /// Length of MiBench's `input_large.asc`.
@@ -77,22 +79,4 @@ fn paragraph() -> Vec<u8> {
     }
     text.truncate(PARAGRAPH_LEN);
     text
-}
-
-struct XorShift32(u32);
-
-impl XorShift32 {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (a slight modulo bias does not matter here).
-    fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
-    }
 }

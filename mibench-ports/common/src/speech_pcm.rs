@@ -11,6 +11,8 @@
 
 use alloc::vec::Vec;
 
+use crate::XorShift32;
+
 /// Length in bytes of MiBench's `small.pcm` (684,432 samples).
 pub const SMALL_PCM_LEN: usize = 1_368_864;
 /// Length in bytes used for the large input: 25 MiB. MiBench's `large.pcm` is about that size
@@ -70,23 +72,5 @@ fn triangle(t: i32, period: i32) -> i32 {
         -1024 + 2048 * phase / half
     } else {
         1024 - 2048 * (phase - half) / (period - half)
-    }
-}
-
-struct XorShift32(u32);
-
-impl XorShift32 {
-    fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..n` (a slight modulo bias does not matter here).
-    fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
     }
 }

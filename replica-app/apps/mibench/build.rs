@@ -3,25 +3,9 @@
 //! its input (see each port's `generated_small_input`).
 use std::{env, fs, path::PathBuf};
 
-const PROGRAMS: [&str; 13] = [
-    "adpcm",
-    "basicmath",
-    "bitcount",
-    "blowfish",
-    "crc32",
-    "dijkstra",
-    "fft",
-    "patricia",
-    "qsort",
-    "rijndael",
-    "sha",
-    "stringsearch",
-    "susan",
-];
-
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    for program in PROGRAMS {
+    for program in mibench_suite::PROGRAMS {
         let var = format!("MIBENCH_INPUT_{}", program.to_uppercase());
         println!("cargo::rerun-if-env-changed={var}");
         let bytes = match env::var(&var) {
