@@ -38,13 +38,16 @@ def main():
     p.add_argument("--kernel")
     p.add_argument("--initrd")
     p.add_argument("--smp", type=int, default=4)
-    # single: one host thread runs every vCPU in turn. With more vCPUs than host cores, multi-
-    # threaded TCG lets the host deschedule a vCPU that holds the kernel lock while the others
-    # spin for it, which can stall seL4 for minutes.
-    p.add_argument("--tcg-threads", choices=["single", "multi"], default="single")
+    # single: one host thread runs every vCPU in turn. x86_64: with more vCPUs than host cores,
+    # multi-threaded TCG lets the host deschedule the vCPU that holds seL4's kernel lock while the
+    # others spin for it, stalling boots for minutes; single avoids that. aarch64 makes no progress
+    # under single, so it keeps multi.
+    p.add_argument("--tcg-threads", choices=["single", "multi"])
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--log")
     args = p.parse_args()
+    if args.tcg_threads is None:
+        args.tcg_threads = "multi" if args.arch == "aarch64" else "single"
 
     cmd = command(args)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
