@@ -99,6 +99,33 @@ pub fn write_binary_summary(label: &str, data: &[u8], out: &mut impl fmt::Write)
     writeln!(out)
 }
 
+/// One `fscanf(fp, "%d", ...)`: skips white space, reads an optionally signed decimal number and
+/// returns it with the rest of the input, or `None` where no number starts. Like glibc, it
+/// converts to a `long` (saturating) and stores the low 32 bits in the `int`.
+pub fn scan_int(input: &[u8]) -> Option<(i32, &[u8])> {
+    let start = input.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
+    let s = &input[start..];
+    let (negative, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if len == 0 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in &digits[..len] {
+        let d = i64::from(d - b'0');
+        value = if negative {
+            value.saturating_mul(10).saturating_sub(d)
+        } else {
+            value.saturating_mul(10).saturating_add(d)
+        };
+    }
+    Some((value as i32, &digits[len..]))
+}
+
 /// glibc's `RAND_MAX`.
 pub const RAND_MAX: i32 = i32::MAX;
 

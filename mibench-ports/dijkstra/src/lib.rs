@@ -53,33 +53,7 @@ impl AdjMatrix {
     }
 }
 
-/// One `fscanf(fp, "%d", ...)`: skips C white space, reads an optionally signed decimal number
-/// (as a saturating `long`, keeping the low 32 bits as glibc does) and returns it with the rest.
-fn scan_int(input: &[u8]) -> Option<(i32, &[u8])> {
-    let start = input
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
-    let s = &input[start..];
-    let (negative, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
-    if len == 0 {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &d in &digits[..len] {
-        let d = i64::from(d - b'0');
-        value = if negative {
-            value.saturating_mul(10).saturating_sub(d)
-        } else {
-            value.saturating_mul(10).saturating_add(d)
-        };
-    }
-    Some((value as i32, &digits[len..]))
-}
+use mibench_common::scan_int;
 
 /// A `QITEM`: a queued node with the distance it was queued with (the original also keeps the
 /// predecessor there, and never reads it).
