@@ -103,7 +103,9 @@ pub fn write_binary_summary(label: &str, data: &[u8], out: &mut impl fmt::Write)
 /// returns it with the rest of the input, or `None` where no number starts. Like glibc, it
 /// converts to a `long` (saturating) and stores the low 32 bits in the `int`.
 pub fn scan_int(input: &[u8]) -> Option<(i32, &[u8])> {
-    let start = input.iter().position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
+    let start = input
+        .iter()
+        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))?;
     let s = &input[start..];
     let (negative, digits) = match s.first() {
         Some(b'-') => (true, &s[1..]),
