@@ -258,7 +258,7 @@ impl Group<'_> {
                     bad.stop()?;
                     bad.forget_reply();
                     // Restart it at the majority's system call: it makes the same call again.
-                    let pages = repair(self.ctx, good, bad, &event, &event.regs)?;
+                    let pages = repair(self.ctx, good, bad, &event.regs)?;
                     bad.start()?;
                     log::info!("replica {index} rejoins: registers and {pages} pages");
                     summary.recoveries += 1;
@@ -349,7 +349,7 @@ impl Group<'_> {
                     );
                     let (good, bad) = (&self.replicas[leader], &self.replicas[index]);
                     let event = events[leader];
-                    let pages = repair(self.ctx, good, bad, event, &event.resume_registers())?;
+                    let pages = repair(self.ctx, good, bad, &event.resume_registers())?;
                     log::info!("replica {index} repaired: registers and {pages} pages");
                     summary.recoveries += 1;
                     summary.pages_copied += pages as u64;
@@ -524,13 +524,12 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
     })
 }
 
-/// Makes `bad` identical to `good`, which is at `event`: registers `regs`, and every page that
-/// differs. Returns the number of pages copied.
+/// Makes `bad` identical to `good`: registers `regs`, and every page that differs. Returns the
+/// number of pages copied.
 fn repair(
     ctx: &Context<'_>,
     good: &Replica,
     bad: &Replica,
-    _event: &Event,
     regs: &RegisterFile,
 ) -> Result<usize, Stop> {
     bad.set_registers(regs)?;
