@@ -10,7 +10,10 @@ fn main() {
     let watchdog_ms: u64 = env::var("ROMAIN_WATCHDOG_MS")
         .ok()
         .filter(|v| !v.is_empty())
-        .map(|v| v.parse().expect("ROMAIN_WATCHDOG_MS is a number of milliseconds"))
+        .map(|v| {
+            v.parse()
+                .expect("ROMAIN_WATCHDOG_MS is a number of milliseconds")
+        })
         .unwrap_or(0);
     let apps = env::var("ROMAIN_APPS").unwrap_or_default();
     let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());

@@ -13,9 +13,9 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
 use romain_core::plan::{self, Mode};
+use romain_core::regs::RegisterFile;
 use romain_core::rendezvous::Rendezvous;
 use romain_core::summary::{Status, Summary};
-use romain_core::regs::RegisterFile;
 use romain_core::vote::{Verdict, vote};
 use romain_core::watchdog::{self, Late, Watchdog};
 
@@ -449,7 +449,12 @@ impl Pending {
                     .iter()
                     .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&pc))
                     .filter(|p| pc + spin.len() as u64 <= p.vaddr + PAGE_SIZE)
-                    .ok_or_else(|| Stop(Status::BadPlan, alloc::format!("cannot patch code at {pc:#x}")))?;
+                    .ok_or_else(|| {
+                        Stop(
+                            Status::BadPlan,
+                            alloc::format!("cannot patch code at {pc:#x}"),
+                        )
+                    })?;
                 let offset = (pc - page.vaddr) as usize;
                 ctx.windows[0].with(page.alias, |bytes| {
                     bytes[offset..offset + spin.len()].copy_from_slice(spin)

@@ -54,8 +54,22 @@ fn main() -> i32 {
             // Replicated randomness and time: identical in every replica, so no mismatch.
             let (a, b) = (romain_replica::random(), romain_replica::random());
             romain_replica::yield_now();
-            println!("random: {}", if a != b { "two different draws" } else { "the same draw twice" });
-            println!("time: {}", if romain_replica::time().0 > 0 { "ticking" } else { "zero" });
+            println!(
+                "random: {}",
+                if a != b {
+                    "two different draws"
+                } else {
+                    "the same draw twice"
+                }
+            );
+            println!(
+                "time: {}",
+                if romain_replica::time().0 > 0 {
+                    "ticking"
+                } else {
+                    "zero"
+                }
+            );
         }
         "flood" => {
             let mut total = 0;
