@@ -21,6 +21,15 @@ PLAN ?= $(MODE):$(APP)$(if $(ARGS),+$(subst $(space),+,$(strip $(ARGS))))$(if $(
 BOARD ?= qemu
 # Bound on how long replicas may take to reach an event after the first of them did (0: off).
 WATCHDOG_MS ?= 0
+# Memory each replica may have (image, stack, heap), in MiB.
+QUOTA_MB ?= 64
+# How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
+#   all      repair compares every page; DMR copies every writable page at each agreed event;
+#   written  pages are write-protected after each agreed event: repair copies the pages written
+#            since, DMR saves a page on its first write (incremental copy-on-write checkpoints).
+# `written` copies far less, but every protection change is a TLB flush on every core, which
+# QEMU's TCG makes cost milliseconds; `all` is the default here (see README, "Repair").
+REPAIR ?= all
 TIMEOUT ?= 600
 SMP ?= 4
 # QEMU's TCG: single (one host thread runs the vCPUs in turn) or multi (a host thread each).
@@ -79,6 +88,7 @@ replicas: $(TARGETS)/.stamp
 master: replicas
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' \
+	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 

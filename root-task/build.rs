@@ -1,20 +1,24 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
-//! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`.
+//! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
+//! ROMAIN_WATCHDOG_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
+//! (`written` or `all`): see the Makefile.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     println!("cargo::rerun-if-env-changed=ROMAIN_APPS");
     println!("cargo::rerun-if-env-changed=ROMAIN_PLAN");
-    println!("cargo::rerun-if-env-changed=ROMAIN_WATCHDOG_MS");
-    let watchdog_ms: u64 = env::var("ROMAIN_WATCHDOG_MS")
+    let watchdog_ms = number("ROMAIN_WATCHDOG_MS", 0);
+    let quota_mb = number("ROMAIN_QUOTA_MB", 64);
+    println!("cargo::rerun-if-env-changed=ROMAIN_REPAIR");
+    let repair = env::var("ROMAIN_REPAIR")
         .ok()
         .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse()
-                .expect("ROMAIN_WATCHDOG_MS is a number of milliseconds")
-        })
-        .unwrap_or(0);
+        .unwrap_or_else(|| "all".into());
+    assert!(
+        repair == "written" || repair == "all",
+        "ROMAIN_REPAIR is `written` or `all`, not {repair:?}"
+    );
     let apps = env::var("ROMAIN_APPS").unwrap_or_default();
     let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());
     // ELF headers are read in place, so the bytes must be aligned like the headers.
@@ -35,6 +39,21 @@ fn main() {
     table.push_str("];\n");
     table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
     table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
+    table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
+    table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");
     fs::write(out, table).unwrap();
+}
+
+/// A number from the environment variable `name`, or `default` where it is unset or empty.
+fn number(name: &str, default: u64) -> u64 {
+    println!("cargo::rerun-if-env-changed={name}");
+    env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} is a number, not {v:?}"))
+        })
+        .unwrap_or(default)
 }

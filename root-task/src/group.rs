@@ -5,13 +5,19 @@
 //! arrived at their next event, the master compares the events in full (kind, message words,
 //! every register), lets the majority decide, repairs outvoted replicas from a majority replica,
 //! performs the event once and answers all replicas with the same result.
+//!
+//! Replica page faults that the memory manager serves (a lazy page, the first write to a
+//! write-protected page) are not events: the master serves them at once and the replica goes on.
+//! Under DMR the master keeps a checkpoint at the last agreed event (registers, and copies of the
+//! pages written since) and answers a mismatch by rolling both replicas back to it.
 
 use alloc::vec::Vec;
 
-use romain_abi::{Call, MAX_MESSAGE_WORDS, ReplicaBadge};
+use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
+use romain_core::memory::{self, Refusal, Scope, Tracking};
 use romain_core::plan::{self, Mode};
 use romain_core::regs::RegisterFile;
 use romain_core::rendezvous::Rendezvous;
@@ -21,14 +27,16 @@ use romain_core::watchdog::{self, Late, Watchdog};
 
 use crate::arch::{self, ARCH};
 use crate::calls::{self, Action, Console};
+use crate::memory::Frame;
 use crate::objects::{AllocError, Objects};
-use crate::replica::{Program, Replica};
-use crate::window::Window;
+use crate::replica::{BuildError, Program, Replica};
+
+/// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
+const HEAP_GAP: u64 = 2 << 20;
 
 /// What a group needs from the master.
 pub(crate) struct Context<'a> {
     pub objects: &'a mut Objects,
-    pub windows: &'a [Window; 2],
     pub endpoint: sel4::cap::Endpoint,
     pub cores: usize,
     pub group_number: u8,
@@ -52,6 +60,22 @@ impl From<AllocError> for Stop {
 impl From<sel4::Error> for Stop {
     fn from(err: sel4::Error) -> Self {
         Stop(Status::MasterError, alloc::format!("seL4 error {err:?}"))
+    }
+}
+
+impl From<Refusal<AllocError>> for Stop {
+    fn from(err: Refusal<AllocError>) -> Self {
+        match err {
+            Refusal::Mmu(e) => e.into(),
+            Refusal::Quota { pages } => Stop(
+                Status::OutOfMemory,
+                alloc::format!("memory quota of {pages} pages per replica reached"),
+            ),
+            Refusal::NotMine => Stop(
+                Status::MasterError,
+                "memory refused as not a replica's".into(),
+            ),
+        }
     }
 }
 
@@ -123,9 +147,26 @@ fn build_and_drive(
     let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
     let layout = image::load(bytes, ARCH, max_pages)
         .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
+    let written = crate::embedded::REPAIR == "written";
+    let tracking = match mode.replicas {
+        1 => Tracking::Off,
+        2 if written => Tracking::Checkpoints,
+        2 => Tracking::Snapshots,
+        _ if written => Tracking::Writes,
+        _ => Tracking::Off,
+    };
+    summary.repair = if written && mode.replicas > 1 {
+        "written"
+    } else {
+        "all"
+    };
+    let ipc_buffer_end = layout.span.end + PAGE_SIZE;
     let program = Program {
         bytes,
         layout: &layout,
+        heap_base: (ipc_buffer_end + HEAP_GAP).next_multiple_of(HEAP_GAP),
+        quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
+        tracking,
     };
     let injection = run
         .inject
@@ -145,17 +186,20 @@ fn build_and_drive(
             replica: index as u8,
         };
         let core = core_of(index, ctx.cores);
-        let replica = Replica::build(
-            ctx.objects,
-            &ctx.windows[0],
-            &program,
-            ctx.endpoint,
-            badge,
-            core,
+        let replica = Replica::build(ctx.objects, &program, ctx.endpoint, badge, core).map_err(
+            |err| match err {
+                BuildError::Alloc(e) => Stop::from(e),
+                BuildError::Quota { pages } => Stop(
+                    Status::OutOfMemory,
+                    alloc::format!(
+                        "the image needs more than the memory quota of {pages} pages per replica"
+                    ),
+                ),
+            },
         )?;
         log::info!(
-            "replica {index} on core {core} ({} pages)",
-            replica.pages.len()
+            "replica {index} on core {core} ({} pages loaded)",
+            replica.space.borrow().len()
         );
         summary.cores.push(core).ok();
         replicas.push(replica);
@@ -165,26 +209,40 @@ fn build_and_drive(
     for r in replicas.iter() {
         r.start()?;
     }
-    let result = drive(ctx, replicas, run.args, injection, console, summary);
+    let result = drive(
+        ctx, replicas, run.args, injection, console, summary, tracking,
+    );
     summary.cycles = arch::counter().wrapping_sub(start);
+    summary.pages = replicas[0].space.borrow().len() as u64;
     result
 }
 
 /// The event loop of a started group.
 fn drive(
-    ctx: &Context<'_>,
+    ctx: &mut Context<'_>,
     replicas: &[Replica],
     args: &str,
     mut injection: Option<Pending>,
     console: &mut Console,
     summary: &mut Summary<'_>,
+    tracking: Tracking,
 ) -> Result<(), Stop> {
+    let entry = replicas[0].registers()?;
     let mut group = Group {
         ctx,
         replicas,
         args,
         rendezvous: Rendezvous::new(replicas.len()),
         watchdog: Watchdog::new(arch::ticks_in_ms(crate::embedded::WATCHDOG_MS)),
+        tracking,
+        checkpoint: Checkpoint {
+            regs: entry,
+            reply: None,
+        },
+        rolled_back_at: None,
+        replaying: false,
+        repaired: alloc::vec![false; replicas.len()],
+        quota_refused: false,
     };
     loop {
         let Some((info, badge)) = group.next_message() else {
@@ -199,6 +257,16 @@ fn drive(
         let flow = group.on_message(&info, badge, &mut injection, console, summary);
         summary.master_cycles += arch::counter().wrapping_sub(busy_from);
         if let Flow::End = flow? {
+            if group.quota_refused && summary.exit_code != Some(0) {
+                return Err(Stop(
+                    Status::OutOfMemory,
+                    alloc::format!(
+                        "the program exited with {:?} after the memory quota ({} MiB per replica) refused it more memory",
+                        summary.exit_code,
+                        crate::embedded::QUOTA_MB
+                    ),
+                ));
+            }
             return Ok(());
         }
     }
@@ -209,16 +277,36 @@ enum Flow {
     End,
 }
 
+/// The state the replicas agreed on last, which a DMR rollback returns them to: the registers
+/// at the agreed call (its system-call instruction; at the start, the entry point) and the reply
+/// the call got. Memory is checkpointed page by page in each replica's space.
+struct Checkpoint {
+    regs: RegisterFile,
+    reply: Option<Words>,
+}
+
 /// A started group's replicas and the point they are collected at.
-struct Group<'g> {
-    ctx: &'g Context<'g>,
+struct Group<'g, 'c> {
+    ctx: &'g mut Context<'c>,
     replicas: &'g [Replica],
     args: &'g str,
     rendezvous: Rendezvous,
     watchdog: Watchdog,
+    tracking: Tracking,
+    checkpoint: Checkpoint,
+    /// The event at which the group last rolled back: a second mismatch there is fail-stop.
+    rolled_back_at: Option<u64>,
+    /// After a rollback the replicas first repeat the agreed call they were rolled back to; it
+    /// gets the recorded reply instead of being performed again.
+    replaying: bool,
+    /// Replicas repaired before: a replica outvoted again is repaired in full (a difference may
+    /// hide in a page nobody wrote since, such as a flipped bit in memory).
+    repaired: Vec<bool>,
+    /// The memory quota refused a grow call.
+    quota_refused: bool,
 }
 
-impl Group<'_> {
+impl Group<'_, '_> {
     /// The next message; `None` when the watchdog expired first. While no replica waits at a
     /// point the master blocks; while some do, it polls (seL4 without MCS has no receive with a
     /// timeout, and the master owns no timer device), yielding its core between polls, so only
@@ -240,7 +328,7 @@ impl Group<'_> {
     }
 
     /// Replicas are late at the current point: a majority goes on and the late ones are repaired
-    /// to rejoin it; without a majority the run stops.
+    /// to rejoin it; without a majority, DMR rolls back once and otherwise the run stops.
     fn on_late(&mut self, summary: &mut Summary<'_>) -> Result<(), Stop> {
         summary.watchdog_fired += 1;
         let point = summary.events + 1;
@@ -258,23 +346,107 @@ impl Group<'_> {
                     bad.stop()?;
                     bad.forget_reply();
                     // Restart it at the majority's system call: it makes the same call again.
-                    let pages = repair(self.ctx, good, bad, &event.regs)?;
+                    // In full: a hang may come from anywhere, its code included.
+                    let done = repair(self.ctx, good, bad, &event.regs, Scope::All)?;
                     bad.start()?;
-                    log::info!("replica {index} rejoins: registers and {pages} pages");
+                    log::info!(
+                        "replica {index} rejoins: registers and {} of {} pages",
+                        done.copied,
+                        done.compared
+                    );
                     summary.recoveries += 1;
-                    summary.pages_copied += pages as u64;
+                    summary.pages_compared += done.compared as u64;
+                    summary.pages_copied += done.copied as u64;
+                    self.repaired[index] = true;
                 }
                 self.watchdog.on_decision();
                 self.watchdog.on_arrival(arch::counter());
                 Ok(())
             }
-            Late::Hang { missing } => Err(Stop(
-                Status::Hang,
+            Late::Hang { missing } => {
+                if self.can_roll_back(point) {
+                    log::warn!(
+                        "watchdog: replicas {missing:?} late at event {point} ({waited_ms} ms after the first); rolling back"
+                    );
+                    self.rollback(point, summary)?;
+                    self.rendezvous.reset();
+                    self.watchdog.on_decision();
+                    return Ok(());
+                }
+                Err(Stop(
+                    Status::Hang,
+                    alloc::format!(
+                        "replicas {missing:?} did not reach event {point} within {} ms of the first (waited {waited_ms} ms), and no majority can go on{}",
+                        crate::embedded::WATCHDOG_MS,
+                        self.after_rollback(point)
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Whether a mismatch or hang at `point` can be answered by a rollback: under DMR, once.
+    fn can_roll_back(&self, point: u64) -> bool {
+        matches!(self.tracking, Tracking::Checkpoints | Tracking::Snapshots)
+            && self.rolled_back_at != Some(point)
+    }
+
+    fn after_rollback(&self, point: u64) -> &'static str {
+        if self.rolled_back_at == Some(point) {
+            " again after a rollback (fail-stop)"
+        } else {
+            ""
+        }
+    }
+
+    /// Returns every replica to the checkpoint: memory, registers; they re-execute from there.
+    fn rollback(&mut self, point: u64, summary: &mut Summary<'_>) -> Result<(), Stop> {
+        for r in self.replicas {
+            r.stop()?;
+            r.forget_reply();
+        }
+        let mut pages = 0;
+        for r in self.replicas {
+            pages += r.with_memory(self.ctx.objects, |space, mmu| space.rollback(mmu))?;
+            r.restart_at(&self.checkpoint.regs)?;
+        }
+        log::info!(
+            "rolled back to event {} ({pages} pages restored); re-executing",
+            point - 1
+        );
+        self.rolled_back_at = Some(point);
+        self.replaying = self.checkpoint.reply.is_some();
+        summary.rollbacks += 1;
+        Ok(())
+    }
+
+    /// Serves a replica page fault that is the memory manager's (a lazy page, a first write).
+    /// `Ok(false)`: the fault is the program's, an event like any other.
+    fn serve_fault(
+        &mut self,
+        replica: &Replica,
+        addr: u64,
+        summary: &mut Summary<'_>,
+    ) -> Result<bool, Stop> {
+        let served = replica.with_memory(self.ctx.objects, |space, mmu| space.on_fault(mmu, addr));
+        match served {
+            Ok(_) => {
+                summary.memory_faults += 1;
+                // The empty reply restarts the faulting instruction.
+                sel4::with_ipc_buffer_mut(|ipc| {
+                    sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
+                });
+                Ok(true)
+            }
+            Err(Refusal::NotMine) => Ok(false),
+            Err(Refusal::Quota { pages }) => Err(Stop(
+                Status::OutOfMemory,
                 alloc::format!(
-                    "replicas {missing:?} did not reach event {point} within {} ms of the first (waited {waited_ms} ms), and no majority can go on",
-                    crate::embedded::WATCHDOG_MS
+                    "replica {} touched {addr:#x} beyond its memory quota of {pages} pages",
+                    replica.index
                 ),
             )),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -305,11 +477,16 @@ impl Group<'_> {
         let replica = &self.replicas[badge.replica as usize];
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
         let (kind, words) = read_message(info);
+        if let EventKind::VmFault { addr, .. } = kind
+            && self.serve_fault(replica, addr, summary)?
+        {
+            return Ok(Flow::Continue);
+        }
         replica.save_reply()?;
         let mut event = Event::new(kind, words, replica.registers()?);
         let point = summary.events + 1;
         if let Some(p) = injection.take_if(|p| p.at.replica == replica.index && p.at.event == point)
-            && let Arrival::Lost = p.apply(self.ctx, replica, &mut event, summary)?
+            && let Arrival::Lost = p.apply(replica, &mut event, summary)?
         {
             return Ok(Flow::Continue);
         }
@@ -331,55 +508,95 @@ impl Group<'_> {
     }
 
     /// Every replica is at the point: compare, vote, repair, perform once, answer all.
-    fn decide(&self, console: &mut Console, summary: &mut Summary<'_>) -> Result<Flow, Stop> {
-        let events = self.rendezvous.events().expect("complete");
+    fn decide(&mut self, console: &mut Console, summary: &mut Summary<'_>) -> Result<Flow, Stop> {
+        let events: Vec<Event> = self
+            .rendezvous
+            .events()
+            .expect("complete")
+            .into_iter()
+            .cloned()
+            .collect();
+        let refs: heapless::Vec<&Event, { romain_core::vote::MAX_REPLICAS }> =
+            events.iter().collect();
         summary.events += 1;
+        let point = summary.events;
         summary.compared_words += events
             .iter()
             .map(|e| e.compared_words() as u64)
             .sum::<u64>();
-        let leader = match vote(&events) {
+        let leader = match vote(&refs) {
             Verdict::Agree => 0,
             Verdict::Majority { leader, outvoted } => {
                 summary.mismatches += 1;
                 for (index, diff) in outvoted {
+                    // A replica outvoted again may hide a difference in a page nobody wrote.
+                    let scope = if self.repaired[index] {
+                        Scope::All
+                    } else {
+                        Scope::Written
+                    };
                     log::warn!(
-                        "event {}: replica {index} outvoted ({diff}); repairing from replica {leader}",
-                        summary.events
+                        "event {point}: replica {index} outvoted ({diff}); repairing from replica {leader}"
                     );
                     let (good, bad) = (&self.replicas[leader], &self.replicas[index]);
-                    let event = events[leader];
-                    let pages = repair(self.ctx, good, bad, &event.resume_registers())?;
-                    log::info!("replica {index} repaired: registers and {pages} pages");
+                    let regs = events[leader].resume_registers();
+                    let done = repair(self.ctx, good, bad, &regs, scope)?;
+                    log::info!(
+                        "replica {index} repaired: registers and {} of {} pages compared ({})",
+                        done.copied,
+                        done.compared,
+                        scope_name(scope, self.tracking)
+                    );
+                    self.repaired[index] = true;
                     summary.recoveries += 1;
-                    summary.pages_copied += pages as u64;
+                    summary.pages_compared += done.compared as u64;
+                    summary.pages_copied += done.copied as u64;
                 }
                 leader
             }
             Verdict::NoMajority { a, b, first } => {
                 summary.mismatches += 1;
-                for (i, e) in events.iter().enumerate() {
-                    log::info!(
-                        "replica {i} at event {}: {} {:?}",
-                        summary.events,
-                        e.kind,
-                        e.regs
+                if self.can_roll_back(point) {
+                    log::warn!(
+                        "event {point} ({}): replicas {a} and {b} differ in {first}; rolling both back",
+                        events[a].kind
                     );
+                    summary.events -= 1;
+                    self.rollback(point, summary)?;
+                    return Ok(Flow::Continue);
+                }
+                for (i, e) in events.iter().enumerate() {
+                    log::info!("replica {i} at event {point}: {} {:?}", e.kind, e.regs);
+                }
+                if self.replicas.len() == 2 {
+                    summary.detected += 1;
                 }
                 return Err(Stop(
                     Status::Mismatch,
                     alloc::format!(
-                        "event {} ({}): replicas {a} and {b} differ in {first}, no majority",
-                        summary.events,
-                        events[a].kind
+                        "event {point} ({}): replicas {a} and {b} differ in {first}, no majority{}",
+                        events[a].kind,
+                        self.after_rollback(point)
                     ),
                 ));
             }
         };
 
-        match calls::handle(events[leader], self.args, console, summary) {
+        let event = &events[leader];
+        let action = if self.replaying {
+            // The call the replicas were rolled back to: answered as it was the first time.
+            self.replaying = false;
+            summary.events -= 1;
+            Action::Reply(self.checkpoint.reply.clone().unwrap_or_default())
+        } else if event.kind == EventKind::Call(Call::Grow) {
+            self.grow(event, summary)
+        } else {
+            calls::handle(event, self.args, console, summary)
+        };
+        match action {
             Action::End => Ok(Flow::End),
             Action::Reply(words) => {
+                self.agree(event, &words)?;
                 sel4::with_ipc_buffer_mut(|ipc| {
                     ipc.msg_regs_mut()[..words.len()].copy_from_slice(&words)
                 });
@@ -392,6 +609,52 @@ impl Group<'_> {
                 Ok(Flow::Continue)
             }
         }
+    }
+
+    /// The replicas agreed on `event` and get `reply`: the new checkpoint.
+    fn agree(&mut self, event: &Event, reply: &Words) -> Result<(), Stop> {
+        for r in self.replicas {
+            r.with_memory(self.ctx.objects, |space, mmu| space.agree(mmu))?;
+        }
+        if matches!(self.tracking, Tracking::Checkpoints | Tracking::Snapshots) {
+            self.checkpoint = Checkpoint {
+                regs: event.regs.clone(),
+                reply: Some(reply.clone()),
+            };
+        }
+        Ok(())
+    }
+
+    /// The grow call: every replica's heap grows alike (their spaces are in step).
+    fn grow(&mut self, event: &Event, summary: &mut Summary<'_>) -> Action {
+        let bytes = event.words.first().copied().unwrap_or(0);
+        let mut result = Ok(0);
+        for r in self.replicas {
+            result = r.space.borrow_mut().grow(bytes);
+        }
+        let word = match result {
+            Ok(old_end) => old_end,
+            Err(_) => {
+                if !self.quota_refused {
+                    log::warn!(
+                        "event {}: grow by {bytes} bytes refused: memory quota of {} MiB per replica",
+                        summary.events,
+                        crate::embedded::QUOTA_MB
+                    );
+                }
+                self.quota_refused = true;
+                CallError::OutOfMemory.as_result_word()
+            }
+        };
+        Action::Reply(Words::from_slice(&[word]).expect("one word fits"))
+    }
+}
+
+fn scope_name(scope: Scope, tracking: Tracking) -> &'static str {
+    match (scope, tracking) {
+        (Scope::Written, Tracking::Writes) => "pages written since the last agreed event",
+        (_, Tracking::Writes) => "all pages: outvoted before",
+        _ => "all pages",
     }
 }
 
@@ -432,7 +695,6 @@ impl Pending {
     /// Applies the injection to `replica`, which just arrived at the injection's event.
     fn apply(
         self,
-        ctx: &Context<'_>,
         replica: &Replica,
         event: &mut Event,
         summary: &mut Summary<'_>,
@@ -444,21 +706,16 @@ impl Pending {
                 // Its system call becomes a jump to itself, and it runs on into it.
                 let pc = event.regs.pc();
                 let spin = ARCH.spin_instruction();
-                let page = replica
-                    .pages
-                    .iter()
-                    .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&pc))
-                    .filter(|p| pc + spin.len() as u64 <= p.vaddr + PAGE_SIZE)
+                let (vaddr, frame) = page_of(replica, pc)
+                    .filter(|(v, _)| pc + spin.len() as u64 <= v + PAGE_SIZE)
                     .ok_or_else(|| {
                         Stop(
                             Status::BadPlan,
                             alloc::format!("cannot patch code at {pc:#x}"),
                         )
                     })?;
-                let offset = (pc - page.vaddr) as usize;
-                ctx.windows[0].with(page.alias, |bytes| {
-                    bytes[offset..offset + spin.len()].copy_from_slice(spin)
-                })?;
+                let offset = (pc - vaddr) as usize;
+                frame.bytes()[offset..offset + spin.len()].copy_from_slice(spin);
                 replica.forget_reply();
                 replica.restart_at(&event.regs)?;
                 summary.set_injected(format_args!(
@@ -478,23 +735,16 @@ impl Pending {
             }
             Target::Memory { .. } => {
                 let word = self.addr & !7;
-                let page = replica
-                    .pages
-                    .iter()
-                    .find(|p| (p.vaddr..p.vaddr + PAGE_SIZE).contains(&word))
-                    .ok_or_else(|| {
-                        Stop(
-                            Status::BadPlan,
-                            alloc::format!("{word:#x} is not in the program"),
-                        )
-                    })?;
-                let offset = (word - page.vaddr) as usize;
-                ctx.windows[0].with(page.alias, |bytes| {
-                    let mut value = [0; 8];
-                    value.copy_from_slice(&bytes[offset..offset + 8]);
-                    let flipped = u64::from_le_bytes(value) ^ mask;
-                    bytes[offset..offset + 8].copy_from_slice(&flipped.to_le_bytes());
+                let (vaddr, frame) = page_of(replica, word).ok_or_else(|| {
+                    Stop(
+                        Status::BadPlan,
+                        alloc::format!("{word:#x} is not in the replica's memory (yet)"),
+                    )
                 })?;
+                let offset = (word - vaddr) as usize;
+                let bytes = &mut frame.bytes()[offset..offset + 8];
+                let flipped = u64::from_le_bytes(bytes.try_into().expect("8 bytes")) ^ mask;
+                bytes.copy_from_slice(&flipped.to_le_bytes());
                 summary.set_injected(format_args!(
                     "replica {} event {} memory {word:#x} bit {}",
                     replica.index, self.at.event, self.at.bit
@@ -529,28 +779,28 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
     })
 }
 
-/// Makes `bad` identical to `good`: registers `regs`, and every page that differs. Returns the
-/// number of pages copied.
+/// The page of `replica` holding `addr`, if it has one.
+fn page_of(replica: &Replica, addr: u64) -> Option<(u64, Frame)> {
+    let space = replica.space.borrow();
+    space.page_at(addr).map(|(vaddr, page)| (vaddr, page.frame))
+}
+
+/// Makes `bad` identical to `good`: registers `regs`, and the pages in `scope` that differ.
 fn repair(
-    ctx: &Context<'_>,
+    ctx: &mut Context<'_>,
     good: &Replica,
     bad: &Replica,
     regs: &RegisterFile,
-) -> Result<usize, Stop> {
+    scope: Scope,
+) -> Result<memory::Repaired, Stop> {
     bad.set_registers(regs)?;
-    let [src_window, dst_window] = ctx.windows;
-    let mut copied = 0;
-    for (src, dst) in good.pages.iter().zip(&bad.pages) {
-        let differs = src_window.with(src.alias, |src_bytes| {
-            dst_window.with(dst.alias, |dst_bytes| {
-                let differs = src_bytes != dst_bytes;
-                if differs {
-                    dst_bytes.copy_from_slice(src_bytes);
-                }
-                differs
-            })
-        })??;
-        copied += usize::from(differs);
-    }
-    Ok(copied)
+    let good_space = good.space.borrow();
+    let scope = if good_space.tracking() == Tracking::Writes {
+        scope
+    } else {
+        Scope::All
+    };
+    Ok(bad.with_memory(ctx.objects, |space, mmu| {
+        memory::repair(&good_space, space, mmu, scope)
+    })?)
 }

@@ -18,10 +18,10 @@ extern crate alloc;
 mod arch;
 mod calls;
 mod group;
+mod memory;
 mod objects;
 mod replica;
 mod vspace;
-mod window;
 
 use romain_core::plan;
 use romain_core::summary::{Status, Summary};
@@ -30,7 +30,6 @@ use sel4_logging::{LevelFilter, Logger, LoggerBuilder};
 use sel4_root_task::{Never, root_task};
 
 use crate::objects::Objects;
-use crate::window::Window;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -62,14 +61,12 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         .persistent(sel4::cap_type::Endpoint::object_blueprint())
         .expect("room for one endpoint")
         .cast::<sel4::cap_type::Endpoint>();
-    let windows = Window::create_pair(&mut objects).expect("room for two windows");
 
     match plan::parse(embedded::PLAN) {
         Ok(runs) => {
             for (number, run) in runs.iter().enumerate() {
                 let ctx = group::Context {
                     objects: &mut objects,
-                    windows: &windows,
                     endpoint,
                     cores,
                     group_number: number as u8,

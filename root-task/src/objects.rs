@@ -7,7 +7,32 @@
 
 use core::ops::Range;
 
-use sel4::init_thread::slot::CNODE;
+use sel4::init_thread::slot::{CNODE, VSPACE};
+
+use crate::vspace;
+
+/// Where the master maps the group's frames into its own address space (see [`Objects::frame`]):
+/// far above its image, boot info and IPC buffer.
+const SHADOW_BASE: usize = 0x1_0000_0000;
+const PAGE: usize = sel4::FrameObjectType::GRANULE.bytes();
+
+/// A frame of the group, mapped in the master at `addr` for the group's lifetime.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Frame {
+    /// The capability that maps the frame elsewhere (in a replica).
+    pub map: sel4::cap::Granule,
+    addr: usize,
+}
+
+impl Frame {
+    /// The frame's bytes, as the master sees them.
+    pub(crate) fn bytes(&self) -> &'static mut [u8] {
+        // SAFETY: the frame is mapped read-write at `addr` until the group ends, and the group's
+        // frames are gone with it; the master is single-threaded and no caller keeps two
+        // references to one frame at once.
+        unsafe { core::slice::from_raw_parts_mut(self.addr as *mut u8, PAGE) }
+    }
+}
 
 /// Why an object could not be made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +63,8 @@ pub(crate) struct Objects {
     persistent: sel4::cap::Untyped,
     arena: sel4::cap::Untyped,
     arena_bytes: usize,
+    /// The next free address of the master's view of the group's frames.
+    shadow_next: usize,
 }
 
 impl Objects {
@@ -67,6 +94,7 @@ impl Objects {
             persistent: bootinfo.untyped().index(persistent_index).cap(),
             arena: bootinfo.untyped().index(arena_index).cap(),
             arena_bytes: 1 << arena_bits,
+            shadow_next: SHADOW_BASE,
         }
     }
 
@@ -132,6 +160,40 @@ impl Objects {
         self.retype(self.arena, blueprint)
     }
 
+    /// A new zeroed frame of the group, mapped in the master too (through a second capability:
+    /// a capability maps a frame once), so that the master reads and writes it as memory. No
+    /// window is mapped and unmapped per access: every unmap is a TLB flush on every core.
+    pub(crate) fn frame(&mut self) -> Result<Frame, AllocError> {
+        let map = self.alloc::<sel4::cap_type::Granule>()?;
+        let view =
+            sel4::init_thread::Slot::<sel4::cap_type::Granule>::from_index(self.slot()?).cap();
+        CNODE.cap().absolute_cptr(view).copy(
+            &CNODE.cap().absolute_cptr(map),
+            sel4::CapRights::read_write(),
+        )?;
+        let addr = self.shadow_next;
+        let map_view = || {
+            view.frame_map(
+                VSPACE.cap(),
+                addr,
+                sel4::CapRights::read_write(),
+                sel4::VmAttributes::default(),
+            )
+        };
+        match map_view() {
+            Err(sel4::Error::FailedLookup) => {
+                let range = addr as u64..addr as u64 + 1;
+                vspace::map_tables(VSPACE.cap(), range, |blueprint| {
+                    self.alloc_blueprint(blueprint)
+                })?;
+                map_view()?;
+            }
+            other => other?,
+        }
+        self.shadow_next += PAGE;
+        Ok(Frame { map, addr })
+    }
+
     /// Destroys every object and capability of the current group.
     pub(crate) fn end_group(&mut self) -> Result<(), sel4::Error> {
         CNODE.cap().absolute_cptr(self.arena).revoke()?;
@@ -145,6 +207,8 @@ impl Objects {
                 .delete()?;
         }
         self.next = self.group_start;
+        // The frames and the tables of the master's view went with the arena.
+        self.shadow_next = SHADOW_BASE;
         Ok(())
     }
 }

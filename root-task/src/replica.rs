@@ -3,32 +3,30 @@
 //! every replica (see `romain_abi::slot`), an IPC buffer, and a TCB pinned to its own core whose
 //! fault endpoint is the master's endpoint, badged with the replica's name.
 
-use alloc::vec::Vec;
+use core::cell::RefCell;
+
 use romain_abi::{ReplicaBadge, slot};
 use romain_core::image::{Layout, PAGE_SIZE};
+use romain_core::memory::{Space, Tracking};
 use romain_core::regs::RegisterFile;
 use sel4::init_thread::slot::{ASID_POOL, CNODE, TCB};
 
 use crate::arch;
+use crate::memory::{Frame, Pool, ReplicaMmu};
 use crate::objects::{AllocError, Objects};
 use crate::vspace;
-use crate::window::Window;
 
 /// Priority of replica threads: below the master (255), so the master runs whenever it has work.
 const REPLICA_PRIORITY: u64 = 100;
 
-/// A frame of a replica: where it is mapped, and a second capability to it through which the
-/// master maps it into a window (a capability maps a frame once; this one is never mapped in
-/// the replica).
-pub(crate) struct Page {
-    pub vaddr: u64,
-    pub alias: sel4::cap::Granule,
-}
-
 pub(crate) struct Replica {
     pub index: usize,
     pub tcb: sel4::cap::Tcb,
-    pub pages: Vec<Page>,
+    pub vspace: sel4::cap::VSpace,
+    /// Its pages (see `romain_core::memory`).
+    pub space: RefCell<Space<Frame>>,
+    /// Checkpoint copies no longer needed, for reuse.
+    pub pool: RefCell<Pool>,
     /// Slot of the root CNode where the master keeps the replica's reply capability while the
     /// replica waits at an event.
     pub reply_slot: usize,
@@ -38,64 +36,81 @@ pub(crate) struct Replica {
 pub(crate) struct Program<'a> {
     pub bytes: &'a [u8],
     pub layout: &'a Layout,
+    /// Where the heap starts, after the IPC buffer and a guard gap.
+    pub heap_base: u64,
+    pub quota_pages: usize,
+    pub tracking: Tracking,
+}
+
+/// Why a replica could not be built.
+pub(crate) enum BuildError {
+    Alloc(AllocError),
+    /// The image alone takes more pages than the quota.
+    Quota {
+        pages: usize,
+    },
+}
+
+impl From<AllocError> for BuildError {
+    fn from(err: AllocError) -> Self {
+        BuildError::Alloc(err)
+    }
+}
+
+impl From<sel4::Error> for BuildError {
+    fn from(err: sel4::Error) -> Self {
+        BuildError::Alloc(err.into())
+    }
 }
 
 impl Replica {
-    /// Builds replica `index` of a group. It does not run until [`Replica::start`].
+    /// Builds replica `index` of a group. It does not run until [`Replica::start`]. Pages with
+    /// data from the image are loaded now; .bss and heap pages come on first touch.
     pub(crate) fn build(
         objects: &mut Objects,
-        window: &Window,
         program: &Program<'_>,
         endpoint: sel4::cap::Endpoint,
         badge: ReplicaBadge,
         core: usize,
-    ) -> Result<Replica, AllocError> {
+    ) -> Result<Replica, BuildError> {
         let vspace = objects.alloc::<sel4::cap_type::VSpace>()?;
         ASID_POOL.cap().asid_pool_assign(vspace)?;
 
-        let span = program.layout.span.clone();
-        let ipc_buffer_addr = span.end;
+        let layout = program.layout;
+        let ipc_buffer_addr = layout.span.end;
         vspace::map_tables(
             vspace,
-            span.start..ipc_buffer_addr + PAGE_SIZE,
+            layout.span.start..ipc_buffer_addr + PAGE_SIZE,
             |blueprint| objects.alloc_blueprint(blueprint),
         )?;
 
-        let mut pages = Vec::new();
-        for (vaddr, rights) in program.layout.pages() {
-            let frame = objects.alloc::<sel4::cap_type::Granule>()?;
-            if program.layout.page_has_data(vaddr) {
-                window.with(frame, |bytes| {
-                    program.layout.fill_page(program.bytes, vaddr, bytes)
-                })?;
-            }
-            let cap_rights = if rights.write {
-                sel4::CapRights::read_write()
-            } else {
-                sel4::CapRights::read_only()
-            };
-            frame.frame_map(
-                vspace,
-                vaddr as usize,
-                cap_rights,
-                sel4::VmAttributes::default(),
-            )?;
-            let alias = objects.slot()?;
-            let alias = sel4::init_thread::Slot::<sel4::cap_type::Granule>::from_index(alias).cap();
-            CNODE.cap().absolute_cptr(alias).copy(
-                &CNODE.cap().absolute_cptr(frame),
-                sel4::CapRights::read_write(),
-            )?;
-            pages.push(Page { vaddr, alias });
-        }
-
-        let ipc_buffer = objects.alloc::<sel4::cap_type::Granule>()?;
-        ipc_buffer.frame_map(
+        let mut space = Space::new(
+            layout,
+            program.heap_base,
+            program.quota_pages,
+            program.tracking,
+        )
+        .map_err(|_| BuildError::Quota {
+            pages: program.quota_pages,
+        })?;
+        let mut pool = Pool::new();
+        let mut mmu = ReplicaMmu {
+            objects,
             vspace,
-            ipc_buffer_addr as usize,
-            sel4::CapRights::read_write(),
-            sel4::VmAttributes::default(),
-        )?;
+            pool: &mut pool,
+        };
+        let loaded: alloc::vec::Vec<_> =
+            layout.pages().filter(|(v, _)| !space.is_lazy(*v)).collect();
+        for (vaddr, rights) in loaded {
+            let frame = mmu.objects.frame()?;
+            if layout.page_has_data(vaddr) {
+                layout.fill_page(program.bytes, vaddr, frame.bytes());
+            }
+            space.add_loaded(&mut mmu, vaddr, frame, rights.write)?;
+        }
+        let ipc_buffer = mmu.objects.frame()?;
+        space.add_loaded(&mut mmu, ipc_buffer_addr, ipc_buffer, true)?;
+        let ipc_buffer = ipc_buffer.map;
 
         // The CNode slice: the badged endpoint in MASTER_EP, nothing else.
         let cnode = objects.alloc_sized::<sel4::cap_type::CNode>(slot::BITS)?;
@@ -126,9 +141,26 @@ impl Replica {
         Ok(Replica {
             index: badge.replica as usize,
             tcb,
-            pages,
+            vspace,
+            space: RefCell::new(space),
+            pool: RefCell::new(pool),
             reply_slot: objects.slot()?,
         })
+    }
+
+    /// Works on the replica's memory with the master's objects.
+    pub(crate) fn with_memory<R>(
+        &self,
+        objects: &mut Objects,
+        f: impl FnOnce(&mut Space<Frame>, &mut ReplicaMmu<'_>) -> R,
+    ) -> R {
+        let mut pool = self.pool.borrow_mut();
+        let mut mmu = ReplicaMmu {
+            objects,
+            vspace: self.vspace,
+            pool: &mut pool,
+        };
+        f(&mut self.space.borrow_mut(), &mut mmu)
     }
 
     pub(crate) fn start(&self) -> sel4::Result<()> {

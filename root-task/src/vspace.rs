@@ -1,4 +1,4 @@
-//! Address-space plumbing shared by the master's own windows and the replicas' VSpaces.
+//! Address-space plumbing shared by the master's own address space and the replicas' VSpaces.
 
 use core::ops::Range;
 

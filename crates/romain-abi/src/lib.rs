@@ -56,10 +56,15 @@ pub enum Call {
     Random = 6,
     /// Gives up the processor: a point where all replicas meet; returns 0.
     Yield = 7,
+    /// Grows the heap: MR0 = bytes to add (rounded up to pages; 0 asks where the heap ends).
+    /// Returns the old end of the heap, where the new memory starts; it is mapped, zeroed, on
+    /// first touch, at the same address in every replica. Fails with
+    /// [`CallError::OutOfMemory`] beyond the replica's memory quota.
+    Grow = 8,
 }
 
 impl Call {
-    pub const ALL: [Call; 7] = [
+    pub const ALL: [Call; 8] = [
         Call::Write,
         Call::Exit,
         Call::Args,
@@ -67,6 +72,7 @@ impl Call {
         Call::Null,
         Call::Random,
         Call::Yield,
+        Call::Grow,
     ];
 
     pub const fn label(self) -> u64 {
@@ -88,6 +94,7 @@ impl Call {
             Call::Null => "null",
             Call::Random => "random",
             Call::Yield => "yield",
+            Call::Grow => "grow",
         }
     }
 }
@@ -103,6 +110,8 @@ pub enum CallError {
     BadArgument = 1,
     /// The label names no call.
     UnknownCall = 2,
+    /// The replica's memory quota does not allow it.
+    OutOfMemory = 3,
 }
 
 impl CallError {
@@ -114,6 +123,7 @@ impl CallError {
         match word.wrapping_neg() {
             1 => Some(CallError::BadArgument),
             2 => Some(CallError::UnknownCall),
+            3 => Some(CallError::OutOfMemory),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@
 //! - [`vote`]: full comparison of the N replicas' events and the majority decision.
 //! - [`proxy`]: checking and decoding replica call arguments.
 //! - [`rendezvous`]: collecting the N replicas' events for the same point.
+//! - [`memory`]: a replica's pages: lazy .bss and heap, write tracking, checkpoints, repair.
 //! - [`image`]: checking a program's ELF image and laying it out in pages.
 //! - [`inject`]: fault injection specs (one bit flip in one replica).
 //! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
@@ -15,9 +16,12 @@
 //! - [`watchdog`]: bounding how long replicas may lag at an event.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
 pub mod event;
 pub mod image;
 pub mod inject;
+pub mod memory;
 pub mod plan;
 pub mod proxy;
 pub mod regs;

@@ -72,8 +72,21 @@ pub struct Summary<'a> {
     pub compared_words: u64,
     pub mismatches: u64,
     pub recoveries: u64,
-    /// Pages copied from a majority replica into outvoted ones.
+    /// Mismatches that stopped the group because they could not be corrected (DMR fail-stop).
+    pub detected: u64,
+    /// DMR rollbacks: both replicas returned to the last agreed event and re-executed.
+    pub rollbacks: u64,
+    /// What a repair copies: `written` (pages written since the last agreed event) or `all`.
+    pub repair: &'a str,
+    /// Pages a repair compared between a majority replica and outvoted ones.
+    pub pages_compared: u64,
+    /// Of those, the pages that differed and were copied.
     pub pages_copied: u64,
+    /// Replica page faults the master served without an event: lazy pages mapped and first
+    /// writes to write-protected pages.
+    pub memory_faults: u64,
+    /// Pages the first replica had mapped at the end.
+    pub pages: u64,
     /// Times the watchdog found replicas late at an event.
     pub watchdog_fired: u64,
     /// What was injected, if the run's injection happened.
@@ -103,7 +116,13 @@ impl<'a> Summary<'a> {
             compared_words: 0,
             mismatches: 0,
             recoveries: 0,
+            detected: 0,
+            rollbacks: 0,
+            repair: "all",
+            pages_compared: 0,
             pages_copied: 0,
+            memory_faults: 0,
+            pages: 0,
             watchdog_fired: 0,
             injected: None,
             exit_code: None,
@@ -181,12 +200,18 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"pages_copied\":{},\"watchdog_fired\":{},\"injected\":",
+            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"detected\":{},\"rollbacks\":{},\"repair\":{},\"pages_compared\":{},\"pages_copied\":{},\"memory_faults\":{},\"pages\":{},\"watchdog_fired\":{},\"injected\":",
             self.events,
             self.compared_words,
             self.mismatches,
             self.recoveries,
+            self.detected,
+            self.rollbacks,
+            JsonStr(self.repair),
+            self.pages_compared,
             self.pages_copied,
+            self.memory_faults,
+            self.pages,
             self.watchdog_fired
         )?;
         match &self.injected {
@@ -237,6 +262,9 @@ mod tests {
         assert_eq!(v["recoveries"], 0);
         assert_eq!(v["pages_copied"], 0);
         assert_eq!(v["watchdog_fired"], 0);
+        assert_eq!(v["detected"], 0);
+        assert_eq!(v["rollbacks"], 0);
+        assert_eq!(v["repair"], "all");
         assert_eq!(v["injected"], serde_json::Value::Null);
         assert_eq!(v["exit_code"], 0);
         assert_eq!(v["cycles"], 99);

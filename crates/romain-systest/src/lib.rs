@@ -64,7 +64,7 @@ pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
     // One boot at a time: boots of one architecture share the image path, and the machine has
     // few cores for QEMU's TCG threads anyway.
     static BOOTING: Mutex<()> = Mutex::new(());
-    let key = (arch.to_string(), plan.to_string());
+    let key = (arch.to_string(), format!("{plan} {}", extra.join(" ")));
     let cache = CACHE.get_or_init(Default::default);
     if let Some(b) = cache.lock().unwrap().get(&key) {
         return b.clone();

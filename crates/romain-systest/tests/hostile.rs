@@ -6,10 +6,13 @@ use std::sync::Arc;
 use romain_systest::{Boot, assert_sample_output, boot, enabled};
 
 const PLAN: &str = "tmr:hostile+cap,tmr:hostile+addr,tmr:hostile+write,tmr:hostile+calls,\
-                    tmr:hostile+flood,dmr:hostile+oom,tmr:hello,tmr:hostile+entropy";
+                    tmr:hostile+flood,dmr:hostile+oom,tmr:hello,tmr:hostile+entropy,tmr:hostile+ud";
+
+/// A small memory quota, so that exhausting it takes little time.
+const QUOTA_MB: u64 = 8;
 
 fn hostile_boot(arch: &str) -> Arc<Boot> {
-    boot(arch, PLAN, &[])
+    boot(arch, PLAN, &[&format!("QUOTA_MB={QUOTA_MB}")])
 }
 
 fn summary(boot: &Boot, run: usize) -> &serde_json::Value {
@@ -99,13 +102,42 @@ fn exhausting_memory_ends_the_program_with_its_reason(arch: &str) {
     }
     let boot = hostile_boot(arch);
     let run = &boot.runs[5];
-    assert_eq!(run.summary["exit_code"], 101, "{}", run.summary);
+    let s = &run.summary;
+    // The master refuses to grow the heap beyond the quota; the program's allocator then fails
+    // and the program ends with the panic exit code, reported as the group running out.
+    assert_eq!(s["status"], "out-of-memory", "{s}");
+    assert_eq!(s["exit_code"], 101, "{s}");
+    let error = s["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("memory quota ({QUOTA_MB} MiB per replica)")),
+        "{s}"
+    );
     assert!(
         run.output
             .contains("memory allocation of 65536 bytes failed"),
         "{}",
         run.output
     );
+    // Heap pages are mapped as touched, up to the quota and no further.
+    let pages = s["pages"].as_u64().unwrap();
+    let quota_pages = QUOTA_MB * 256;
+    assert!(pages > quota_pages / 2 && pages <= quota_pages, "{s}");
+}
+
+fn an_undefined_instruction_is_an_app_fault(arch: &str) {
+    if !enabled(&format!("an_undefined_instruction({arch})")) {
+        return;
+    }
+    let boot = hostile_boot(arch);
+    let run = &boot.runs[8];
+    let s = &run.summary;
+    assert_eq!(s["status"], "app-fault", "{s}");
+    assert!(
+        s["error"].as_str().unwrap().starts_with("user exception"),
+        "{s}"
+    );
+    assert_eq!(s["mismatches"], 0, "every replica faults alike: {s}");
+    assert!(!run.output.contains("ran an undefined instruction"));
 }
 
 fn the_master_carries_on_after_hostile_groups(arch: &str) {
@@ -113,7 +145,7 @@ fn the_master_carries_on_after_hostile_groups(arch: &str) {
         return;
     }
     let boot = hostile_boot(arch);
-    assert_eq!(boot.runs.len(), 8);
+    assert_eq!(boot.runs.len(), 9);
     assert_eq!(summary(&boot, 6)["status"], "ok");
     assert_sample_output(&boot.runs[6].output);
 }
@@ -147,6 +179,7 @@ per_arch!(
     unknown_calls_and_wild_arguments_are_refused,
     a_flood_of_calls_is_served,
     exhausting_memory_ends_the_program_with_its_reason,
+    an_undefined_instruction_is_an_app_fault,
     the_master_carries_on_after_hostile_groups,
     randomness_and_time_are_replicated
 );

@@ -1,5 +1,7 @@
 //! Injected bit flips: TMR outvotes and repairs the replica (registers and memory) and the output
-//! stays correct; DMR detects the difference; a malformed spec ends only its own run.
+//! stays correct; DMR rolls both replicas back and re-executes, or stops when the difference
+//! persists; a malformed spec ends only its own run. Both ways of tracking memory (`REPAIR=all`,
+//! the default, and `REPAIR=written`) are booted.
 
 use std::sync::Arc;
 
@@ -7,20 +9,34 @@ use romain_systest::{Boot, Run, assert_sample_output, boot, enabled};
 
 /// Register x20 (aarch64) / r12 (x86_64) of replica 1 at event 2; the sorted sequence's seed in
 /// replica 2's writable memory at event 1; the stack pointer bits the call stubs keep
-/// (sp on aarch64, r14 on x86_64) of replica 0 at event 3 under DMR; then a malformed spec.
+/// (sp on aarch64, r14 on x86_64) of replica 0 at event 3 under DMR; a malformed spec; the seed
+/// of replica 1 under DMR, flipped before the replicas agree on event 1, so that it is in the
+/// checkpoint too.
 fn plan(arch: &str) -> String {
-    let (reg, sp) = if arch == "aarch64" {
+    let (reg, sp) = registers(arch);
+    format!(
+        "tmr:hello@reg:1:2:{reg}:5,tmr:hello@mem:2:1:SEED:0,dmr:hello@reg:0:3:{sp}:2,tmr:hello@reg:9:1:{reg}:0,dmr:hello@mem:1:1:SEED:0"
+    )
+}
+
+fn registers(arch: &str) -> (&'static str, &'static str) {
+    if arch == "aarch64" {
         ("x20", "sp")
     } else {
         ("r12", "r14")
-    };
-    format!(
-        "tmr:hello@reg:1:2:{reg}:5,tmr:hello@mem:2:1:SEED:0,dmr:hello@reg:0:3:{sp}:2,tmr:hello@reg:9:1:{reg}:0"
-    )
+    }
 }
 
 fn inject_boot(arch: &str) -> Arc<Boot> {
     boot(arch, &plan(arch), &[])
+}
+
+/// The same flips with write tracking: TMR memory, DMR register, TMR register.
+fn written_boot(arch: &str) -> Arc<Boot> {
+    let (reg, sp) = registers(arch);
+    let plan =
+        format!("tmr:hello@mem:2:1:SEED:0,dmr:hello@reg:0:3:{sp}:2,tmr:hello@reg:1:2:{reg}:5");
+    boot(arch, &plan, &["REPAIR=written"])
 }
 
 fn assert_repaired(run: &Run) {
@@ -72,15 +88,73 @@ fn tmr_repairs_a_flipped_memory_word(arch: &str) {
     );
 }
 
-fn dmr_detects_a_flipped_register(arch: &str) {
-    if !enabled(&format!("dmr_detects_a_flipped_register({arch})")) {
+fn assert_rolled_back(run: &Run) {
+    let s = &run.summary;
+    assert_eq!(s["status"], "ok", "{s}");
+    assert_eq!(s["mismatches"], 1, "{s}");
+    assert_eq!(s["rollbacks"], 1, "{s}");
+    assert_eq!(s["detected"], 0, "{s}");
+    assert_eq!(s["exit_code"], 0, "{s}");
+    // Every line once: the re-executed call is answered from the checkpoint, not printed again.
+    assert_sample_output(&run.output);
+    assert!(
+        run.log
+            .iter()
+            .any(|l| l.contains("differ in register") && l.contains("rolling both back")),
+        "{:?}",
+        run.log
+    );
+}
+
+fn dmr_rolls_back_a_flipped_register(arch: &str) {
+    if !enabled(&format!("dmr_rolls_back_a_flipped_register({arch})")) {
         return;
     }
-    let s = &inject_boot(arch).runs[2].summary;
+    assert_rolled_back(&inject_boot(arch).runs[2]);
+}
+
+fn dmr_stops_when_the_difference_survives_a_rollback(arch: &str) {
+    if !enabled(&format!(
+        "dmr_stops_when_the_difference_survives_a_rollback({arch})"
+    )) {
+        return;
+    }
+    let s = &inject_boot(arch).runs[4].summary;
     assert_eq!(s["status"], "mismatch", "{s}");
-    assert_eq!(s["mismatches"], 1, "{s}");
-    assert_eq!(s["events"], 3, "detected at the injected event: {s}");
-    assert!(s["error"].as_str().unwrap().contains("no majority"), "{s}");
+    assert_eq!(s["rollbacks"], 1, "{s}");
+    assert_eq!(s["detected"], 1, "{s}");
+    assert_eq!(s["mismatches"], 2, "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("again after a rollback (fail-stop)"),
+        "{s}"
+    );
+}
+
+fn written_tracking_repairs_and_rolls_back(arch: &str) {
+    if !enabled(&format!("written_tracking_repairs_and_rolls_back({arch})")) {
+        return;
+    }
+    let written = written_boot(arch);
+    let all = inject_boot(arch);
+    for run in [&written.runs[0], &written.runs[2]] {
+        assert_eq!(run.summary["repair"], "written", "{}", run.summary);
+        assert_repaired(run);
+    }
+    assert_rolled_back(&written.runs[1]);
+    // Write tracking compares only the pages written since the last agreed event; without it,
+    // every page of the replica is compared.
+    let (w, a) = (&written.runs[0].summary, &all.runs[1].summary);
+    let compared = |s: &serde_json::Value| s["pages_compared"].as_u64().unwrap();
+    assert_eq!(a["repair"], "all", "{a}");
+    assert_eq!(compared(a), a["pages"].as_u64().unwrap(), "{a}");
+    assert!(compared(w) < compared(a), "{w}\n{a}");
+    assert!(
+        w["memory_faults"].as_u64() > a["memory_faults"].as_u64(),
+        "{w}\n{a}"
+    );
 }
 
 fn a_bad_injection_ends_only_its_run(arch: &str) {
@@ -91,7 +165,7 @@ fn a_bad_injection_ends_only_its_run(arch: &str) {
     let s = &boot.runs[3].summary;
     assert_eq!(s["status"], "bad-plan", "{s}");
     assert!(s["error"].as_str().unwrap().contains("no replica 9"), "{s}");
-    assert_eq!(boot.runs.len(), 4);
+    assert_eq!(boot.runs.len(), 5);
 }
 
 macro_rules! per_arch {
@@ -104,6 +178,8 @@ macro_rules! per_arch {
 per_arch!(
     tmr_repairs_a_flipped_register,
     tmr_repairs_a_flipped_memory_word,
-    dmr_detects_a_flipped_register,
-    a_bad_injection_ends_only_its_run
+    dmr_rolls_back_a_flipped_register,
+    dmr_stops_when_the_difference_survives_a_rollback,
+    a_bad_injection_ends_only_its_run,
+    written_tracking_repairs_and_rolls_back
 );

@@ -3,7 +3,8 @@
 //! What a replica program gets:
 //! - an entry point: declare `fn main() -> i32` and invoke [`main!`]`(main)`; the value is the
 //!   exit code;
-//! - a stack ([`STACK_SIZE`]) and a heap ([`HEAP_SIZE`]) for `alloc` (`Vec`, `String`, `Box`);
+//! - a stack ([`STACK_SIZE`]) and a heap for `alloc` (`Vec`, `String`, `Box`) that grows through
+//!   the master's [`grow`] call, up to the replica's memory quota;
 //! - [`print!`]/[`println!`], [`write`], [`args`], [`time`], [`random`], [`yield_now`] and
 //!   [`exit`]: calls to the master (see `romain-abi`);
 //! - a panic handler that prints the panic message and exits with code [`PANIC_EXIT_CODE`].
@@ -14,30 +15,81 @@
 
 extern crate alloc;
 
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
 use core::fmt::{self, Write as _};
 use core::ptr;
 
-use one_shot_mutex::sync::RawOneShotMutex;
+use dlmalloc::Dlmalloc;
 use romain_abi::{ARG_SEPARATOR, Call, CallError, WRITE_CHUNK, pack_bytes, slot, unpack_bytes};
 use sel4::CapTypeForFrameObjectOfFixedSize;
-use sel4_dlmalloc::{StaticDlmalloc, StaticHeap};
 
 pub use alloc::{boxed::Box, format, string::String, vec, vec::Vec};
 
 /// Stack of the replica's only thread.
 pub const STACK_SIZE: usize = 256 * 1024;
-/// Heap for `alloc`.
-pub const HEAP_SIZE: usize = 2 * 1024 * 1024;
 /// Exit code after a panic.
 pub const PANIC_EXIT_CODE: i64 = 101;
 
 sel4_runtime_common::declare_stack!(STACK_SIZE);
 
-static STATIC_HEAP: StaticHeap<HEAP_SIZE> = StaticHeap::new();
+/// dlmalloc over memory from the master's [`grow`] call (like `sbrk`).
+struct Heap(UnsafeCell<Dlmalloc<Grow>>);
+
+// SAFETY: a replica has one thread, and the allocator never re-enters itself.
+unsafe impl Sync for Heap {}
 
 #[global_allocator]
-static GLOBAL_ALLOCATOR: StaticDlmalloc<RawOneShotMutex> =
-    StaticDlmalloc::new(STATIC_HEAP.bounds());
+static HEAP: Heap = Heap(UnsafeCell::new(Dlmalloc::new_with_allocator(Grow)));
+
+// SAFETY (all four): the only thread calls them one at a time (see `Sync` above), and the layout
+// contract is dlmalloc's own.
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { (*self.0.get()).malloc(layout.size(), layout.align()) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        unsafe { (*self.0.get()).calloc(layout.size(), layout.align()) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { (*self.0.get()).free(ptr, layout.size(), layout.align()) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        unsafe { (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size) }
+    }
+}
+
+/// dlmalloc's system allocator: new memory at the end of the heap, never given back.
+struct Grow;
+
+// SAFETY: `alloc` returns memory the master mapped for this replica alone (zeroed, on first
+// touch), never handed out twice.
+unsafe impl dlmalloc::Allocator for Grow {
+    fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
+        match grow(size) {
+            Ok(start) => (start, size, 0),
+            Err(_) => (ptr::null_mut(), 0, 0),
+        }
+    }
+    fn remap(&self, _: *mut u8, _: usize, _: usize, _: bool) -> *mut u8 {
+        ptr::null_mut()
+    }
+    fn free_part(&self, _: *mut u8, _: usize, _: usize) -> bool {
+        false
+    }
+    fn free(&self, _: *mut u8, _: usize) -> bool {
+        false
+    }
+    fn can_release_part(&self, _: u32) -> bool {
+        false
+    }
+    fn allocates_zeros(&self) -> bool {
+        true
+    }
+    fn page_size(&self) -> usize {
+        sel4::cap_type::Granule::FRAME_OBJECT_TYPE.bytes()
+    }
+}
 
 // The runtime's own abort path (before main, or a failed constructor) prints through the master.
 sel4_panicking_env::register_debug_put_char!(put_char);
@@ -160,6 +212,14 @@ pub fn micros() -> u64 {
 /// 64 random bits, the same in every replica (drawn once by the master).
 pub fn random() -> u64 {
     call(Call::Random, 0).unwrap_or(0)
+}
+
+/// Grows the heap by `bytes` (rounded up to pages) and returns the start of the new memory, the
+/// same address in every replica; it is zeroed and mapped on first touch. Fails beyond the
+/// replica's memory quota. The global allocator calls it; programs rarely need to.
+pub fn grow(bytes: usize) -> Result<*mut u8, CallError> {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = bytes as u64);
+    call(Call::Grow, 1).map(|start| start as *mut u8)
 }
 
 /// Gives up the processor; all replicas meet here.

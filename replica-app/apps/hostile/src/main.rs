@@ -7,7 +7,8 @@
 //! - `calls`: unknown calls and wild call arguments;
 //! - `entropy`: random numbers, time and yield (replicated, so replicas stay identical);
 //! - `flood`: thousands of calls;
-//! - `oom`: allocates until the heap is gone;
+//! - `oom`: allocates until the memory quota refuses more;
+//! - `ud`: executes an undefined instruction;
 //! - `spin`: loops forever.
 #![no_std]
 #![no_main]
@@ -83,6 +84,19 @@ fn main() -> i32 {
             loop {
                 hoard.push(romain_replica::vec![1u8; 64 * 1024]);
             }
+        }
+        "ud" => {
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: none needed: the undefined instruction is the misbehaviour under test.
+            unsafe {
+                core::arch::asm!("udf #0")
+            };
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            unsafe {
+                core::arch::asm!("ud2")
+            };
+            println!("ran an undefined instruction");
         }
         "spin" => loop {
             core::hint::spin_loop();

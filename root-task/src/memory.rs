@@ -1,0 +1,84 @@
+//! The seL4 side of a replica's memory ([`romain_core::memory`]): frames from the group's arena,
+//! mapped into the replica's VSpace, and read and written by the master through its own mapping
+//! of every group frame ([`Objects::frame`]).
+
+use alloc::vec::Vec;
+
+use romain_core::memory::Mmu;
+
+pub(crate) use crate::objects::Frame;
+use crate::objects::{AllocError, Objects};
+use crate::vspace;
+
+/// Frames that were checkpoint copies, for reuse (the arena only grows within a group).
+pub(crate) type Pool = Vec<Frame>;
+
+/// What one replica's memory needs from the master, for the length of one operation.
+pub(crate) struct ReplicaMmu<'a> {
+    pub objects: &'a mut Objects,
+    pub vspace: sel4::cap::VSpace,
+    pub pool: &'a mut Pool,
+}
+
+impl Mmu for ReplicaMmu<'_> {
+    type Frame = Frame;
+    type Error = AllocError;
+
+    fn alloc(&mut self) -> Result<Frame, AllocError> {
+        match self.pool.pop() {
+            Some(frame) => {
+                frame.bytes().fill(0);
+                Ok(frame)
+            }
+            None => self.objects.frame(),
+        }
+    }
+
+    fn map(&mut self, frame: Frame, vaddr: u64, writable: bool) -> Result<(), AllocError> {
+        let rights = if writable {
+            sel4::CapRights::read_write()
+        } else {
+            sel4::CapRights::read_only()
+        };
+        // Mapping a mapped frame again at the same address changes its rights.
+        let map = || {
+            frame.map.frame_map(
+                self.vspace,
+                vaddr as usize,
+                rights.clone(),
+                sel4::VmAttributes::default(),
+            )
+        };
+        match map() {
+            Err(sel4::Error::FailedLookup) => {
+                // A heap page in a region without translation tables yet.
+                let objects = &mut *self.objects;
+                vspace::map_tables(self.vspace, vaddr..vaddr + 1, |blueprint| {
+                    objects.alloc_blueprint(blueprint)
+                })?;
+                Ok(map()?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    fn copy(&mut self, from: Frame, to: Frame) -> Result<bool, AllocError> {
+        let (from, to) = (from.bytes(), to.bytes());
+        let differs = from != to;
+        if differs {
+            to.copy_from_slice(from);
+        }
+        Ok(differs)
+    }
+
+    fn zero(&mut self, frame: Frame) -> Result<bool, AllocError> {
+        let bytes = frame.bytes();
+        let nonzero = bytes.iter().any(|&b| b != 0);
+        bytes.fill(0);
+        Ok(nonzero)
+    }
+
+    fn release(&mut self, frame: Frame) {
+        self.pool.push(frame);
+    }
+}
