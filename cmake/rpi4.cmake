@@ -5,3 +5,5 @@ set(KernelSel4Arch aarch64 CACHE STRING "")
 set(RPI4_MEMORY 4096 CACHE STRING "")
 set(KernelArmExportVCNTUser ON CACHE BOOL "")
 set(KernelArmExportPCNTUser ON CACHE BOOL "")
+# The master's watchdog timer (see qemu-arm-virt.cmake).
+set(KernelArmExportPTMRUser ON CACHE BOOL "")

@@ -1,7 +1,7 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
-//! ROMAIN_WATCHDOG_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
+//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
 //! (`written` or `all`): see the Makefile.
 use std::{env, fs, path::PathBuf};
 
@@ -9,6 +9,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=ROMAIN_APPS");
     println!("cargo::rerun-if-env-changed=ROMAIN_PLAN");
     let watchdog_ms = number("ROMAIN_WATCHDOG_MS", 0);
+    let silence_ms = number("ROMAIN_SILENCE_MS", 0);
     let quota_mb = number("ROMAIN_QUOTA_MB", 64);
     println!("cargo::rerun-if-env-changed=ROMAIN_REPAIR");
     let repair = env::var("ROMAIN_REPAIR")
@@ -39,6 +40,7 @@ fn main() {
     table.push_str("];\n");
     table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
     table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
+    table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
     table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");

@@ -26,7 +26,18 @@ pub(crate) fn counter() -> u64 {
     value
 }
 
-/// Frequency of [`counter`] in Hz, where the hardware tells it (0 otherwise).
+/// The TSC's rate, measured against the RTC by the timer (0 until then).
+#[cfg(target_arch = "x86_64")]
+static TSC_HZ: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Records the TSC's measured rate.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn set_counter_hz(hz: u64) {
+    TSC_HZ.store(hz, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Frequency of [`counter`] in Hz: CNTFRQ on aarch64, the measured TSC rate on x86_64 (0 where
+/// it could not be measured).
 pub(crate) fn counter_hz() -> u64 {
     #[cfg(target_arch = "aarch64")]
     {
@@ -39,13 +50,12 @@ pub(crate) fn counter_hz() -> u64 {
     }
     #[cfg(target_arch = "x86_64")]
     {
-        0
+        TSC_HZ.load(core::sync::atomic::Ordering::Relaxed)
     }
 }
 
-/// Counter ticks in `ms` milliseconds. The TSC's rate is not architecturally visible on x86_64;
-/// 1 GHz is assumed there (QEMU's TCG runs it near the host's rate, a few GHz), so the bound is
-/// approximate on x86_64.
+/// Counter ticks in `ms` milliseconds. Where the rate is unknown (an x86_64 machine without the
+/// timer), 1 GHz is assumed.
 pub(crate) fn ticks_in_ms(ms: u64) -> u64 {
     let hz = match counter_hz() {
         0 => 1_000_000_000,

@@ -23,13 +23,14 @@ use romain_core::regs::RegisterFile;
 use romain_core::rendezvous::Rendezvous;
 use romain_core::summary::{Status, Summary};
 use romain_core::vote::{Verdict, vote};
-use romain_core::watchdog::{self, Late, Watchdog};
+use romain_core::watchdog::{self, Expiry, Late, Watchdog};
 
 use crate::arch::{self, ARCH};
 use crate::calls::{self, Action, Console};
 use crate::memory::Frame;
 use crate::objects::{AllocError, Objects};
 use crate::replica::{BuildError, Program, Replica};
+use crate::timer::{TIMER_BADGE, Timer};
 
 /// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
 const HEAP_GAP: u64 = 2 << 20;
@@ -38,6 +39,8 @@ const HEAP_GAP: u64 = 2 << 20;
 pub(crate) struct Context<'a> {
     pub objects: &'a mut Objects,
     pub endpoint: sel4::cap::Endpoint,
+    /// Wakes the master for the watchdog; `None` where the platform has no timer here.
+    pub timer: Option<&'a mut Timer>,
     pub cores: usize,
     pub group_number: u8,
 }
@@ -233,7 +236,11 @@ fn drive(
         replicas,
         args,
         rendezvous: Rendezvous::new(replicas.len()),
-        watchdog: Watchdog::new(arch::ticks_in_ms(crate::embedded::WATCHDOG_MS)),
+        watchdog: Watchdog::new(
+            arch::ticks_in_ms(crate::embedded::WATCHDOG_MS),
+            arch::ticks_in_ms(crate::embedded::SILENCE_MS),
+            arch::counter(),
+        ),
         tracking,
         checkpoint: Checkpoint {
             regs: entry,
@@ -245,12 +252,15 @@ fn drive(
         quota_refused: false,
     };
     loop {
-        let Some((info, badge)) = group.next_message() else {
-            let busy_from = arch::counter();
-            let result = group.on_late(summary);
-            summary.master_cycles += arch::counter().wrapping_sub(busy_from);
-            result?;
-            continue;
+        let (info, badge) = match group.next_message() {
+            Ok(message) => message,
+            Err(expiry) => {
+                let busy_from = arch::counter();
+                let result = group.on_late(expiry, summary);
+                summary.master_cycles += arch::counter().wrapping_sub(busy_from);
+                result?;
+                continue;
+            }
         };
         // Everything until the next receive is the master's work: its cost per event.
         let busy_from = arch::counter();
@@ -307,31 +317,50 @@ struct Group<'g, 'c> {
 }
 
 impl Group<'_, '_> {
-    /// The next message; `None` when the watchdog expired first. While no replica waits at a
-    /// point the master blocks; while some do, it polls (seL4 without MCS has no receive with a
-    /// timeout, and the master owns no timer device), yielding its core between polls, so only
-    /// the time replicas lag behind each other costs a busy core.
-    fn next_message(&self) -> Option<(sel4::MessageInfo, sel4::Badge)> {
-        if !self.watchdog.armed() {
-            return Some(self.ctx.endpoint.recv(()));
-        }
+    /// The next message, or which watchdog bound passed first. With a timer the master blocks
+    /// until either comes; without one (a board without a timer driver here) it blocks while no
+    /// bound is running and polls otherwise, yielding its core between polls.
+    fn next_message(&mut self) -> Result<(sel4::MessageInfo, sel4::Badge), Expiry> {
         loop {
-            let (info, badge) = self.ctx.endpoint.nb_recv(());
-            if badge != 0 {
-                return Some((info, badge));
+            let deadline = self.watchdog.deadline();
+            if let Some(timer) = self.ctx.timer.as_deref_mut() {
+                timer.set(deadline);
+                let (info, badge) = self.ctx.endpoint.recv(());
+                if badge != TIMER_BADGE {
+                    return Ok((info, badge));
+                }
+                timer.on_interrupt();
+            } else if deadline.is_none() {
+                return Ok(self.ctx.endpoint.recv(()));
+            } else {
+                let (info, badge) = self.ctx.endpoint.nb_recv(());
+                if badge != 0 {
+                    return Ok((info, badge));
+                }
+                sel4::r#yield();
             }
-            if self.watchdog.expired(arch::counter()) {
-                return None;
+            if let Some(expiry) = self.watchdog.expired(arch::counter()) {
+                return Err(expiry);
             }
-            sel4::r#yield();
         }
     }
 
     /// Replicas are late at the current point: a majority goes on and the late ones are repaired
-    /// to rejoin it; without a majority, DMR rolls back once and otherwise the run stops.
-    fn on_late(&mut self, summary: &mut Summary<'_>) -> Result<(), Stop> {
+    /// to rejoin it; without a majority, DMR rolls back once and otherwise the run stops. No
+    /// replica arriving anywhere for the silence bound stops the run.
+    fn on_late(&mut self, expiry: Expiry, summary: &mut Summary<'_>) -> Result<(), Stop> {
         summary.watchdog_fired += 1;
         let point = summary.events + 1;
+        if expiry == Expiry::Silence {
+            let silent_ms = arch::ms_in_ticks(self.watchdog.silent_for(arch::counter()));
+            return Err(Stop(
+                Status::Hang,
+                alloc::format!(
+                    "no replica reached event {point} for {silent_ms} ms (SILENCE_MS={}): the program loops in every replica, or computes longer than the bound",
+                    crate::embedded::SILENCE_MS
+                ),
+            ));
+        }
         let waited = self.watchdog.waited(arch::counter()).unwrap_or(0);
         let waited_ms = arch::ms_in_ticks(waited);
         match watchdog::decide(&self.rendezvous) {

@@ -21,6 +21,7 @@ mod group;
 mod memory;
 mod objects;
 mod replica;
+mod timer;
 mod vspace;
 
 use romain_core::plan;
@@ -62,12 +63,30 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         .expect("room for one endpoint")
         .cast::<sel4::cap_type::Endpoint>();
 
+    let mut timer = match timer::Timer::new(&mut objects) {
+        #[allow(unused_mut)]
+        Ok(mut timer) => {
+            #[cfg(target_arch = "x86_64")]
+            {
+                let hz = timer.calibrate(endpoint);
+                arch::set_counter_hz(hz);
+                log::info!("TSC: {} MHz (measured against the RTC)", hz / 1_000_000);
+            }
+            Some(timer)
+        }
+        Err(err) => {
+            log::warn!("no timer ({err:?}): the watchdog polls while it runs");
+            None
+        }
+    };
+
     match plan::parse(embedded::PLAN) {
         Ok(runs) => {
             for (number, run) in runs.iter().enumerate() {
                 let ctx = group::Context {
                     objects: &mut objects,
                     endpoint,
+                    timer: timer.as_mut(),
                     cores,
                     group_number: number as u8,
                 };

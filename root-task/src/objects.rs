@@ -135,6 +135,14 @@ impl Objects {
         Ok(cap)
     }
 
+    /// A slot that lives as long as the master. Call only before the first group.
+    pub(crate) fn persistent_slot(&mut self) -> Result<usize, AllocError> {
+        assert_eq!(self.next, self.group_start, "persistent slots come first");
+        let slot = self.slot()?;
+        self.group_start = self.next;
+        Ok(slot)
+    }
+
     /// An object of the current group.
     pub(crate) fn alloc<T: sel4::CapTypeForObjectOfFixedSize>(
         &mut self,

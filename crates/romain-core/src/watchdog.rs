@@ -1,10 +1,11 @@
-//! Bounding how long replicas may lag behind each other at an event.
+//! Bounding how long replicas may lag behind each other at an event, and how long a group may go
+//! without any event.
 //!
-//! The watchdog is armed when the first replica arrives at a point; if the others have not all
+//! The lag bound is armed when the first replica arrives at a point; if the others have not all
 //! arrived `timeout` ticks later, the master decides with what it has: a strict majority of
 //! agreeing replicas goes on and the late ones are repaired from it (and rejoin at the same
-//! point), otherwise the run stops as hung. A program that loops in every replica looks like a
-//! long computation and is not caught here.
+//! point), otherwise the run stops as hung (DMR first rolls back once). The silence bound catches
+//! what the lag bound cannot: a program that loops in every replica, so that none arrives.
 
 use heapless::Vec;
 
@@ -15,14 +16,29 @@ use crate::vote::{MAX_REPLICAS, Verdict, vote};
 pub struct Watchdog {
     timeout: u64,
     armed_at: Option<u64>,
+    silence: u64,
+    /// When a replica last arrived at an event (or the group started).
+    heard_at: u64,
+}
+
+/// Which bound passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Replicas are late at a point others reached `timeout` ago.
+    Lag,
+    /// No replica reached any event for `silence` ticks.
+    Silence,
 }
 
 impl Watchdog {
-    /// A watchdog of `timeout` counter ticks (0: never fires).
-    pub fn new(timeout: u64) -> Self {
+    /// A watchdog of `timeout` counter ticks for the lag (0: never fires) and `silence` ticks
+    /// without any event (0: never fires), from `now`.
+    pub fn new(timeout: u64, silence: u64, now: u64) -> Self {
         Watchdog {
             timeout,
             armed_at: None,
+            silence,
+            heard_at: now,
         }
     }
 
@@ -38,6 +54,7 @@ impl Watchdog {
     /// A replica arrived at the current point at `now`.
     pub fn on_arrival(&mut self, now: u64) {
         self.armed_at.get_or_insert(now);
+        self.heard_at = now;
     }
 
     /// The point was decided: nothing to wait for.
@@ -50,12 +67,34 @@ impl Watchdog {
         self.armed_at.map(|t| now.wrapping_sub(t))
     }
 
-    /// Whether replicas are late at `now`.
-    pub fn expired(&self, now: u64) -> bool {
-        self.enabled()
+    /// Ticks since a replica last arrived at an event.
+    pub fn silent_for(&self, now: u64) -> u64 {
+        now.wrapping_sub(self.heard_at)
+    }
+
+    /// Which bound has passed at `now`, if any.
+    pub fn expired(&self, now: u64) -> Option<Expiry> {
+        if self.enabled()
             && self
                 .armed_at
                 .is_some_and(|t| now.wrapping_sub(t) > self.timeout)
+        {
+            return Some(Expiry::Lag);
+        }
+        (self.silence > 0 && self.silent_for(now) > self.silence).then_some(Expiry::Silence)
+    }
+
+    /// When the next bound passes: where a timer should wake the master.
+    pub fn deadline(&self) -> Option<u64> {
+        let lag = self
+            .armed_at
+            .filter(|_| self.enabled())
+            .map(|t| t + self.timeout + 1);
+        let silence = (self.silence > 0).then(|| self.heard_at + self.silence + 1);
+        match (lag, silence) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -99,19 +138,40 @@ mod tests {
 
     #[test]
     fn fires_only_after_the_timeout_from_the_first_arrival() {
-        let mut w = Watchdog::new(100);
-        assert!(!w.expired(1_000));
+        let mut w = Watchdog::new(100, 0, 0);
+        assert_eq!(w.expired(1_000), None);
         assert!(!w.armed());
+        assert_eq!(w.deadline(), None);
         w.on_arrival(1_000);
         w.on_arrival(1_050);
         assert!(w.armed());
-        assert!(!w.expired(1_100));
-        assert!(w.expired(1_101));
+        assert_eq!(w.deadline(), Some(1_101));
+        assert_eq!(w.expired(1_100), None);
+        assert_eq!(w.expired(1_101), Some(Expiry::Lag));
         assert_eq!(w.waited(1_101), Some(101));
         w.on_decision();
-        assert!(!w.expired(5_000));
-        let off = Watchdog::new(0);
+        assert_eq!(w.expired(5_000), None);
+        assert_eq!(w.deadline(), None);
+        let off = Watchdog::new(0, 0, 0);
         assert!(!off.enabled());
+    }
+
+    #[test]
+    fn silence_fires_when_no_replica_arrives_anywhere() {
+        let mut w = Watchdog::new(0, 500, 1_000);
+        assert_eq!(w.deadline(), Some(1_501));
+        assert_eq!(w.expired(1_500), None);
+        assert_eq!(w.expired(1_501), Some(Expiry::Silence));
+        // Any arrival is progress.
+        w.on_arrival(1_400);
+        assert_eq!(w.expired(1_501), None);
+        assert_eq!(w.silent_for(1_501), 101);
+        // With both bounds, the earlier deadline wakes the master; the lag bound is reported
+        // first when both passed.
+        let mut both = Watchdog::new(100, 500, 0);
+        both.on_arrival(50);
+        assert_eq!(both.deadline(), Some(151));
+        assert_eq!(both.expired(10_000), Some(Expiry::Lag));
     }
 
     #[test]
