@@ -4,6 +4,7 @@
 #             [ARGS='a b'] [PLAN=mode:app[+arg...][@spec],...]
 #   make test                      host tests + QEMU system tests on both architectures
 #   make bench [ARCH=...]          replication overhead of the MiBench programs (table, JSON, CSV, SVG)
+#   make campaign [ARCH=...]       a fault-injection campaign (report, plot; see CAMPAIGN_ARGS)
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
 #   make docker-build docker-run   the same inside the project's container
@@ -66,7 +67,7 @@ embedded_apps = $(foreach a,$(PLAN_APPS),$(if $(wildcard $(call app_elf,$(a))),$
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas master test host-test lint bench clean docker-build docker-run
+.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign clean docker-build docker-run
 
 all: image
 
@@ -130,6 +131,12 @@ host-test: setup-host
 REPS ?= 3
 bench: setup
 	ROMAIN_BOOT_TIMEOUT=$(or $(BENCH_TIMEOUT),7200) cargo run -q --release -p romain-bench -- --arch $(ARCH) --reps $(REPS) --out $(BUILD)/bench $(BENCH_ARGS)
+
+# A fault-injection campaign with the host tool (parallel QEMUs, resumable, shardable), e.g.
+# make campaign ARCH=x86_64 CAMPAIGN_ARGS='--programs sha,qsort --modes tmr,dmr --count 1000'.
+# Results, report and plot go to $(BUILD)/campaign/$(ARCH)/.
+campaign: setup
+	cargo run -q --release -p romain-campaign -- run --arch $(ARCH) --out $(BUILD)/campaign/$(ARCH) $(CAMPAIGN_ARGS)
 
 lint:
 	cargo fmt --all --check

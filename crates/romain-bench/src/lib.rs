@@ -17,6 +17,10 @@ pub struct Sample {
     pub master_cycles: u64,
     pub events: u64,
     pub pages_copied: u64,
+    pub replicas: u64,
+    /// CPU time of the replicas (summed) and of the master, as the kernel accounts it.
+    pub replica_cpu: u64,
+    pub master_cpu: u64,
 }
 
 impl Sample {
@@ -29,6 +33,9 @@ impl Sample {
             master_cycles: s["master_cycles"].as_u64().unwrap_or(0),
             events: s["events"].as_u64()?,
             pages_copied: s["pages_copied"].as_u64().unwrap_or(0),
+            replicas: s["replicas"].as_u64().unwrap_or(1),
+            replica_cpu: s["replica_cpu"].as_u64().unwrap_or(0),
+            master_cpu: s["master_cpu"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -51,6 +58,9 @@ pub struct Row {
     /// `master_per_event` over the bare round trip.
     pub master_per_event_x_roundtrip: Option<f64>,
     pub pages_copied: u64,
+    /// CPU time of replicas and master over N times the unreplicated program's CPU time
+    /// (median over runs): the replication cost whatever the host's core count.
+    pub cpu_ratio: Option<f64>,
 }
 
 pub fn median(values: &mut [u64]) -> u64 {
@@ -83,6 +93,10 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
         let base = by_key
             .get(&(program.clone(), "none".to_string()))
             .map(|v| median(&mut v.iter().map(|s| s.cycles).collect::<Vec<_>>()));
+        let base_cpu = by_key
+            .get(&(program.clone(), "none".to_string()))
+            .map(|v| median(&mut v.iter().map(|s| s.replica_cpu).collect::<Vec<_>>()))
+            .filter(|&c| c > 0);
         for mode in modes {
             let Some(runs) = by_key.get(&(program.clone(), mode.to_string())) else {
                 continue;
@@ -94,6 +108,14 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                 .map(|s| s.master_cycles * 1000 / s.events.max(1))
                 .collect();
             let master_per_event = median(&mut per_event) as f64 / 1000.0;
+            let cpu_ratio = base_cpu.and_then(|b| {
+                let mut ratios: Vec<u64> = runs
+                    .iter()
+                    .filter(|s| s.replica_cpu > 0)
+                    .map(|s| (s.replica_cpu + s.master_cpu) * 1000 / (s.replicas.max(1) * b))
+                    .collect();
+                (!ratios.is_empty()).then(|| median(&mut ratios) as f64 / 1000.0)
+            });
             rows.push(Row {
                 program: program.clone(),
                 mode: mode.to_string(),
@@ -109,6 +131,7 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                     .filter(|&r| r > 0.0)
                     .map(|r| master_per_event / r),
                 pages_copied: runs.iter().map(|s| s.pages_copied).sum(),
+                cpu_ratio,
             });
         }
     }
@@ -130,7 +153,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     writeln!(
         t,
-        "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6}",
+        "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7}",
         "program",
         "mode",
         "ok",
@@ -141,13 +164,14 @@ pub fn table(rows: &[Row]) -> String {
         "events",
         "master/ev",
         "x rtrip",
-        "pages"
+        "pages",
+        "cpu/N"
     )
     .unwrap();
     for r in rows {
         writeln!(
             t,
-            "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6}",
+            "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7}",
             r.program,
             r.mode,
             format!("{}/{}", r.ok, r.runs),
@@ -159,7 +183,8 @@ pub fn table(rows: &[Row]) -> String {
             r.master_per_event,
             r.master_per_event_x_roundtrip
                 .map_or("-".into(), |x| format!("{x:.1}")),
-            r.pages_copied
+            r.pages_copied,
+            r.cpu_ratio.map_or("-".into(), |x| format!("{x:.3}"))
         )
         .unwrap();
     }
@@ -177,6 +202,7 @@ pub fn rows_json(rows: &[Row]) -> Value {
                     "master_ticks_per_event": r.master_per_event,
                     "master_per_event_x_roundtrip": r.master_per_event_x_roundtrip,
                     "pages_copied": r.pages_copied,
+                    "cpu_ratio": r.cpu_ratio,
                 })
             })
             .collect(),
@@ -185,12 +211,12 @@ pub fn rows_json(rows: &[Row]) -> Value {
 
 pub fn rows_csv(rows: &[Row]) -> String {
     let mut t = String::from(
-        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied\n",
+        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,cpu_ratio\n",
     );
     for r in rows {
         writeln!(
             t,
-            "{},{},{},{},{},{},{},{},{},{:.1},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{}",
             r.program,
             r.mode,
             r.runs,
@@ -203,7 +229,8 @@ pub fn rows_csv(rows: &[Row]) -> String {
             r.master_per_event,
             r.master_per_event_x_roundtrip
                 .map_or(String::new(), |x| format!("{x:.2}")),
-            r.pages_copied
+            r.pages_copied,
+            r.cpu_ratio.map_or(String::new(), |x| format!("{x:.4}"))
         )
         .unwrap();
     }
@@ -330,6 +357,9 @@ mod tests {
             master_cycles: events * 50,
             events,
             pages_copied: 0,
+            replicas: if mode == "tmr" { 3 } else if mode == "dmr" { 2 } else { 1 },
+            replica_cpu: cycles * if mode == "tmr" { 3 } else if mode == "dmr" { 2 } else { 1 },
+            master_cpu: events * 50,
         }
     }
 
@@ -355,6 +385,8 @@ mod tests {
         assert!((tmr.overhead.unwrap() - 1.1).abs() < 1e-9);
         assert_eq!(tmr.master_per_event, 50.0);
         assert_eq!(tmr.master_per_event_x_roundtrip, Some(2.0));
+        // (3 × 121 + 200) / (3 × 110): replicas and master over N unreplicated runs.
+        assert!((tmr.cpu_ratio.unwrap() - 1.706).abs() < 1e-3, "{:?}", tmr.cpu_ratio);
         let fft = rows
             .iter()
             .find(|r| r.program == "fft" && r.mode == "dmr")
