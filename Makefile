@@ -24,6 +24,9 @@ BOARD ?= qemu
 WATCHDOG_MS ?= 0
 # Bound on the time between two events of a group (0: off): a program looping in every replica.
 SILENCE_MS ?= 0
+# A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see README, "Fault
+# injection campaigns"); `make campaign` drives many of them.
+CAMPAIGN ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
 # How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
@@ -91,7 +94,7 @@ replicas: $(TARGETS)/.stamp
 master: replicas
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
-	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' \
+	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 

@@ -2,7 +2,7 @@
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
 //! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
-//! (`written` or `all`): see the Makefile.
+//! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`): see the Makefile.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -11,6 +11,8 @@ fn main() {
     let watchdog_ms = number("ROMAIN_WATCHDOG_MS", 0);
     let silence_ms = number("ROMAIN_SILENCE_MS", 0);
     let quota_mb = number("ROMAIN_QUOTA_MB", 64);
+    println!("cargo::rerun-if-env-changed=ROMAIN_CAMPAIGN");
+    let campaign = env::var("ROMAIN_CAMPAIGN").unwrap_or_default();
     println!("cargo::rerun-if-env-changed=ROMAIN_REPAIR");
     let repair = env::var("ROMAIN_REPAIR")
         .ok()
@@ -43,6 +45,7 @@ fn main() {
     table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
     table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
+    table.push_str(&format!("pub const CAMPAIGN: &str = {campaign:?};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");
     fs::write(out, table).unwrap();
 }

@@ -91,16 +91,28 @@ fn core_of(index: usize, cores: usize) -> usize {
     }
 }
 
+/// How a run goes, beyond its plan entry.
+pub(crate) struct Options {
+    /// An injection instead of the plan's spec (a campaign's experiment).
+    pub injection: Option<Injection<'static>>,
+    /// Hash the program's output without printing it (campaigns).
+    pub quiet: bool,
+    /// The watchdog's lag and silence bounds, in counter ticks (0: off).
+    pub lag_ticks: u64,
+    pub silence_ticks: u64,
+}
+
 /// Runs `run.app` with `run.mode.replicas` replicas to its end and returns its summary.
 pub(crate) fn run(
     mut ctx: Context<'_>,
     run: &plan::Run<'static>,
     apps: &[(&str, &'static [u8])],
+    options: &Options,
 ) -> Summary<'static> {
     let (app, mode) = (run.app, run.mode);
     let mut summary = Summary::new(ARCH.name(), app, mode.name(), mode.replicas);
     summary.counter_hz = arch::counter_hz();
-    let mut console = Console::new();
+    let mut console = Console::new(options.quiet);
     let mut replicas = Vec::new();
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
@@ -108,6 +120,7 @@ pub(crate) fn run(
         &mut ctx,
         run,
         apps,
+        options,
         &mut replicas,
         &mut console,
         &mut summary,
@@ -124,6 +137,7 @@ pub(crate) fn run(
         log::error!("tearing down the group failed: {err:?}");
     }
     console.end_line();
+    summary.output_hash = console.hash;
     summary
 }
 
@@ -131,6 +145,7 @@ fn build_and_drive(
     ctx: &mut Context<'_>,
     run: &plan::Run<'static>,
     apps: &[(&str, &'static [u8])],
+    options: &Options,
     replicas: &mut Vec<Replica>,
     console: &mut Console,
     summary: &mut Summary<'_>,
@@ -171,10 +186,15 @@ fn build_and_drive(
         quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
         tracking,
     };
-    let injection = run
-        .inject
-        .map(|spec| Pending::new(spec, bytes, mode))
-        .transpose()?;
+    let injection = match (options.injection, run.inject) {
+        (Some(at), _) => Some(at),
+        (None, Some(spec)) => Some(
+            inject::parse(spec, ARCH).map_err(|e| Stop(Status::BadPlan, alloc::format!("{e}")))?,
+        ),
+        (None, None) => None,
+    }
+    .map(|at| Pending::new(at, bytes, mode))
+    .transpose()?;
 
     if mode.replicas >= ctx.cores {
         log::warn!(
@@ -208,15 +228,19 @@ fn build_and_drive(
         replicas.push(replica);
     }
 
+    let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
     let start = arch::counter();
     for r in replicas.iter() {
         r.start()?;
     }
     let result = drive(
-        ctx, replicas, run.args, injection, console, summary, tracking,
+        ctx, replicas, run.args, injection, console, summary, tracking, options, start,
     );
     summary.cycles = arch::counter().wrapping_sub(start);
     summary.pages = replicas[0].space.borrow().len() as u64;
+    summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
+    summary.master_cpu =
+        cpu_time(sel4::init_thread::slot::TCB.cap()).wrapping_sub(master_cpu_before);
     result
 }
 
@@ -229,18 +253,21 @@ fn drive(
     console: &mut Console,
     summary: &mut Summary<'_>,
     tracking: Tracking,
+    options: &Options,
+    start: u64,
 ) -> Result<(), Stop> {
     let entry = replicas[0].registers()?;
+    let inject_at = injection
+        .as_ref()
+        .and_then(|p| p.at.delay)
+        .map(|d| start + d);
     let mut group = Group {
         ctx,
         replicas,
         args,
         rendezvous: Rendezvous::new(replicas.len()),
-        watchdog: Watchdog::new(
-            arch::ticks_in_ms(crate::embedded::WATCHDOG_MS),
-            arch::ticks_in_ms(crate::embedded::SILENCE_MS),
-            arch::counter(),
-        ),
+        watchdog: Watchdog::new(options.lag_ticks, options.silence_ticks, start),
+        inject_at,
         tracking,
         checkpoint: Checkpoint {
             regs: entry,
@@ -253,12 +280,19 @@ fn drive(
     };
     loop {
         let (info, badge) = match group.next_message() {
-            Ok(message) => message,
-            Err(expiry) => {
+            Wake::Message(info, badge) => (info, badge),
+            Wake::Late(expiry) => {
                 let busy_from = arch::counter();
                 let result = group.on_late(expiry, summary);
                 summary.master_cycles += arch::counter().wrapping_sub(busy_from);
                 result?;
+                continue;
+            }
+            Wake::Inject => {
+                group.inject_at = None;
+                if let Some(p) = injection.take() {
+                    p.apply_now(&group, summary)?;
+                }
                 continue;
             }
         };
@@ -287,6 +321,15 @@ enum Flow {
     End,
 }
 
+/// Why the master woke up.
+enum Wake {
+    Message(sel4::MessageInfo, sel4::Badge),
+    /// A watchdog bound passed.
+    Late(Expiry),
+    /// A delayed injection is due.
+    Inject,
+}
+
 /// The state the replicas agreed on last, which a DMR rollback returns them to: the registers
 /// at the agreed call (its system-call instruction; at the start, the entry point) and the reply
 /// the call got. Memory is checkpointed page by page in each replica's space.
@@ -302,6 +345,8 @@ struct Group<'g, 'c> {
     args: &'g str,
     rendezvous: Rendezvous,
     watchdog: Watchdog,
+    /// When a delayed injection is due.
+    inject_at: Option<u64>,
     tracking: Tracking,
     checkpoint: Checkpoint,
     /// The event at which the group last rolled back: a second mismatch there is fail-stop.
@@ -320,27 +365,35 @@ impl Group<'_, '_> {
     /// The next message, or which watchdog bound passed first. With a timer the master blocks
     /// until either comes; without one (a board without a timer driver here) it blocks while no
     /// bound is running and polls otherwise, yielding its core between polls.
-    fn next_message(&mut self) -> Result<(sel4::MessageInfo, sel4::Badge), Expiry> {
+    fn next_message(&mut self) -> Wake {
         loop {
-            let deadline = self.watchdog.deadline();
+            let deadline = match (self.watchdog.deadline(), self.inject_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if let Some(timer) = self.ctx.timer.as_deref_mut() {
                 timer.set(deadline);
                 let (info, badge) = self.ctx.endpoint.recv(());
                 if badge != TIMER_BADGE {
-                    return Ok((info, badge));
+                    return Wake::Message(info, badge);
                 }
                 timer.on_interrupt();
             } else if deadline.is_none() {
-                return Ok(self.ctx.endpoint.recv(()));
+                let (info, badge) = self.ctx.endpoint.recv(());
+                return Wake::Message(info, badge);
             } else {
                 let (info, badge) = self.ctx.endpoint.nb_recv(());
                 if badge != 0 {
-                    return Ok((info, badge));
+                    return Wake::Message(info, badge);
                 }
                 sel4::r#yield();
             }
-            if let Some(expiry) = self.watchdog.expired(arch::counter()) {
-                return Err(expiry);
+            let now = arch::counter();
+            if self.inject_at.is_some_and(|at| now >= at) {
+                return Wake::Inject;
+            }
+            if let Some(expiry) = self.watchdog.expired(now) {
+                return Wake::Late(expiry);
             }
         }
     }
@@ -695,9 +748,8 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(spec: &'static str, image: &[u8], mode: Mode) -> Result<Pending, Stop> {
+    fn new(at: Injection<'static>, image: &[u8], mode: Mode) -> Result<Pending, Stop> {
         let bad = |why: alloc::string::String| Stop(Status::BadPlan, why);
-        let at = inject::parse(spec, ARCH).map_err(|e| bad(alloc::format!("{e}")))?;
         if at.replica >= mode.replicas {
             return Err(bad(alloc::format!(
                 "no replica {} in {}",
@@ -716,9 +768,37 @@ impl Pending {
                     .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
                     + offset
             }
-            Target::Register { .. } | Target::Hang => 0,
+            Target::Register { .. } | Target::Word { .. } | Target::Hang => 0,
         };
         Ok(Pending { at, addr })
+    }
+
+    /// Applies a delayed injection: the replica is stopped wherever it is (unless it waits at an
+    /// event already), flipped and let go on.
+    fn apply_now(self, group: &Group<'_, '_>, summary: &mut Summary<'_>) -> Result<(), Stop> {
+        let Target::Register { index } = self.at.target else {
+            return Ok(());
+        };
+        let replica = &group.replicas[self.at.replica];
+        let running = !group.rendezvous.arrived(replica.index);
+        if running {
+            replica.stop()?;
+        }
+        let mut regs = replica.registers()?;
+        regs.words_mut()[index] ^= 1u64 << self.at.bit;
+        replica.set_registers(&regs)?;
+        if running {
+            replica.start()?;
+        }
+        summary.set_injected(format_args!(
+            "replica {} after {} ticks register {} bit {}",
+            replica.index,
+            self.at.delay.unwrap_or(0),
+            ARCH.register_names()[index],
+            self.at.bit
+        ));
+        log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
+        Ok(())
     }
 
     /// Applies the injection to `replica`, which just arrived at the injection's event.
@@ -760,6 +840,33 @@ impl Pending {
                 summary.set_injected(format_args!(
                     "replica {} event {} register {name} bit {}",
                     replica.index, self.at.event, self.at.bit
+                ));
+            }
+            Target::Word { code, choice } => {
+                let (vaddr, frame) = {
+                    let space = replica.space.borrow();
+                    let pages: Vec<(u64, Frame)> = space
+                        .pages()
+                        .filter(|(_, p)| p.writable != code)
+                        .map(|(v, p)| (v, p.frame))
+                        .collect();
+                    if pages.is_empty() {
+                        return Err(Stop(Status::BadPlan, "no such pages to flip in".into()));
+                    }
+                    pages[(choice % pages.len() as u64) as usize]
+                };
+                let words = (PAGE_SIZE / 8) as usize;
+                let offset = 8 * ((choice >> 32) as usize % words);
+                let bytes = &mut frame.bytes()[offset..offset + 8];
+                let flipped = u64::from_le_bytes(bytes.try_into().expect("8 bytes")) ^ mask;
+                bytes.copy_from_slice(&flipped.to_le_bytes());
+                summary.set_injected(format_args!(
+                    "replica {} event {} {} word {:#x} bit {}",
+                    replica.index,
+                    self.at.event,
+                    if code { "code" } else { "data" },
+                    vaddr + offset as u64,
+                    self.at.bit
                 ));
             }
             Target::Memory { .. } => {
@@ -806,6 +913,13 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
             Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default(),
         )
     })
+}
+
+/// The CPU time the kernel accounted to `tcb` so far (its timestamp counter).
+fn cpu_time(tcb: sel4::cap::Tcb) -> u64 {
+    sel4::benchmark_get_thread_utilisation(tcb);
+    // BENCHMARK_TCB_UTILISATION is the first word.
+    sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0])
 }
 
 /// The page of `replica` holding `addr`, if it has one.

@@ -24,6 +24,7 @@ mod replica;
 mod timer;
 mod vspace;
 
+use romain_core::campaign::{self, Campaign, ExperimentLine, Golden, GoldenLine, Observed};
 use romain_core::plan;
 use romain_core::summary::{Status, Summary};
 use sel4::CapTypeForObjectOfFixedSize;
@@ -63,12 +64,13 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         .expect("room for one endpoint")
         .cast::<sel4::cap_type::Endpoint>();
 
-    let mut timer = match timer::Timer::new(&mut objects) {
+    let campaign = (!embedded::CAMPAIGN.is_empty()).then(|| Campaign::parse(embedded::CAMPAIGN));
+    let mut timer = match timer::Timer::new(&mut objects, campaign.is_some()) {
         #[allow(unused_mut)]
         Ok(mut timer) => {
             #[cfg(target_arch = "x86_64")]
             {
-                let hz = timer.calibrate(endpoint);
+                let hz = timer.calibrate(endpoint, campaign.is_some());
                 arch::set_counter_hz(hz);
                 log::info!("TSC: {} MHz (measured against the RTC)", hz / 1_000_000);
             }
@@ -80,27 +82,124 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         }
     };
 
-    match plan::parse(embedded::PLAN) {
+    let runs = plan::parse(embedded::PLAN).map_err(|err| alloc::format!("bad run plan: {err}"));
+    let runs = match (runs, campaign) {
+        (Ok(_), Some(Err(err))) => Err(alloc::format!(
+            "bad campaign {:?}: {err}",
+            embedded::CAMPAIGN
+        )),
+        (runs, _) => runs,
+    };
+    match runs {
         Ok(runs) => {
-            for (number, run) in runs.iter().enumerate() {
-                let ctx = group::Context {
-                    objects: &mut objects,
-                    endpoint,
-                    timer: timer.as_mut(),
-                    cores,
-                    group_number: number as u8,
-                };
-                let summary = group::run(ctx, run, embedded::APPS);
-                sel4::debug_println!("{summary}");
+            let mut master = Master {
+                objects: &mut objects,
+                endpoint,
+                timer: timer.as_mut(),
+                cores,
+                groups: 0,
+            };
+            for run in &runs {
+                match campaign {
+                    Some(Ok(campaign)) => master.campaign(run, &campaign),
+                    _ => {
+                        let options = group::Options {
+                            injection: None,
+                            quiet: false,
+                            lag_ticks: arch::ticks_in_ms(embedded::WATCHDOG_MS),
+                            silence_ticks: arch::ticks_in_ms(embedded::SILENCE_MS),
+                        };
+                        let summary = master.run(run, &options);
+                        sel4::debug_println!("{summary}");
+                    }
+                }
             }
         }
         Err(err) => {
-            log::error!("bad run plan {:?}: {err}", embedded::PLAN);
+            log::error!("{err}");
             let mut summary = Summary::new(arch::ARCH.name(), "", "", 0);
-            summary.fail(Status::MasterError, format_args!("bad run plan: {err}"));
+            summary.fail(Status::MasterError, format_args!("{err}"));
             sel4::debug_println!("{summary}");
         }
     }
     sel4::debug_println!("{END_MARKER}");
     sel4::init_thread::suspend_self()
+}
+
+/// What every group needs from the master.
+struct Master<'a> {
+    objects: &'a mut Objects,
+    endpoint: sel4::cap::Endpoint,
+    timer: Option<&'a mut timer::Timer>,
+    cores: usize,
+    /// Groups run so far: the next group's number (badges name it).
+    groups: usize,
+}
+
+impl Master<'_> {
+    fn run(&mut self, run: &plan::Run<'static>, options: &group::Options) -> Summary<'static> {
+        let ctx = group::Context {
+            objects: self.objects,
+            endpoint: self.endpoint,
+            timer: self.timer.as_deref_mut(),
+            cores: self.cores,
+            group_number: self.groups as u8,
+        };
+        self.groups += 1;
+        group::run(ctx, run, embedded::APPS, options)
+    }
+
+    /// A campaign over one run of the plan: its golden run, then one fresh group per experiment,
+    /// each with one injection, each reported in one line.
+    fn campaign(&mut self, run: &plan::Run<'static>, campaign: &Campaign) {
+        let lag_ticks = arch::ticks_in_ms(match embedded::WATCHDOG_MS {
+            0 => 1000,
+            ms => ms,
+        });
+        let mut options = group::Options {
+            injection: None,
+            quiet: true,
+            lag_ticks,
+            silence_ticks: arch::ticks_in_ms(embedded::SILENCE_MS),
+        };
+        let golden = self.run(run, &options);
+        sel4::debug_println!("{}", GoldenLine(&golden));
+        if golden.status != Status::Ok {
+            log::error!("golden run of {} failed: no experiments", run.app);
+            return;
+        }
+        let golden = Golden::of(&golden);
+        // Quiet from here: a few warnings per experiment at most.
+        log::set_max_level(log::LevelFilter::Warn);
+        // A fault that keeps every replica computing is a hang: bound it by the golden run.
+        options.silence_ticks = options
+            .silence_ticks
+            .max(golden.cycles.saturating_mul(4))
+            .max(arch::ticks_in_ms(2000));
+        for index in campaign.indices() {
+            let (model, injection) = campaign::draw(
+                campaign.seed,
+                index,
+                campaign.models,
+                run.mode.replicas,
+                arch::ARCH,
+                &golden,
+            );
+            options.injection = Some(injection);
+            let summary = self.run(run, &options);
+            let outcome = campaign::classify(&golden, &Observed::of(&summary));
+            sel4::debug_println!(
+                "{}",
+                ExperimentLine {
+                    index,
+                    model,
+                    injection: &injection,
+                    arch: arch::ARCH,
+                    outcome,
+                    summary: &summary,
+                }
+            );
+        }
+        log::set_max_level(log::LevelFilter::Info);
+    }
 }

@@ -26,8 +26,9 @@ pub(crate) struct Timer {
 }
 
 impl Timer {
-    /// Sets the timer up and binds its notification to the master's thread.
-    pub(crate) fn new(objects: &mut Objects) -> Result<Timer, AllocError> {
+    /// Sets the timer up and binds its notification to the master's thread. `fine`: campaigns
+    /// time injections within runs of milliseconds (the x86_64 RTC then ticks at 1024 Hz).
+    pub(crate) fn new(objects: &mut Objects, fine: bool) -> Result<Timer, AllocError> {
         use sel4::CapTypeForObjectOfFixedSize;
         let notification = objects
             .persistent(sel4::cap_type::Notification::object_blueprint())?
@@ -83,7 +84,13 @@ impl Timer {
             deadline: None,
         };
         #[cfg(target_arch = "x86_64")]
-        timer.start_rtc()?;
+        timer.start_rtc(if fine {
+            rtc::RATE_1024HZ
+        } else {
+            rtc::RATE_8HZ
+        })?;
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = fine;
         Ok(timer)
     }
 
@@ -164,18 +171,20 @@ mod rtc {
     pub const A: u8 = 0x0a;
     pub const B: u8 = 0x0b;
     pub const C: u8 = 0x0c;
-    /// Register A's rate for 8 Hz (32768 Hz >> (rate - 1)).
+    /// Register A's rates for 8 Hz and 1024 Hz (32768 Hz >> (rate - 1)).
     pub const RATE_8HZ: u8 = 13;
+    pub const RATE_1024HZ: u8 = 6;
     /// Register B's periodic-interrupt enable.
     pub const PIE: u8 = 0x40;
 }
 
 #[cfg(target_arch = "x86_64")]
 impl Timer {
-    /// Measures the TSC's rate over four RTC ticks (half a second), for the watchdog's bounds
-    /// and the summaries' `counter_hz`: x86_64 does not tell it. Call before any replica runs:
-    /// the endpoint's only messages then are the timer's.
-    pub(crate) fn calibrate(&mut self, endpoint: sel4::cap::Endpoint) -> u64 {
+    /// Measures the TSC's rate over half a second of RTC ticks, for the watchdog's bounds and
+    /// the summaries' `counter_hz`: x86_64 does not tell it. Call before any replica runs: the
+    /// endpoint's only messages then are the timer's.
+    pub(crate) fn calibrate(&mut self, endpoint: sel4::cap::Endpoint, fine: bool) -> u64 {
+        let ticks_per_half_second = if fine { 512 } else { 4 };
         let mut tick = || {
             while endpoint.recv(()).1 != TIMER_BADGE {}
             self.on_interrupt();
@@ -183,15 +192,15 @@ impl Timer {
         };
         let start = tick();
         let mut end = start;
-        for _ in 0..4 {
+        for _ in 0..ticks_per_half_second {
             end = tick();
         }
         (end - start) * 2
     }
 
-    fn start_rtc(&self) -> sel4::Result<()> {
+    fn start_rtc(&self, rate: u8) -> sel4::Result<()> {
         let a = self.rtc_read(rtc::A)?;
-        self.rtc_write(rtc::A, (a & 0xf0) | rtc::RATE_8HZ)?;
+        self.rtc_write(rtc::A, (a & 0xf0) | rate)?;
         let b = self.rtc_read(rtc::B)?;
         self.rtc_write(rtc::B, b | rtc::PIE)?;
         self.rtc_read(rtc::C).map(drop)

@@ -357,8 +357,21 @@ mod tests {
             master_cycles: events * 50,
             events,
             pages_copied: 0,
-            replicas: if mode == "tmr" { 3 } else if mode == "dmr" { 2 } else { 1 },
-            replica_cpu: cycles * if mode == "tmr" { 3 } else if mode == "dmr" { 2 } else { 1 },
+            replicas: if mode == "tmr" {
+                3
+            } else if mode == "dmr" {
+                2
+            } else {
+                1
+            },
+            replica_cpu: cycles
+                * if mode == "tmr" {
+                    3
+                } else if mode == "dmr" {
+                    2
+                } else {
+                    1
+                },
             master_cpu: events * 50,
         }
     }
@@ -386,7 +399,11 @@ mod tests {
         assert_eq!(tmr.master_per_event, 50.0);
         assert_eq!(tmr.master_per_event_x_roundtrip, Some(2.0));
         // (3 × 121 + 200) / (3 × 110): replicas and master over N unreplicated runs.
-        assert!((tmr.cpu_ratio.unwrap() - 1.706).abs() < 1e-3, "{:?}", tmr.cpu_ratio);
+        assert!(
+            (tmr.cpu_ratio.unwrap() - 1.706).abs() < 1e-3,
+            "{:?}",
+            tmr.cpu_ratio
+        );
         let fft = rows
             .iter()
             .find(|r| r.program == "fft" && r.mode == "dmr")

@@ -194,11 +194,7 @@ pub fn report(experiments: &[Experiment]) -> String {
             }
             all.total += t.total;
         }
-        let _ = writeln!(
-            out,
-            "\n### {arch}, {mode}: {} injections\n",
-            all.total
-        );
+        let _ = writeln!(out, "\n### {arch}, {mode}: {} injections\n", all.total);
         let _ = writeln!(
             out,
             "| program | model | n | {} | recovered of activated | noticed of activated |",
@@ -303,12 +299,8 @@ pub fn plot(experiments: &[Experiment]) -> String {
                 RGBColor(r, g, b).filled(),
             ))
             .ok();
-            root.draw(&Text::new(
-                *outcome,
-                (x + 13, legend_y),
-                ("sans-serif", 10),
-            ))
-            .ok();
+            root.draw(&Text::new(*outcome, (x + 13, legend_y), ("sans-serif", 10)))
+                .ok();
         }
         root.present().ok();
     }
@@ -387,13 +379,19 @@ mod tests {
             experiment(4, "dmr", "reg", "rolled-back"),
         ];
         let t = &tally(&es)[&("x86_64".into(), "tmr".into(), "sha".into(), "reg".into())];
-        assert_eq!((t.total, t.activated(), t.recovered(), t.noticed()), (4, 3, 2, 3));
+        assert_eq!(
+            (t.total, t.activated(), t.recovered(), t.noticed()),
+            (4, 3, 2, 3)
+        );
         let r = report(&es);
         assert!(r.contains("### x86_64, tmr: 4 injections"), "{r}");
         assert!(r.contains("| sha | reg | 4 | 1 | 2 | 0 | 0 | 1 |"), "{r}");
         assert!(r.contains("66.67%"), "{r}");
         assert!(r.contains("`reg:0:1:rax:3` → hang-detected"), "{r}");
         let svg = plot(&es);
-        assert!(svg.starts_with("<svg") && svg.contains("x86_64 tmr sha reg"), "{svg:.200}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("x86_64 tmr sha reg"),
+            "{svg:.200}"
+        );
     }
 }

@@ -283,7 +283,10 @@ fn build(args: &RunArgs, plan: &str, batch: &std::ops::Range<u64>, dir: &Path) -
     } else {
         Image::X86_64 {
             kernel: copy(build.join("out/pc99/kernel32.elf"), "kernel32.elf"),
-            master: copy(build.join("out/pc99/romain-master.elf"), "romain-master.elf"),
+            master: copy(
+                build.join("out/pc99/romain-master.elf"),
+                "romain-master.elf",
+            ),
         }
     }
 }
@@ -294,7 +297,9 @@ fn boot(args: &RunArgs, image: &Image, mut each: impl FnMut(Experiment)) {
     cmd.args(["--arch", &args.arch, "--timeout", &args.timeout.to_string()]);
     match image {
         Image::Aarch64(path) => cmd.arg("--image").arg(path),
-        Image::X86_64 { kernel, master } => cmd.arg("--kernel").arg(kernel).arg("--initrd").arg(master),
+        Image::X86_64 { kernel, master } => {
+            cmd.arg("--kernel").arg(kernel).arg("--initrd").arg(master)
+        }
     };
     let mut child = cmd
         .stdout(Stdio::piped())

@@ -12,6 +12,12 @@
 //! - `hang:R:E` makes replica R hang at event E: its system-call instruction there is overwritten
 //!   (in its private text) with a jump to itself, and it runs on into that loop instead of
 //!   reaching the master; the watchdog (`WATCHDOG_MS`) must notice.
+//! - `data:R:E:CHOICE:BIT` and `code:R:E:CHOICE:BIT` flip bit BIT of a word of replica R's
+//!   writable memory or of its code, at event E: word number CHOICE (any number, taken modulo
+//!   the words there are) of the pages it has then. Campaigns draw CHOICE at random.
+//! - `delay:R:TICKS:NAME:BIT` flips bit BIT of register NAME of replica R TICKS counter ticks after
+//!   the run started, wherever the replica is then (it is stopped, flipped and resumed): a
+//!   corrupted instruction result in the middle of computation.
 
 use core::fmt;
 
@@ -20,8 +26,17 @@ use crate::regs::Arch;
 /// Where the bit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
-    Register { index: usize },
-    Memory { addr: Address<'a> },
+    Register {
+        index: usize,
+    },
+    Memory {
+        addr: Address<'a>,
+    },
+    /// Word `choice` (modulo their number) of the writable pages, or of the code pages.
+    Word {
+        code: bool,
+        choice: u64,
+    },
     Hang,
 }
 
@@ -36,10 +51,52 @@ pub enum Address<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Injection<'a> {
     pub replica: usize,
-    /// 1-based externalization event.
+    /// 1-based externalization event (0 for delayed injections).
     pub event: u64,
     pub target: Target<'a>,
     pub bit: u32,
+    /// Counter ticks after the start, instead of an event.
+    pub delay: Option<u64>,
+}
+
+impl Injection<'_> {
+    /// The injection as a spec that [`parse`] reads back (symbols stay symbols).
+    pub fn spec(&self, arch: Arch) -> impl fmt::Display + '_ {
+        struct Spec<'s>(&'s Injection<'s>, Arch);
+        impl fmt::Display for Spec<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let (i, arch) = (self.0, self.1);
+                let name = |index: usize| arch.register_names()[index];
+                match (i.target, i.delay) {
+                    (Target::Register { index }, Some(ticks)) => {
+                        write!(f, "delay:{}:{ticks}:{}:{}", i.replica, name(index), i.bit)
+                    }
+                    (Target::Register { index }, None) => {
+                        write!(f, "reg:{}:{}:{}:{}", i.replica, i.event, name(index), i.bit)
+                    }
+                    (Target::Memory { addr }, _) => {
+                        write!(f, "mem:{}:{}:", i.replica, i.event)?;
+                        match addr {
+                            Address::Absolute(a) => write!(f, "{a:#x}")?,
+                            Address::Symbol { name, offset: 0 } => f.write_str(name)?,
+                            Address::Symbol { name, offset } => write!(f, "{name}+{offset:#x}")?,
+                        }
+                        write!(f, ":{}", i.bit)
+                    }
+                    (Target::Word { code, choice }, _) => write!(
+                        f,
+                        "{}:{}:{}:{choice}:{}",
+                        if code { "code" } else { "data" },
+                        i.replica,
+                        i.event,
+                        i.bit
+                    ),
+                    (Target::Hang, _) => write!(f, "hang:{}:{}", i.replica, i.event),
+                }
+            }
+        }
+        Spec(self, arch)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +147,7 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
             event,
             target: Target::Hang,
             bit: 0,
+            delay: None,
         });
     }
     let mut it = spec.split(':');
@@ -108,12 +166,17 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
     if event == 0 {
         return Err(InjectError::EventZero);
     }
+    let (event, delay) = if kind == "delay" {
+        (0, Some(event))
+    } else {
+        (event, None)
+    };
     let bit = number(bit)? as u32;
     if bit > 63 {
         return Err(InjectError::BitOutOfRange(bit));
     }
     let target = match kind {
-        "reg" => Target::Register {
+        "reg" | "delay" => Target::Register {
             index: arch
                 .register_index(where_)
                 .ok_or(InjectError::UnknownRegister(where_))?,
@@ -132,6 +195,10 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
                 Address::Symbol { name, offset }
             },
         },
+        "data" | "code" => Target::Word {
+            code: kind == "code",
+            choice: number(where_)?,
+        },
         _ => return Err(InjectError::Syntax(spec)),
     };
     Ok(Injection {
@@ -139,6 +206,7 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
         event,
         target,
         bit,
+        delay,
     })
 }
 
@@ -154,7 +222,8 @@ mod tests {
                 replica: 2,
                 event: 3,
                 target: Target::Register { index: 8 },
-                bit: 7
+                bit: 7,
+                delay: None,
             })
         );
         assert_eq!(
@@ -174,6 +243,32 @@ mod tests {
                     name: "SEED",
                     offset: 8
                 }
+            }
+        );
+    }
+
+    #[test]
+    fn campaign_specs_parse_and_print_back() {
+        for (spec, arch) in [
+            ("data:1:4:123456789:63", Arch::Aarch64),
+            ("code:0:2:7:0", Arch::X86_64),
+            ("delay:2:50000:sp:3", Arch::Aarch64),
+            ("reg:1:2:r12:5", Arch::X86_64),
+            ("mem:2:1:SEED:0", Arch::Aarch64),
+            ("mem:2:1:SEED+0x8:0", Arch::Aarch64),
+            ("mem:0:1:0x20f008:9", Arch::X86_64),
+            ("hang:1:3", Arch::X86_64),
+        ] {
+            let i = parse(spec, arch).unwrap();
+            assert_eq!(format!("{}", i.spec(arch)), spec);
+        }
+        let d = parse("delay:2:50000:sp:3", Arch::Aarch64).unwrap();
+        assert_eq!((d.event, d.delay), (0, Some(50000)));
+        assert_eq!(
+            parse("code:0:2:7:0", Arch::X86_64).unwrap().target,
+            Target::Word {
+                code: true,
+                choice: 7
             }
         );
     }

@@ -11,6 +11,7 @@
 //! - [`memory`]: a replica's pages: lazy .bss and heap, write tracking, checkpoints, repair.
 //! - [`image`]: checking a program's ELF image and laying it out in pages.
 //! - [`inject`]: fault injection specs (one bit flip in one replica).
+//! - [`campaign`]: fault-injection campaigns: drawing each experiment's fault, judging outcomes.
 //! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
 //! - [`watchdog`]: bounding how long replicas may lag at an event.
@@ -18,6 +19,7 @@
 
 extern crate alloc;
 
+pub mod campaign;
 pub mod event;
 pub mod image;
 pub mod inject;

@@ -403,6 +403,11 @@ impl<F: Copy> Space<F> {
         self.pages.is_empty()
     }
 
+    /// Every page the replica has, by address.
+    pub fn pages(&self) -> impl Iterator<Item = (u64, &Page<F>)> + '_ {
+        self.pages.iter().map(|(&v, p)| (v, p))
+    }
+
     pub fn dirty_pages(&self) -> impl Iterator<Item = u64> + '_ {
         self.pages.iter().filter(|(_, p)| p.dirty).map(|(&v, _)| v)
     }

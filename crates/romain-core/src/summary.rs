@@ -92,6 +92,8 @@ pub struct Summary<'a> {
     /// What was injected, if the run's injection happened.
     pub injected: Option<heapless::String<MAX_ERROR>>,
     pub exit_code: Option<i64>,
+    /// FNV-1a of the program's output.
+    pub output_hash: u64,
     /// Guest counter ticks from the start of the first replica to the group's end.
     pub cycles: u64,
     /// Of those, the ticks the master spent handling replica messages (comparing, voting,
@@ -99,6 +101,10 @@ pub struct Summary<'a> {
     pub master_cycles: u64,
     /// Frequency of that counter in Hz (0 where unknown).
     pub counter_hz: u64,
+    /// CPU time of the replicas (summed) and of the master during the run, as the kernel
+    /// accounts it (its timestamp counter: the PMU cycle counter on aarch64, the TSC on x86_64).
+    pub replica_cpu: u64,
+    pub master_cpu: u64,
     pub status: Status,
     /// Human-readable reason when `status` is not ok.
     pub error: heapless::String<MAX_ERROR>,
@@ -126,9 +132,12 @@ impl<'a> Summary<'a> {
             watchdog_fired: 0,
             injected: None,
             exit_code: None,
+            output_hash: 0,
             cycles: 0,
             master_cycles: 0,
             counter_hz: 0,
+            replica_cpu: 0,
+            master_cpu: 0,
             status: Status::Ok,
             error: heapless::String::new(),
         }
@@ -167,7 +176,7 @@ impl<const N: usize> Write for Truncating<'_, N> {
 }
 
 /// A JSON string literal.
-struct JsonStr<'s>(&'s str);
+pub(crate) struct JsonStr<'s>(pub(crate) &'s str);
 
 impl fmt::Display for JsonStr<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -225,10 +234,12 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            ",\"cycles\":{},\"master_cycles\":{},\"counter_hz\":{},\"status\":{},\"error\":{}}}",
+            ",\"cycles\":{},\"master_cycles\":{},\"counter_hz\":{},\"replica_cpu\":{},\"master_cpu\":{},\"status\":{},\"error\":{}}}",
             self.cycles,
             self.master_cycles,
             self.counter_hz,
+            self.replica_cpu,
+            self.master_cpu,
             JsonStr(self.status.name()),
             JsonStr(&self.error)
         )

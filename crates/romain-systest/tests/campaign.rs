@@ -68,7 +68,11 @@ fn smoke_campaign(arch: &str) {
         assert_eq!(t.count("sdc"), 0, "{mode}: {es:#?}");
         assert_eq!(t.count("master-failure"), 0, "{mode}: {es:#?}");
         // The draws include register flips at events, which the full comparison always sees.
-        let fixed = if mode == "tmr" { "corrected" } else { "rolled-back" };
+        let fixed = if mode == "tmr" {
+            "corrected"
+        } else {
+            "rolled-back"
+        };
         assert!(t.count(fixed) > 0, "{mode}: {es:#?}");
     }
 }

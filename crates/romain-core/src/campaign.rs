@@ -1,0 +1,524 @@
+//! Fault-injection campaigns: which fault each experiment injects, and what came of it.
+//!
+//! An experiment's fault is drawn from the campaign's seed and the experiment's index alone
+//! ([`draw`]), so a campaign splits into shards (index ranges) that run anywhere and merge into
+//! the same result. The golden run (no fault) of the same program and mode gives the number of
+//! events and the run time that triggers are drawn from, and the output hash that outcomes are
+//! judged against ([`classify`]).
+//!
+//! Fault models (one bit flip in one replica):
+//! - `reg`: a general-purpose register (PC and SP included) when the replica reaches event E;
+//! - `data`: a random word of the replica's writable memory at event E;
+//! - `code`: a random word of the replica's private code at event E;
+//! - `delay`: a register at a random time in the middle of computation (the replica is stopped
+//!   asynchronously, flipped and resumed): a corrupted instruction result.
+
+use core::fmt;
+
+use crate::inject::{Injection, Target};
+use crate::regs::Arch;
+use crate::summary::{JsonStr, Status, Summary};
+
+/// A fault model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Register,
+    Data,
+    Code,
+    Delay,
+}
+
+impl Model {
+    pub const ALL: [Model; 4] = [Model::Register, Model::Data, Model::Code, Model::Delay];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Model::Register => "reg",
+            Model::Data => "data",
+            Model::Code => "code",
+            Model::Delay => "delay",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Model> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+}
+
+/// A set of fault models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Models(u8);
+
+impl Models {
+    pub const ALL: Models = Models(0b1111);
+
+    /// `all`, or model names separated by `/` (the plan already uses `,` and `:`).
+    pub fn parse(s: &str) -> Option<Models> {
+        if s == "all" {
+            return Some(Models::ALL);
+        }
+        let mut bits = 0;
+        for name in s.split('/') {
+            bits |= 1 << Model::parse(name)? as u8;
+        }
+        Some(Models(bits))
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Model> {
+        Model::ALL
+            .into_iter()
+            .filter(move |m| self.0 & (1 << *m as u8) != 0)
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// A campaign as compiled into an image: `SEED:FIRST:COUNT:MODELS`, experiments
+/// `FIRST..FIRST+COUNT` of every run of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Campaign {
+    pub seed: u64,
+    pub first: u64,
+    pub count: u64,
+    pub models: Models,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CampaignError;
+
+impl fmt::Display for CampaignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a campaign is SEED:FIRST:COUNT:MODELS, MODELS `all` or names (reg, data, code, delay) separated by `/`")
+    }
+}
+
+impl Campaign {
+    pub fn parse(s: &str) -> Result<Campaign, CampaignError> {
+        let mut it = s.split(':');
+        let (Some(seed), Some(first), Some(count), Some(models), None) =
+            (it.next(), it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(CampaignError);
+        };
+        let models = Models::parse(models).filter(|m| !m.is_empty());
+        match (seed.parse(), first.parse(), count.parse(), models) {
+            (Ok(seed), Ok(first), Ok(count), Some(models)) => Ok(Campaign {
+                seed,
+                first,
+                count,
+                models,
+            }),
+            _ => Err(CampaignError),
+        }
+    }
+
+    pub fn indices(&self) -> core::ops::Range<u64> {
+        self.first..self.first + self.count
+    }
+}
+
+/// What the golden run showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Golden {
+    pub events: u64,
+    /// Counter ticks from start to end.
+    pub cycles: u64,
+    pub output_hash: u64,
+    pub exit_code: Option<i64>,
+}
+
+/// SplitMix64: small, and the same on every platform, so an experiment's fault depends only on
+/// the seed and its index.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The fault of experiment `index` of a campaign with `seed`, for a group of `replicas` on `arch`
+/// whose golden run is `golden`.
+pub fn draw(
+    seed: u64,
+    index: u64,
+    models: Models,
+    replicas: usize,
+    arch: Arch,
+    golden: &Golden,
+) -> (Model, Injection<'static>) {
+    let mut rng = SplitMix(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
+    let model = models
+        .iter()
+        .nth(rng.below(models.len() as u64) as usize)
+        .expect("models are not empty");
+    let replica = rng.below(replicas as u64) as usize;
+    let event = 1 + rng.below(golden.events);
+    let register = rng.below(arch.num_registers() as u64) as usize;
+    let bit = rng.below(64) as u32;
+    let choice = rng.next();
+    let delay = 1 + rng.below(golden.cycles);
+    let injection = match model {
+        Model::Register => Injection {
+            replica,
+            event,
+            target: Target::Register { index: register },
+            bit,
+            delay: None,
+        },
+        Model::Data | Model::Code => Injection {
+            replica,
+            event,
+            target: Target::Word {
+                code: model == Model::Code,
+                choice,
+            },
+            bit,
+            delay: None,
+        },
+        Model::Delay => Injection {
+            replica,
+            event: 0,
+            target: Target::Register { index: register },
+            bit,
+            delay: Some(delay),
+        },
+    };
+    (model, injection)
+}
+
+/// What came of an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The fault had no visible effect: no difference at any event, the golden output.
+    Masked,
+    /// Detected and repaired (TMR vote, or the watchdog and a majority): the golden output.
+    Corrected,
+    /// Detected and stopped (DMR fail-stop, or no majority).
+    Detected,
+    /// Detected, both replicas rolled back and re-executed (DMR): the golden output.
+    RolledBack,
+    /// A hang the watchdog reported.
+    HangDetected,
+    /// The program crashed in every replica alike, or ran out of memory, and the run said so.
+    AppCrashDetected,
+    /// The output or exit code differs from the golden run and nothing noticed.
+    Sdc,
+    /// The master failed (its error, or a protocol error).
+    MasterFailure,
+    /// The trigger was never reached (the run ended first).
+    NotInjected,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 9] = [
+        Outcome::Masked,
+        Outcome::Corrected,
+        Outcome::Detected,
+        Outcome::RolledBack,
+        Outcome::HangDetected,
+        Outcome::AppCrashDetected,
+        Outcome::Sdc,
+        Outcome::MasterFailure,
+        Outcome::NotInjected,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Outcome::Masked => "masked",
+            Outcome::Corrected => "corrected",
+            Outcome::Detected => "detected",
+            Outcome::RolledBack => "rolled-back",
+            Outcome::HangDetected => "hang-detected",
+            Outcome::AppCrashDetected => "app-crash-detected",
+            Outcome::Sdc => "sdc",
+            Outcome::MasterFailure => "master-failure",
+            Outcome::NotInjected => "not-injected",
+        }
+    }
+}
+
+impl Observed {
+    pub fn of(summary: &Summary<'_>) -> Observed {
+        Observed {
+            status: summary.status,
+            injected: summary.injected.is_some(),
+            output_hash: summary.output_hash,
+            exit_code: summary.exit_code,
+            mismatches: summary.mismatches,
+            recoveries: summary.recoveries,
+            rollbacks: summary.rollbacks,
+            watchdog_fired: summary.watchdog_fired,
+        }
+    }
+}
+
+impl Golden {
+    pub fn of(summary: &Summary<'_>) -> Golden {
+        Golden {
+            events: summary.events,
+            cycles: summary.cycles,
+            output_hash: summary.output_hash,
+            exit_code: summary.exit_code,
+        }
+    }
+}
+
+/// The master's line for a golden run: `ROMAIN-GOLDEN {json}`.
+pub struct GoldenLine<'a>(pub &'a Summary<'a>);
+
+impl fmt::Display for GoldenLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        write!(
+            f,
+            "ROMAIN-GOLDEN {{\"arch\":{},\"app\":{},\"mode\":{},\"events\":{},\"cycles\":{},\"output_hash\":\"{:#018x}\",\"status\":\"{}\",\"error\":{}}}",
+            JsonStr(s.arch),
+            JsonStr(s.app),
+            JsonStr(s.mode),
+            s.events,
+            s.cycles,
+            s.output_hash,
+            s.status.name(),
+            JsonStr(&s.error)
+        )
+    }
+}
+
+/// The master's line for one experiment: `ROMAIN-EXPERIMENT {json}`, what the host campaign
+/// tool reads.
+pub struct ExperimentLine<'a> {
+    pub index: u64,
+    pub model: Model,
+    pub injection: &'a Injection<'a>,
+    pub arch: Arch,
+    pub outcome: Outcome,
+    pub summary: &'a Summary<'a>,
+}
+
+impl fmt::Display for ExperimentLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.summary;
+        write!(
+            f,
+            "ROMAIN-EXPERIMENT {{\"index\":{},\"arch\":{},\"app\":{},\"mode\":{},\"model\":\"{}\",\"spec\":\"{}\",\"outcome\":\"{}\",\"status\":\"{}\",\"events\":{},\"mismatches\":{},\"recoveries\":{},\"rollbacks\":{},\"watchdog_fired\":{},\"cycles\":{},\"error\":{}}}",
+            self.index,
+            JsonStr(s.arch),
+            JsonStr(s.app),
+            JsonStr(s.mode),
+            self.model.name(),
+            self.injection.spec(self.arch),
+            self.outcome.name(),
+            s.status.name(),
+            s.events,
+            s.mismatches,
+            s.recoveries,
+            s.rollbacks,
+            s.watchdog_fired,
+            s.cycles,
+            JsonStr(&s.error)
+        )
+    }
+}
+
+/// What an experiment's run showed (from its summary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub status: Status,
+    pub injected: bool,
+    pub output_hash: u64,
+    pub exit_code: Option<i64>,
+    pub mismatches: u64,
+    pub recoveries: u64,
+    pub rollbacks: u64,
+    pub watchdog_fired: u64,
+}
+
+/// The outcome of an experiment against its golden run.
+pub fn classify(golden: &Golden, run: &Observed) -> Outcome {
+    if !run.injected {
+        return Outcome::NotInjected;
+    }
+    match run.status {
+        Status::Ok => {
+            let golden_output =
+                run.output_hash == golden.output_hash && run.exit_code == golden.exit_code;
+            if !golden_output {
+                Outcome::Sdc
+            } else if run.rollbacks > 0 {
+                Outcome::RolledBack
+            } else if run.recoveries > 0 || run.mismatches > 0 || run.watchdog_fired > 0 {
+                Outcome::Corrected
+            } else {
+                Outcome::Masked
+            }
+        }
+        Status::Mismatch => Outcome::Detected,
+        Status::Hang => Outcome::HangDetected,
+        Status::AppFault | Status::OutOfMemory => Outcome::AppCrashDetected,
+        _ => Outcome::MasterFailure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: Golden = Golden {
+        events: 6,
+        cycles: 1_000_000,
+        output_hash: 0xabc,
+        exit_code: Some(0),
+    };
+
+    #[test]
+    fn campaigns_and_models_parse() {
+        let c = Campaign::parse("7:100:50:reg/delay").unwrap();
+        assert_eq!((c.seed, c.indices()), (7, 100..150));
+        assert_eq!(
+            c.models.iter().collect::<Vec<_>>(),
+            [Model::Register, Model::Delay]
+        );
+        assert_eq!(Campaign::parse("7:0:5:all").unwrap().models.len(), 4);
+        for bad in ["7:0:5", "7:0:5:cpu", "x:0:5:all", "7:0:5:", "7:0:5:all:1"] {
+            assert_eq!(Campaign::parse(bad), Err(CampaignError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn draws_depend_only_on_seed_and_index_and_stay_in_range() {
+        let a = draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN);
+        assert_eq!(a, draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
+        assert_ne!(a, draw(1, 43, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
+        let mut seen = [0; 4];
+        for i in 0..4000 {
+            let (model, inj) = draw(9, i, Models::ALL, 3, Arch::X86_64, &GOLDEN);
+            seen[model as usize] += 1;
+            assert!(inj.replica < 3 && inj.bit < 64);
+            match model {
+                Model::Delay => {
+                    assert!(inj.delay.is_some_and(|d| (1..=GOLDEN.cycles).contains(&d)));
+                }
+                _ => assert!((1..=GOLDEN.events).contains(&inj.event)),
+            }
+            if let Target::Register { index } = inj.target {
+                assert!(index < Arch::X86_64.num_registers());
+            }
+        }
+        // Every model drawn, roughly evenly.
+        assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
+        let only_code = Models::parse("code").unwrap();
+        let (model, inj) = draw(9, 1, only_code, 2, Arch::Aarch64, &GOLDEN);
+        assert_eq!(model, Model::Code);
+        assert!(matches!(inj.target, Target::Word { code: true, .. }));
+    }
+
+    fn observed(status: Status) -> Observed {
+        Observed {
+            status,
+            injected: true,
+            output_hash: GOLDEN.output_hash,
+            exit_code: GOLDEN.exit_code,
+            mismatches: 0,
+            recoveries: 0,
+            rollbacks: 0,
+            watchdog_fired: 0,
+        }
+    }
+
+    #[test]
+    fn experiment_lines_are_json_with_the_fields_the_host_tool_reads() {
+        let mut s = Summary::new("x86_64", "sha", "tmr", 3);
+        s.events = 7;
+        s.fail(Status::Hang, format_args!("replica \"2\" late"));
+        let (model, injection) = draw(3, 5, Models::ALL, 3, Arch::X86_64, &GOLDEN);
+        let line = format!(
+            "{}",
+            ExperimentLine {
+                index: 5,
+                model,
+                injection: &injection,
+                arch: Arch::X86_64,
+                outcome: Outcome::HangDetected,
+                summary: &s,
+            }
+        );
+        let json = line.strip_prefix("ROMAIN-EXPERIMENT ").unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["index"], 5);
+        assert_eq!(v["outcome"], "hang-detected");
+        assert_eq!(v["status"], "hang");
+        assert_eq!(v["error"], "replica \"2\" late");
+        assert_eq!(v["model"], model.name());
+        let spec = v["spec"].as_str().unwrap();
+        assert_eq!(crate::inject::parse(spec, Arch::X86_64).unwrap(), injection);
+        let golden = format!("{}", GoldenLine(&s));
+        let v: serde_json::Value =
+            serde_json::from_str(golden.strip_prefix("ROMAIN-GOLDEN ").unwrap()).unwrap();
+        assert_eq!(v["events"], 7);
+    }
+
+    #[test]
+    fn outcomes_follow_the_summary() {
+        let ok = observed(Status::Ok);
+        assert_eq!(classify(&GOLDEN, &ok), Outcome::Masked);
+        let fixed = Observed {
+            mismatches: 1,
+            recoveries: 1,
+            ..ok
+        };
+        assert_eq!(classify(&GOLDEN, &fixed), Outcome::Corrected);
+        let late = Observed {
+            watchdog_fired: 1,
+            recoveries: 1,
+            ..ok
+        };
+        assert_eq!(classify(&GOLDEN, &late), Outcome::Corrected);
+        let rolled = Observed {
+            mismatches: 1,
+            rollbacks: 1,
+            ..ok
+        };
+        assert_eq!(classify(&GOLDEN, &rolled), Outcome::RolledBack);
+        let wrong = Observed {
+            output_hash: 1,
+            ..ok
+        };
+        assert_eq!(classify(&GOLDEN, &wrong), Outcome::Sdc);
+        let wrong_exit = Observed {
+            exit_code: Some(3),
+            ..fixed
+        };
+        assert_eq!(classify(&GOLDEN, &wrong_exit), Outcome::Sdc);
+        let cases = [
+            (Status::Mismatch, Outcome::Detected),
+            (Status::Hang, Outcome::HangDetected),
+            (Status::AppFault, Outcome::AppCrashDetected),
+            (Status::OutOfMemory, Outcome::AppCrashDetected),
+            (Status::MasterError, Outcome::MasterFailure),
+            (Status::ProtocolError, Outcome::MasterFailure),
+        ];
+        for (status, outcome) in cases {
+            assert_eq!(classify(&GOLDEN, &observed(status)), outcome);
+        }
+        let missed = Observed {
+            injected: false,
+            ..ok
+        };
+        assert_eq!(classify(&GOLDEN, &missed), Outcome::NotInjected);
+    }
+}
