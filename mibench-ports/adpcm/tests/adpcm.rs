@@ -138,8 +138,7 @@ fn text_lines() {
 
 #[test]
 fn small_outputs_match_the_originals() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let pcm = std::fs::read(dir.join("inputs/adpcm_small.pcm")).unwrap();

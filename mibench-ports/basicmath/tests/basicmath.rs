@@ -138,8 +138,7 @@ fn large_output_has_the_expected_shape() {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let want = std::fs::read_to_string(dir.join("outputs/basicmath_small.txt")).unwrap();

@@ -127,8 +127,7 @@ fn timeless(output: &str) -> Vec<String> {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let want = std::fs::read_to_string(dir.join("outputs/bitcount_75000.txt")).unwrap();

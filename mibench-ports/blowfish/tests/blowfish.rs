@@ -4,12 +4,7 @@ use mibench_blowfish::{
     generated_large_input, generated_small_input, parse_key, run, write_summary,
 };
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use mibench_common::hex;
 
 fn block(s: &str) -> [u8; 8] {
     hex(s).try_into().unwrap()
@@ -200,8 +195,7 @@ fn summary_line() {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let input = std::fs::read(dir.join("inputs/security_input_small.asc")).unwrap();

@@ -188,6 +188,29 @@ pub fn shared_dir_from(manifest_dir: &str) -> Option<std::path::PathBuf> {
     dir.is_dir().then(|| dir.canonicalize().ok()).flatten()
 }
 
+/// The `shared/mibench` folder for a port's host test, or `None` after printing that the test
+/// is skipped (the original MiBench files are not ours to ship; tests that compare with them
+/// run where that folder is present).
+#[cfg(any(test, feature = "std"))]
+pub fn originals_or_skip(manifest_dir: &str) -> Option<std::path::PathBuf> {
+    let dir = shared_dir_from(manifest_dir);
+    if dir.is_none() {
+        std::println!(
+            "skipped: no shared/mibench folder beside the repository (MiBench's original inputs and outputs)"
+        );
+    }
+    dir
+}
+
+/// Bytes from a hex string (test vectors).
+#[cfg(any(test, feature = "std"))]
+pub fn hex(s: &str) -> std::vec::Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

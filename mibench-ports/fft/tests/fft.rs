@@ -111,8 +111,7 @@ fn output_format() {
 
 #[test]
 fn small_outputs_match_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let files = ["fft_4_4096.txt", "fft_4_8192_inv.txt"];

@@ -155,10 +155,7 @@ fn generated_traces_look_like_mibench_s() {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!(
-            "skipped: no shared/mibench folder beside the repository (original input and output)"
-        );
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let input = std::fs::read(dir.join("inputs/patricia_small.udp")).unwrap();

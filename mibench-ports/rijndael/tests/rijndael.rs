@@ -4,12 +4,7 @@ use mibench_rijndael::{
     decrypt_file, encrypt_file, generated_large_input, generated_small_input, parse_key, run,
 };
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use mibench_common::hex;
 
 fn block(s: &str) -> [u8; 16] {
     hex(s).try_into().unwrap()
@@ -127,8 +122,7 @@ fn generated_inputs_have_the_original_sizes() {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let input = std::fs::read(dir.join("inputs/security_input_small.asc")).unwrap();

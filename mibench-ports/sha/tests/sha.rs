@@ -159,8 +159,7 @@ fn generated_inputs_have_the_shape_of_the_originals() {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let input = std::fs::read(dir.join("inputs/security_input_small.asc")).unwrap();

@@ -111,8 +111,7 @@ fn pairs_of_output(output: &str) -> Vec<(String, String)> {
 
 #[test]
 fn small_output_matches_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!("skipped: no shared/mibench folder beside the repository (original outputs)");
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let want = std::fs::read_to_string(dir.join("outputs/stringsearch_small.txt")).unwrap();

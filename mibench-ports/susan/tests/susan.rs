@@ -208,10 +208,7 @@ fn options_and_errors_follow_the_original() {
 
 #[test]
 fn small_outputs_match_the_original() {
-    let Some(dir) = mibench_common::shared_dir_from(env!("CARGO_MANIFEST_DIR")) else {
-        println!(
-            "skipped: no shared/mibench folder beside the repository (original input and outputs)"
-        );
+    let Some(dir) = mibench_common::originals_or_skip(env!("CARGO_MANIFEST_DIR")) else {
         return;
     };
     let input = std::fs::read(dir.join("inputs/susan_input_small.pgm")).unwrap();
