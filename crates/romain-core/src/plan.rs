@@ -7,12 +7,12 @@
 
 use core::fmt;
 
-use heapless::Vec;
+use alloc::vec::Vec;
 
 use crate::vote::MAX_REPLICAS;
 
 /// Most runs in one plan.
-pub const MAX_RUNS: usize = 64;
+pub const MAX_RUNS: usize = 1024;
 
 /// How many replicas a run has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl fmt::Display for PlanError<'_> {
 }
 
 /// Parses a plan string.
-pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
+pub fn parse(plan: &str) -> Result<Vec<Run<'_>>, PlanError<'_>> {
     let mut runs = Vec::new();
     for item in plan.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let (run, inject) = match item.split_once('@') {
@@ -100,7 +100,10 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>, MAX_RUNS>, PlanError<'_>> {
             mode: Mode::parse(mode.trim())?,
             inject,
         };
-        runs.push(run).map_err(|_| PlanError::TooManyRuns)?;
+        if runs.len() == MAX_RUNS {
+            return Err(PlanError::TooManyRuns);
+        }
+        runs.push(run);
     }
     if runs.is_empty() {
         return Err(PlanError::Empty);
