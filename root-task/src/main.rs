@@ -58,6 +58,7 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         embedded::APPS.len()
     );
 
+    start_cpu_accounting(cores);
     let mut objects = Objects::new(bootinfo);
     let endpoint = objects
         .persistent(sel4::cap_type::Endpoint::object_blueprint())
@@ -201,5 +202,20 @@ impl Master<'_> {
             );
         }
         log::set_max_level(log::LevelFilter::Info);
+    }
+}
+
+/// Turns on the kernel's per-thread CPU accounting on every core: it is per core, switched on by
+/// `seL4_BenchmarkResetLog` on the core that calls it, so the master visits each core in turn
+/// and returns to core 0.
+fn start_cpu_accounting(cores: usize) {
+    let tcb = sel4::init_thread::slot::TCB.cap();
+    for core in (0..cores).rev() {
+        if tcb.tcb_set_affinity(core as u64).is_ok() {
+            sel4::r#yield();
+            if let Err(err) = sel4::benchmark_reset_log() {
+                log::warn!("no CPU accounting on core {core}: {err:?}");
+            }
+        }
     }
 }

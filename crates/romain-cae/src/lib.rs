@@ -1,0 +1,46 @@
+//! Copy & execute, the kernel-independent part.
+//!
+//! Replicas do not map memory shared with the outside world: every access to it faults to the
+//! master, which, once the replicas agree on the fault, executes the faulting instruction itself,
+//! once, against its own mapping of the shared region, with the replicas' register values, and
+//! gives every replica the resulting registers. This crate decides whether and how an instruction
+//! can be executed that way:
+//!
+//! - [`x86`]: decoding with `iced-x86` (length, memory operand, registers read and written),
+//!   *rebasing* the memory operand from the replica's address onto the master's mapping by
+//!   adjusting the base (or index) register, and an executor that runs the instruction with a
+//!   given register file against memory, usable in the master and in host tests alike.
+//!
+//! Anything not supported gets an error naming the instruction bytes, never a guess.
+#![cfg_attr(not(test), no_std)]
+
+pub mod x86;
+
+use core::fmt;
+
+/// Why an instruction cannot be copied and executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsupported {
+    /// The bytes do not decode.
+    Invalid { bytes: [u8; 15], len: usize },
+    /// It decodes, but is not an access this executor handles (the reason says why).
+    Instruction {
+        bytes: [u8; 15],
+        len: usize,
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (bytes, len, reason) = match self {
+            Unsupported::Invalid { bytes, len } => (bytes, *len, "not a valid instruction"),
+            Unsupported::Instruction { bytes, len, reason } => (bytes, *len, *reason),
+        };
+        f.write_str("instruction")?;
+        for b in &bytes[..len] {
+            write!(f, " {b:02x}")?;
+        }
+        write!(f, ": {reason}")
+    }
+}
