@@ -66,7 +66,8 @@ MASTER_DIR := $(BUILD)/target/$(PLATFORM)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
 # A plan may name a program that does not exist: the master reports it (status unknown-app).
 app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
-embedded_apps = $(foreach a,$(PLAN_APPS),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
+# A program's companion component `<app>-device` (see README, copy & execute) comes along.
+embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 

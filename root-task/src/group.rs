@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 
-use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge};
+use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge, region};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
@@ -26,6 +26,7 @@ use romain_core::vote::{Verdict, vote};
 use romain_core::watchdog::{self, Expiry, Late, Watchdog};
 
 use crate::arch::{self, ARCH};
+use crate::cae::{self, Region};
 use crate::calls::{self, Action, Console};
 use crate::memory::Frame;
 use crate::objects::{AllocError, Objects};
@@ -34,6 +35,9 @@ use crate::timer::{TIMER_BADGE, Timer};
 
 /// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
 const HEAP_GAP: u64 = 2 << 20;
+
+/// Where replicas and the companion see the shared region.
+const SHARED_BASE: u64 = 0x20_0000_0000;
 
 /// What a group needs from the master.
 pub(crate) struct Context<'a> {
@@ -114,6 +118,7 @@ pub(crate) fn run(
     summary.counter_hz = arch::counter_hz();
     let mut console = Console::new(options.quiet);
     let mut replicas = Vec::new();
+    let mut companion = None;
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
     let result = build_and_drive(
@@ -122,6 +127,7 @@ pub(crate) fn run(
         apps,
         options,
         &mut replicas,
+        &mut companion,
         &mut console,
         &mut summary,
     );
@@ -130,7 +136,7 @@ pub(crate) fn run(
         log::error!("{app}: {}: {reason}", status.name());
         summary.fail(status, format_args!("{reason}"));
     }
-    for r in &replicas {
+    for r in replicas.iter().chain(&companion) {
         let _ = r.stop();
     }
     if let Err(err) = ctx.objects.end_group() {
@@ -147,6 +153,7 @@ fn build_and_drive(
     apps: &[(&str, &'static [u8])],
     options: &Options,
     replicas: &mut Vec<Replica>,
+    companion: &mut Option<Replica>,
     console: &mut Console,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
@@ -228,13 +235,54 @@ fn build_and_drive(
         replicas.push(replica);
     }
 
+    // A companion component `<app>-device`, if the image has one: outside the group, sharing a
+    // region with it.
+    let device = alloc::format!("{app}-device");
+    let mut shared = None;
+    if let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) {
+        let region = make_region(ctx.objects)?;
+        let device_layout = image::load(device_bytes, ARCH, max_pages)
+            .map_err(|e| Stop(Status::BadImage, alloc::format!("{device}: {e}")))?;
+        let device_program = Program {
+            bytes: device_bytes,
+            layout: &device_layout,
+            heap_base: (device_layout.span.end + PAGE_SIZE + HEAP_GAP).next_multiple_of(HEAP_GAP),
+            quota_pages: program.quota_pages,
+            tracking: Tracking::Off,
+        };
+        let badge = ReplicaBadge {
+            group: ctx.group_number,
+            replica: ReplicaBadge::COMPANION,
+        };
+        let c = Replica::build(ctx.objects, &device_program, ctx.endpoint, badge, 0)
+            .map_err(|_| Stop(Status::OutOfMemory, alloc::format!("cannot build {device}")))?;
+        log::info!(
+            "companion {device} on core 0, sharing {} pages",
+            region.frames.len()
+        );
+        *companion = Some(c);
+        shared = Some(region);
+    }
+
     let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
     let start = arch::counter();
-    for r in replicas.iter() {
+    for r in replicas.iter().chain(companion.iter()) {
         r.start()?;
     }
     let result = drive(
-        ctx, replicas, run.args, injection, console, summary, tracking, options, start,
+        ctx,
+        replicas,
+        Shared {
+            companion: companion.as_ref(),
+            region: shared,
+        },
+        run.args,
+        injection,
+        console,
+        summary,
+        tracking,
+        options,
+        start,
     );
     summary.cycles = arch::counter().wrapping_sub(start);
     summary.pages = replicas[0].space.borrow().len() as u64;
@@ -248,6 +296,7 @@ fn build_and_drive(
 fn drive(
     ctx: &mut Context<'_>,
     replicas: &[Replica],
+    shared: Shared<'_>,
     args: &str,
     mut injection: Option<Pending>,
     console: &mut Console,
@@ -264,6 +313,7 @@ fn drive(
     let mut group = Group {
         ctx,
         replicas,
+        shared,
         args,
         rendezvous: Rendezvous::new(replicas.len()),
         watchdog: Watchdog::new(options.lag_ticks, options.silence_ticks, start),
@@ -338,10 +388,18 @@ struct Checkpoint {
     reply: Option<Words>,
 }
 
+/// What a group shares with the world outside it.
+struct Shared<'g> {
+    /// The companion component, if any: not a replica, never compared.
+    companion: Option<&'g Replica>,
+    region: Option<Region>,
+}
+
 /// A started group's replicas and the point they are collected at.
 struct Group<'g, 'c> {
     ctx: &'g mut Context<'c>,
     replicas: &'g [Replica],
+    shared: Shared<'g>,
     args: &'g str,
     rendezvous: Rendezvous,
     watchdog: Watchdog,
@@ -542,12 +600,16 @@ impl Group<'_, '_> {
         summary: &mut Summary<'_>,
     ) -> Result<Flow, Stop> {
         let n = self.replicas.len();
-        let Some(badge) = ReplicaBadge::from_word(badge)
-            .filter(|b| b.group == self.ctx.group_number && (b.replica as usize) < n)
-        else {
+        let Some(badge) = ReplicaBadge::from_word(badge).filter(|b| {
+            b.group == self.ctx.group_number
+                && ((b.replica as usize) < n || b.replica == ReplicaBadge::COMPANION)
+        }) else {
             log::warn!("message with badge {badge:#x} from no replica of this group ignored");
             return Ok(Flow::Continue);
         };
+        if badge.replica == ReplicaBadge::COMPANION {
+            return self.on_companion(info, summary);
+        }
         if info.label() == Call::Null.label() {
             // The floor measurement: reply at once with the implicit reply capability.
             sel4::with_ipc_buffer_mut(|ipc| {
@@ -665,6 +727,16 @@ impl Group<'_, '_> {
         };
 
         let event = &events[leader];
+        if let EventKind::VmFault { addr, .. } = event.kind
+            && self
+                .shared
+                .region
+                .as_ref()
+                .is_some_and(|r| r.contains(addr))
+            && !self.replaying
+        {
+            return self.copy_and_execute(leader, event, summary);
+        }
         let action = if self.replaying {
             // The call the replicas were rolled back to: answered as it was the first time.
             self.replaying = false;
@@ -672,6 +744,8 @@ impl Group<'_, '_> {
             Action::Reply(self.checkpoint.reply.clone().unwrap_or_default())
         } else if event.kind == EventKind::Call(Call::Grow) {
             self.grow(event, summary)
+        } else if event.kind == EventKind::Call(Call::Attach) {
+            self.attach(event)
         } else {
             calls::handle(event, self.args, console, summary)
         };
@@ -705,6 +779,132 @@ impl Group<'_, '_> {
             };
         }
         Ok(())
+    }
+
+    /// The attach call of the replicas: the region's address and length. Nothing is mapped:
+    /// their accesses fault to the master (copy & execute).
+    fn attach(&self, event: &Event) -> Action {
+        let words = match (&self.shared.region, event.words.first()) {
+            (Some(r), Some(&region::DEVICE)) => [r.base, r.len()],
+            _ => [CallError::BadArgument.as_result_word(), 0],
+        };
+        Action::Reply(Words::from_slice(&words).expect("fits"))
+    }
+
+    /// The replicas agree on an access to the shared region: it is executed once, here, and
+    /// every replica continues after the instruction with the registers it left.
+    fn copy_and_execute(
+        &mut self,
+        leader: usize,
+        event: &Event,
+        summary: &mut Summary<'_>,
+    ) -> Result<Flow, Stop> {
+        let pc = event.regs.pc();
+        let mut bytes = [0u8; 15];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            // Up to 15 bytes of code at pc, from the leader's own memory (it may end a page).
+            match page_of(&self.replicas[leader], pc + i as u64) {
+                Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
+                None if i > 0 => break,
+                None => {
+                    return Err(Stop(
+                        Status::AppFault,
+                        alloc::format!("copy & execute: no code at pc {pc:#x}"),
+                    ));
+                }
+            }
+        }
+        let region = self.shared.region.as_ref().expect("checked by the caller");
+        let regs = cae::execute(region, &bytes, &event.regs).map_err(|cae::Refused(why)| {
+            Stop(
+                Status::AppFault,
+                alloc::format!("copy & execute at pc {pc:#x}: {why}"),
+            )
+        })?;
+        summary.shm_accesses += 1;
+        for r in self.replicas {
+            r.with_memory(self.ctx.objects, |space, mmu| space.agree(mmu))?;
+            r.set_registers(&regs)?;
+        }
+        // A rollback resumes after the access: it happened, and happens once.
+        self.checkpoint = Checkpoint { regs, reply: None };
+        for r in self.replicas {
+            r.reply(sel4::MessageInfoBuilder::default().build());
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// A message of the companion component: served at once, never compared.
+    fn on_companion(
+        &mut self,
+        info: &sel4::MessageInfo,
+        summary: &mut Summary<'_>,
+    ) -> Result<Flow, Stop> {
+        let companion = self.shared.companion.expect("a companion sent it");
+        let (kind, words) = read_message(info);
+        let reply = |words: &[u64]| {
+            sel4::with_ipc_buffer_mut(|ipc| {
+                ipc.msg_regs_mut()[..words.len()].copy_from_slice(words);
+                sel4::reply(
+                    ipc,
+                    sel4::MessageInfoBuilder::default()
+                        .length(words.len())
+                        .build(),
+                );
+            })
+        };
+        match kind {
+            EventKind::VmFault { addr, .. } => {
+                if !self.serve_fault(companion, addr, summary)? {
+                    log::error!("companion: {kind}; stopped");
+                    companion.stop()?;
+                }
+            }
+            EventKind::Call(Call::Write) => {
+                let mut buf = [0; romain_abi::WRITE_CHUNK];
+                match romain_core::proxy::decode_write(&words, &mut buf) {
+                    Ok(bytes) => {
+                        bytes.iter().for_each(|&b| sel4::debug_put_char(b));
+                        reply(&[bytes.len() as u64]);
+                    }
+                    Err(err) => reply(&[err.as_result_word()]),
+                }
+            }
+            EventKind::Call(Call::Exit) => {
+                let code = romain_core::proxy::decode_exit(&words);
+                if code != 0 {
+                    log::warn!("companion exited with {code}");
+                }
+                companion.stop()?;
+            }
+            EventKind::Call(Call::Attach) => match &self.shared.region {
+                Some(region) if words.first() == Some(&region::DEVICE) => {
+                    let (base, frames) = (region.base, region.frames.clone());
+                    companion.with_memory(self.ctx.objects, |space, mmu| {
+                        for (i, frame) in frames.iter().enumerate() {
+                            space.add_loaded(mmu, base + i as u64 * PAGE_SIZE, *frame, true)?;
+                        }
+                        Ok::<(), AllocError>(())
+                    })?;
+                    reply(&[base, region.len()]);
+                }
+                _ => reply(&[CallError::BadArgument.as_result_word(), 0]),
+            },
+            EventKind::Call(Call::Grow) => {
+                let bytes = words.first().copied().unwrap_or(0);
+                let word = companion
+                    .space
+                    .borrow_mut()
+                    .grow(bytes)
+                    .unwrap_or(CallError::OutOfMemory.as_result_word());
+                reply(&[word]);
+            }
+            EventKind::Call(Call::Time) => reply(&[arch::counter(), arch::counter_hz()]),
+            EventKind::Call(Call::Yield) | EventKind::Call(Call::Null) => reply(&[0]),
+            EventKind::Call(Call::Args) => reply(&[0]),
+            _ => reply(&[CallError::UnknownCall.as_result_word()]),
+        }
+        Ok(Flow::Continue)
     }
 
     /// The grow call: every replica's heap grows alike (their spaces are in step).
@@ -920,6 +1120,27 @@ fn cpu_time(tcb: sel4::cap::Tcb) -> u64 {
     sel4::benchmark_get_thread_utilisation(tcb);
     // BENCHMARK_TCB_UTILISATION is the first word.
     sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0])
+}
+
+/// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view, and a
+/// frame for the executor's code.
+fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
+    let mut frames: Vec<Frame> = Vec::new();
+    for i in 0..region::DEVICE_PAGES {
+        let frame = objects.frame()?;
+        if i > 0 && frame.addr() != frames[0].addr() + i * PAGE_SIZE as usize {
+            return Err(Stop(
+                Status::MasterError,
+                "shared region frames not consecutive".into(),
+            ));
+        }
+        frames.push(frame);
+    }
+    Ok(Region {
+        base: SHARED_BASE,
+        frames,
+        code: objects.frame()?,
+    })
 }
 
 /// The page of `replica` holding `addr`, if it has one.

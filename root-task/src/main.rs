@@ -16,6 +16,7 @@
 extern crate alloc;
 
 mod arch;
+mod cae;
 mod calls;
 mod group;
 mod memory;

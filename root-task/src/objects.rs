@@ -25,6 +25,11 @@ pub(crate) struct Frame {
 }
 
 impl Frame {
+    /// Where the master sees the frame.
+    pub(crate) fn addr(&self) -> usize {
+        self.addr
+    }
+
     /// The frame's bytes, as the master sees them.
     pub(crate) fn bytes(&self) -> &'static mut [u8] {
         // SAFETY: the frame is mapped read-write at `addr` until the group ends, and the group's

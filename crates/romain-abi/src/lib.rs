@@ -61,10 +61,24 @@ pub enum Call {
     /// first touch, at the same address in every replica. Fails with
     /// [`CallError::OutOfMemory`] beyond the replica's memory quota.
     Grow = 8,
+    /// Attaches shared region MR0 (see [`region`]): memory shared with a component outside the
+    /// replica group. Returns its address (MR0, the same in every replica) and length in bytes
+    /// (MR1). Replicas do not map it: every access faults to the master, which performs it once
+    /// for all (copy & execute). Fails with [`CallError::BadArgument`] for a region that does
+    /// not exist.
+    Attach = 9,
+}
+
+/// Shared regions.
+pub mod region {
+    /// The region of a group's companion component (`<app>-device`), if it has one.
+    pub const DEVICE: u64 = 1;
+    /// Its size in pages.
+    pub const DEVICE_PAGES: usize = 4;
 }
 
 impl Call {
-    pub const ALL: [Call; 8] = [
+    pub const ALL: [Call; 9] = [
         Call::Write,
         Call::Exit,
         Call::Args,
@@ -73,6 +87,7 @@ impl Call {
         Call::Random,
         Call::Yield,
         Call::Grow,
+        Call::Attach,
     ];
 
     pub const fn label(self) -> u64 {
@@ -95,6 +110,7 @@ impl Call {
             Call::Random => "random",
             Call::Yield => "yield",
             Call::Grow => "grow",
+            Call::Attach => "attach",
         }
     }
 }
@@ -137,6 +153,9 @@ pub struct ReplicaBadge {
 }
 
 impl ReplicaBadge {
+    /// The replica index of a group's companion component (not a replica: it is not compared).
+    pub const COMPANION: u8 = 0xff;
+
     /// Set in every replica badge so that no replica badge is 0 (an unbadged message).
     const MARK: u64 = 1 << 16;
 

@@ -85,7 +85,10 @@ impl Access {
         let mut decoder = Decoder::with_ip(64, &copy[..n], 0, DecoderOptions::NONE);
         let instr: Instruction = decoder.decode();
         if instr.is_invalid() {
-            return Err(Unsupported::Invalid { bytes: copy, len: n });
+            return Err(Unsupported::Invalid {
+                bytes: copy,
+                len: n,
+            });
         }
         let len = instr.len();
         let unsupported = |reason| Unsupported::Instruction {
@@ -146,7 +149,10 @@ impl Access {
             }
             let written = matches!(
                 used.access(),
-                OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+                OpAccess::Write
+                    | OpAccess::CondWrite
+                    | OpAccess::ReadWrite
+                    | OpAccess::ReadCondWrite
             );
             writes_base |= written && Some(r) == base;
             writes_index |= written && Some(r) == index;
@@ -304,19 +310,33 @@ pub fn write_code(access: &Access, code: &mut [u8; CODE_BYTES]) -> usize {
     put(&[0x48, 0x89, 0xa7, 0x88, 0, 0, 0, 0x48, 0x89, 0xfc]);
     for r in (0..16u8).filter(|&r| r as usize != RSP) {
         // mov r, [rsp + 8r]
-        put(&[0x48 | ((r >> 3) << 2), 0x8b, 0x44 | ((r & 7) << 3), 0x24, 8 * r]);
+        put(&[
+            0x48 | ((r >> 3) << 2),
+            0x8b,
+            0x44 | ((r & 7) << 3),
+            0x24,
+            8 * r,
+        ]);
     }
     put(access.bytes());
     for r in (0..16u8).filter(|&r| r as usize != RSP) {
         // mov [rsp + 8r], r
-        put(&[0x48 | ((r >> 3) << 2), 0x89, 0x44 | ((r & 7) << 3), 0x24, 8 * r]);
+        put(&[
+            0x48 | ((r >> 3) << 2),
+            0x89,
+            0x44 | ((r & 7) << 3),
+            0x24,
+            8 * r,
+        ]);
     }
     // pushfq; pop qword [rsp + 0x80] (addressed after the pop's increment)
     put(&[0x9c, 0x8f, 0x84, 0x24, 0x80, 0, 0, 0]);
     // mov rsp, [rsp + 0x88]
     put(&[0x48, 0x8b, 0xa4, 0x24, 0x88, 0, 0, 0]);
     // pop r15; pop r14; pop r13; pop r12; pop rbp; pop rbx; ret
-    put(&[0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3]);
+    put(&[
+        0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3,
+    ]);
     n
 }
 
@@ -369,7 +389,13 @@ mod tests {
         let table: &[(&[u8], Mnemonic, usize, bool, bool)] = &[
             (&[0x48, 0x8b, 0x03], Mnemonic::Mov, 8, true, false), // mov rax, [rbx]
             (&[0x89, 0x4b, 0x08], Mnemonic::Mov, 4, false, true), // mov [rbx+8], ecx
-            (&[0x48, 0x89, 0x54, 0xce, 0x10], Mnemonic::Mov, 8, false, true), // mov [rsi+rcx*8+16], rdx
+            (
+                &[0x48, 0x89, 0x54, 0xce, 0x10],
+                Mnemonic::Mov,
+                8,
+                false,
+                true,
+            ), // mov [rsi+rcx*8+16], rdx
             (&[0x0f, 0xb6, 0x07], Mnemonic::Movzx, 1, true, false), // movzx eax, byte [rdi]
             (&[0x48, 0x0f, 0xbf, 0x06], Mnemonic::Movsx, 2, true, false), // movsx rax, word [rsi]
             (&[0x48, 0x63, 0x03], Mnemonic::Movsxd, 4, true, false), // movsxd rax, dword [rbx]
@@ -378,7 +404,13 @@ mod tests {
             (&[0x83, 0x2b, 0x01], Mnemonic::Sub, 4, true, true),  // sub dword [rbx], 1
             (&[0x48, 0x39, 0x03], Mnemonic::Cmp, 8, true, false), // cmp [rbx], rax
             (&[0x48, 0x87, 0x03], Mnemonic::Xchg, 8, true, true), // xchg [rbx], rax
-            (&[0xf0, 0x48, 0x0f, 0xb1, 0x0b], Mnemonic::Cmpxchg, 8, true, true), // lock cmpxchg [rbx], rcx
+            (
+                &[0xf0, 0x48, 0x0f, 0xb1, 0x0b],
+                Mnemonic::Cmpxchg,
+                8,
+                true,
+                true,
+            ), // lock cmpxchg [rbx], rcx
             (&[0xf0, 0x0f, 0xc1, 0x03], Mnemonic::Xadd, 4, true, true), // lock xadd [rbx], eax
             (&[0xf0, 0x48, 0xff, 0x03], Mnemonic::Inc, 8, true, true), // lock inc qword [rbx]
             (&[0x49, 0x8b, 0x04, 0x24], Mnemonic::Mov, 8, true, false), // mov rax, [r12]
@@ -396,14 +428,14 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_execute_naming_the_bytes() {
         let table: &[(&[u8], &str)] = &[
-            (&[0xf3, 0x48, 0xa5], "not a supported"),               // rep movsq (string ops: later)
-            (&[0x48, 0x8b, 0x05, 0, 0, 0, 0], "rip-relative"),      // mov rax, [rip]
-            (&[0x48, 0x8b, 0x04, 0x24], "stack pointer"),           // mov rax, [rsp]
-            (&[0xff, 0x33], "not a supported"),                     // push qword [rbx]
-            (&[0x64, 0x48, 0x8b, 0x03], "fs/gs"),                   // mov rax, fs:[rbx]
-            (&[0x0f, 0x10, 0x03], "not a supported"),               // movups xmm0, [rbx]
+            (&[0xf3, 0x48, 0xa5], "not a supported"), // rep movsq (string ops: later)
+            (&[0x48, 0x8b, 0x05, 0, 0, 0, 0], "rip-relative"), // mov rax, [rip]
+            (&[0x48, 0x8b, 0x04, 0x24], "stack pointer"), // mov rax, [rsp]
+            (&[0xff, 0x33], "not a supported"),       // push qword [rbx]
+            (&[0x64, 0x48, 0x8b, 0x03], "fs/gs"),     // mov rax, fs:[rbx]
+            (&[0x0f, 0x10, 0x03], "not a supported"), // movups xmm0, [rbx]
             (&[0x48, 0x89, 0x1b], "address register is also an operand"), // mov [rbx], rbx
-            (&[0x0f, 0x0b], "not a supported"),                     // ud2
+            (&[0x0f, 0x0b], "not a supported"),       // ud2
             (&[0x48, 0x01, 0xd8], "not exactly one memory operand"), // add rax, rbx
         ];
         for &(bytes, reason) in table {
@@ -411,7 +443,10 @@ mod tests {
             let text = format!("{err}");
             assert!(text.contains(reason), "{bytes:02x?}: {text}");
             let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            assert!(text.starts_with(&format!("instruction {}", hex.join(" "))), "{text}");
+            assert!(
+                text.starts_with(&format!("instruction {}", hex.join(" "))),
+                "{text}"
+            );
         }
         assert!(matches!(
             Access::decode(&[0x0f, 0xff]),
@@ -504,7 +539,11 @@ mod tests {
         assert_eq!(r.rflags & 0x40, 0, "ZF clear: 42 is not zero");
 
         // mov rdx, [rbx+8]
-        let r = run(&[0x48, 0x8b, 0x53, 0x08], &regs_with(&[(RBX, base)]), &mut shared);
+        let r = run(
+            &[0x48, 0x8b, 0x53, 0x08],
+            &regs_with(&[(RBX, base)]),
+            &mut shared,
+        );
         assert_eq!(r.gpr[RDX], 42);
 
         // lock xadd [rbx], eax: the old value comes back, the sum stays; 1000 increments, once

@@ -87,6 +87,8 @@ pub struct Summary<'a> {
     pub memory_faults: u64,
     /// Pages the first replica had mapped at the end.
     pub pages: u64,
+    /// Accesses to shared memory performed by copy & execute (once each for all replicas).
+    pub shm_accesses: u64,
     /// Times the watchdog found replicas late at an event.
     pub watchdog_fired: u64,
     /// What was injected, if the run's injection happened.
@@ -129,6 +131,7 @@ impl<'a> Summary<'a> {
             pages_copied: 0,
             memory_faults: 0,
             pages: 0,
+            shm_accesses: 0,
             watchdog_fired: 0,
             injected: None,
             exit_code: None,
@@ -209,7 +212,7 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"detected\":{},\"rollbacks\":{},\"repair\":{},\"pages_compared\":{},\"pages_copied\":{},\"memory_faults\":{},\"pages\":{},\"watchdog_fired\":{},\"injected\":",
+            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"detected\":{},\"rollbacks\":{},\"repair\":{},\"pages_compared\":{},\"pages_copied\":{},\"memory_faults\":{},\"pages\":{},\"shm_accesses\":{},\"watchdog_fired\":{},\"injected\":",
             self.events,
             self.compared_words,
             self.mismatches,
@@ -221,6 +224,7 @@ impl fmt::Display for Summary<'_> {
             self.pages_copied,
             self.memory_faults,
             self.pages,
+            self.shm_accesses,
             self.watchdog_fired
         )?;
         match &self.injected {

@@ -222,6 +222,15 @@ pub fn grow(bytes: usize) -> Result<*mut u8, CallError> {
     call(Call::Grow, 1).map(|start| start as *mut u8)
 }
 
+/// Attaches shared region `region` (`romain_abi::region`): its address and length. The
+/// replicas do not map it; the master performs each access once for all (copy & execute).
+pub fn attach(region: u64) -> Result<(*mut u8, usize), CallError> {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = region);
+    let base = call(Call::Attach, 1)?;
+    let len = sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[1]) as usize;
+    Ok((base as *mut u8, len))
+}
+
 /// Gives up the processor; all replicas meet here.
 pub fn yield_now() {
     let _ = call(Call::Yield, 0);

@@ -1,0 +1,59 @@
+//! The shared region's layout, in 64-bit words: shared by shm-demo and shm-demo-device.
+
+use core::sync::atomic::AtomicU64;
+
+/// Record count, written by the device once the inputs are there.
+pub const READY: usize = 0;
+/// Set by the replicas when every output is written and the counting is done.
+pub const DONE: usize = 1;
+/// The shared atomic counter.
+pub const COUNTER: usize = 2;
+/// A word the benchmark loads and stores.
+pub const SCRATCH: usize = 3;
+pub const MAX_RECORDS: usize = 64;
+pub const INPUT: usize = 8;
+pub const OUTPUT: usize = INPUT + MAX_RECORDS;
+/// How many times each output slot was written (atomically counted by the replicas).
+pub const WRITES: usize = OUTPUT + MAX_RECORDS;
+/// Increments of the counter by the replicated program.
+#[allow(dead_code)] // used by shm-demo only
+pub const INCREMENTS: u64 = 1000;
+
+/// The region, as words.
+pub struct Shared {
+    words: *mut u64,
+    len: usize,
+}
+
+impl Shared {
+    pub fn new(base: *mut u8, bytes: usize) -> Self {
+        assert!(bytes / 8 > WRITES + MAX_RECORDS, "region too small");
+        Shared {
+            words: base.cast(),
+            len: bytes / 8,
+        }
+    }
+
+    pub fn load(&self, word: usize) -> u64 {
+        assert!(word < self.len);
+        // SAFETY: `word` is inside the region, which the master keeps for the program's life.
+        unsafe { self.words.add(word).read_volatile() }
+    }
+
+    pub fn store(&self, word: usize, value: u64) {
+        assert!(word < self.len);
+        // SAFETY: as in `load`.
+        unsafe { self.words.add(word).write_volatile(value) }
+    }
+
+    pub fn atomic(&self, word: usize) -> &AtomicU64 {
+        assert!(word < self.len);
+        // SAFETY: as in `load`; the word is 8-byte aligned (the region is page-aligned).
+        unsafe { AtomicU64::from_ptr(self.words.add(word)) }
+    }
+}
+
+/// What the replicated program computes from an input.
+pub fn transform(x: u64) -> u64 {
+    x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ 0x00ab_cdef
+}

@@ -1,0 +1,76 @@
+//! The companion of shm-demo: a component outside the replica group, started by the master with
+//! the shared region mapped directly. It writes the input records, waits for the replicated
+//! program, and checks what it finds: every output correct and written exactly once, and the
+//! counter at exactly the number of increments (not that times the number of replicas).
+//!
+//! With the argument `bench` it times 1000 direct loads and stores, for comparison with copy &
+//! execute.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::Ordering;
+
+use romain_abi::region;
+use romain_replica::{attach, println, time, yield_now};
+
+mod layout;
+use layout::*;
+
+romain_replica::main!(main);
+
+const RECORDS: usize = MAX_RECORDS;
+
+fn main() -> i32 {
+    let Ok((base, len)) = attach(region::DEVICE) else {
+        println!("shm-demo-device: no shared region");
+        return 1;
+    };
+    let shared = Shared::new(base, len);
+    bench(&shared);
+    let mut x = 0x1234_5678_9abc_def0u64;
+    for i in 0..RECORDS {
+        // SplitMix64 inputs.
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        shared.store(INPUT + i, z ^ (z >> 31));
+    }
+    shared.atomic(READY).store(RECORDS as u64, Ordering::SeqCst);
+    while shared.load(DONE) == 0 {
+        yield_now();
+    }
+    let correct = (0..RECORDS)
+        .filter(|&i| shared.load(OUTPUT + i) == transform(shared.load(INPUT + i)))
+        .count();
+    let once = (0..RECORDS)
+        .filter(|&i| shared.load(WRITES + i) == 1)
+        .count();
+    println!(
+        "shm-demo-device: {RECORDS} records in, {correct} outputs correct, {once} written exactly once; counter {}",
+        shared.load(COUNTER)
+    );
+    0
+}
+
+/// Times direct loads and stores: the baseline for copy & execute.
+fn bench(shared: &Shared) {
+    const N: u64 = 1000;
+    let start = time();
+    let mut sum = 0u64;
+    for _ in 0..N {
+        sum = sum.wrapping_add(shared.load(SCRATCH));
+    }
+    let loaded = time();
+    for i in 0..N {
+        shared.store(SCRATCH, i);
+    }
+    let stored = time();
+    shared.store(SCRATCH, 0);
+    let per_1000 = |a: (u64, u64), b: (u64, u64)| b.0 - a.0;
+    println!(
+        "shm-bench: direct: 1000 loads {} ticks, 1000 stores {} ticks [{sum}]",
+        per_1000(start, loaded),
+        per_1000(loaded, stored)
+    );
+}

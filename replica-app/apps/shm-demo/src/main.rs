@@ -1,0 +1,83 @@
+//! Copy & execute demo. Attaches the region it shares with its companion component
+//! (`shm-demo-device`), which it does not map: every access to it faults to the master, which
+//! performs it once for all replicas. It waits for the device's input records, writes
+//! `transform(input)` into each output slot (counting the writes to the slot with an atomic
+//! add), then increments a shared atomic counter 1000 times and prints the counter.
+//!
+//! With the argument `bench` it first times 1000 shared loads and 1000 shared stores.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::Ordering;
+
+use romain_abi::region;
+use romain_replica::{String, args, attach, println, time, yield_now};
+
+romain_replica::main!(main);
+
+#[path = "../../shm-demo-device/src/layout.rs"]
+mod layout;
+use layout::*;
+
+fn main() -> i32 {
+    let Ok((base, len)) = attach(region::DEVICE) else {
+        println!("shm-demo: no shared region");
+        return 1;
+    };
+    let shared = Shared::new(base, len);
+    if args().first().map(String::as_str) == Some("bench") {
+        bench(&shared);
+    }
+    // The device writes its inputs, then the record count.
+    let records = loop {
+        let n = shared.load(READY);
+        if n != 0 {
+            break n.min(MAX_RECORDS as u64) as usize;
+        }
+        yield_now();
+    };
+    for i in 0..records {
+        let input = shared.load(INPUT + i);
+        shared.store(OUTPUT + i, transform(input));
+        shared.atomic(WRITES + i).fetch_add(1, Ordering::SeqCst);
+    }
+    let counter = shared.atomic(COUNTER);
+    for _ in 0..INCREMENTS {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+    shared.store(DONE, 1);
+    println!(
+        "shm-demo: {records} records transformed; counter {}",
+        counter.load(Ordering::SeqCst)
+    );
+    0
+}
+
+/// Times shared loads and stores through copy & execute.
+fn bench(shared: &Shared) {
+    const N: u64 = 1000;
+    let start = time();
+    let mut sum = 0u64;
+    for _ in 0..N {
+        sum = sum.wrapping_add(shared.load(SCRATCH));
+    }
+    let loaded = time();
+    for i in 0..N {
+        shared.store(SCRATCH, i);
+    }
+    let stored = time();
+    let per = |a: (u64, u64), b: (u64, u64)| (b.0 - a.0) / N;
+    let ns = |ticks: u64| {
+        if start.1 == 0 {
+            0
+        } else {
+            ticks * 1_000_000_000 / start.1
+        }
+    };
+    let (l, s) = (per(start, loaded), per(loaded, stored));
+    println!(
+        "shm-bench: copy & execute: load {l} ticks ({} ns), store {s} ticks ({} ns) [{sum}]",
+        ns(l),
+        ns(s)
+    );
+}

@@ -1,0 +1,126 @@
+//! Copy & execute in the master: a replica access to the shared region, agreed by the vote, is
+//! executed here once, by the instruction itself, against the master's own mapping of the region
+//! (`romain_cae`), and the resulting registers go to every replica.
+
+use romain_core::regs::RegisterFile;
+
+use crate::objects::Frame;
+
+/// Why an access could not be copied and executed: the program's fault, reported with the
+/// instruction.
+pub(crate) struct Refused(pub alloc::string::String);
+
+/// The shared region of a group: its frames (consecutive in the master's view) and where
+/// replicas see it.
+pub(crate) struct Region {
+    pub base: u64,
+    pub frames: alloc::vec::Vec<Frame>,
+    /// A frame of the master, executable, where the executor's code is written.
+    pub code: Frame,
+}
+
+impl Region {
+    pub(crate) fn len(&self) -> u64 {
+        self.frames.len() as u64 * romain_core::image::PAGE_SIZE
+    }
+
+    pub(crate) fn contains(&self, addr: u64) -> bool {
+        (self.base..self.base + self.len()).contains(&addr)
+    }
+
+    /// The master's address of the region's byte at replica address `addr`.
+    fn view(&self, addr: u64) -> u64 {
+        self.frames[0].addr() as u64 + (addr - self.base)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod arch {
+    use romain_cae::x86::{self, Access, Registers};
+    use romain_core::regs::{Arch, RegisterFile};
+
+    /// seL4_UserContext names of the general-purpose registers in encoding order.
+    const NAMES: [&str; 16] = [
+        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15",
+    ];
+
+    fn index(name: &str) -> usize {
+        Arch::X86_64.register_index(name).expect("x86_64 register")
+    }
+
+    fn registers(file: &RegisterFile) -> Registers {
+        let mut regs = Registers {
+            gpr: [0; 16],
+            rflags: file.words()[index("rflags")],
+        };
+        for (i, name) in NAMES.iter().enumerate() {
+            regs.gpr[i] = file.words()[index(name)];
+        }
+        regs
+    }
+
+    /// Executes the instruction at the replica's pc (`bytes`) with `file` against the region;
+    /// returns the replica's registers after it.
+    pub(super) fn execute(
+        region: &super::Region,
+        bytes: &[u8],
+        file: &RegisterFile,
+    ) -> Result<RegisterFile, super::Refused> {
+        let refused = |why: alloc::string::String| super::Refused(why);
+        let access = Access::decode(bytes).map_err(|e| refused(alloc::format!("{e}")))?;
+        let regs = registers(file);
+        let addr = access.address(&regs);
+        let end = addr.wrapping_add(access.size as u64);
+        if !region.contains(addr) || end > region.base + region.len() || end < addr {
+            return Err(refused(alloc::format!(
+                "access of {} bytes at {addr:#x} leaves the shared region",
+                access.size
+            )));
+        }
+        let rebased = access.rebase(&regs, region.view(addr)).ok_or_else(|| {
+            refused("its address cannot be moved onto the master's mapping".into())
+        })?;
+        let mut code = [0u8; x86::CODE_BYTES];
+        let n = x86::write_code(&access, &mut code);
+        region.code.bytes()[..n].copy_from_slice(&code[..n]);
+        // SAFETY: the code was just written for this access into an executable frame of the
+        // master, and the rebased access lies inside the master's mapping of the region.
+        let after = unsafe { x86::execute(region.code.bytes().as_ptr(), &rebased.regs) };
+        let out = access.result(&regs, &rebased, &after);
+        let mut result = file.clone();
+        let words = result.words_mut();
+        for (i, name) in NAMES.iter().enumerate() {
+            words[index(name)] = out.gpr[i];
+        }
+        words[index("rflags")] = out.rflags;
+        words[Arch::PC] += access.len as u64;
+        Ok(result)
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod arch {
+    use romain_core::regs::RegisterFile;
+
+    pub(super) fn execute(
+        _region: &super::Region,
+        bytes: &[u8],
+        _file: &RegisterFile,
+    ) -> Result<RegisterFile, super::Refused> {
+        Err(super::Refused(alloc::format!(
+            "instruction {:02x?}: copy & execute is not implemented on aarch64 yet",
+            &bytes[..4]
+        )))
+    }
+}
+
+/// Executes the access at the start of `bytes` (the instruction at the replicas' pc) with
+/// registers `regs` once against `region`; returns the registers every replica continues with.
+pub(crate) fn execute(
+    region: &Region,
+    bytes: &[u8],
+    regs: &RegisterFile,
+) -> Result<RegisterFile, Refused> {
+    arch::execute(region, bytes, regs)
+}
