@@ -5,6 +5,7 @@
 #   make test                      host tests + QEMU system tests on both architectures
 #   make bench [ARCH=...]          replication overhead of the MiBench programs (table, JSON, CSV, SVG)
 #   make campaign [ARCH=...]       a fault-injection campaign (report, plot; see CAMPAIGN_ARGS)
+#   make cae-bench [ARCH=...]      cost of a shared-memory access through copy & execute
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
 #   make docker-build docker-run   the same inside the project's container
@@ -71,7 +72,7 @@ embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if 
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign clean docker-build docker-run
+.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign cae-bench clean docker-build docker-run
 
 all: image
 
@@ -141,6 +142,11 @@ bench: setup
 # Results, report and plot go to $(BUILD)/campaign/$(ARCH)/.
 campaign: setup
 	cargo run -q --release -p romain-campaign -- run --arch $(ARCH) --out $(BUILD)/campaign/$(ARCH) $(CAMPAIGN_ARGS)
+
+# Copy & execute microbenchmark: one shared load and store through copy & execute, against the
+# companion's direct accesses to the same region (figures printed, guest ticks and ns).
+cae-bench: setup
+	@$(MAKE) -s --no-print-directory run ARCH=$(ARCH) PLAN='none:shm-demo+bench,tmr:shm-demo+bench' | grep -E '^(shm-bench|ROMAIN-SUMMARY|\[romain INFO\] run)'
 
 lint:
 	cargo fmt --all --check

@@ -25,8 +25,10 @@ fn main() -> i32 {
         return 1;
     };
     let shared = Shared::new(base, len);
-    if args().first().map(String::as_str) == Some("bench") {
-        bench(&shared);
+    match args().first().map(String::as_str) {
+        Some("bench") => bench(&shared),
+        Some("rep") => unsupported(base),
+        _ => {}
     }
     // The device writes its inputs, then the record count.
     let records = loop {
@@ -51,6 +53,22 @@ fn main() -> i32 {
         counter.load(Ordering::SeqCst)
     );
     0
+}
+
+/// An access copy & execute refuses (a repeated string store): the group must end with an error
+/// naming the instruction, and nothing else may break.
+fn unsupported(base: *mut u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: none needed beyond the test's purpose: the master refuses the access.
+    unsafe {
+        core::arch::asm!("rep stosb", inout("rdi") base => _, inout("rcx") 16usize => _, in("al") 0u8);
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above; `dc zva` zeroes a block of shared memory.
+    unsafe {
+        core::arch::asm!("dc zva, {0}", in(reg) base);
+    }
+    println!("shm-demo: the unsupported access went through");
 }
 
 /// Times shared loads and stores through copy & execute.
