@@ -109,7 +109,8 @@ pub(crate) fn fault_event(fault: &sel4::Fault) -> EventKind {
         sel4::Fault::CapFault(f) => EventKind::CapFault {
             addr: f.inner().get_Addr(),
         },
+        // The label is filled in by the caller, which has the message.
         #[allow(unreachable_patterns)]
-        _ => EventKind::UnknownCall { label: 0 },
+        _ => EventKind::OtherFault { label: 0 },
     }
 }

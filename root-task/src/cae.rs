@@ -68,7 +68,7 @@ mod arch {
         file: &RegisterFile,
     ) -> Result<RegisterFile, super::Refused> {
         let refused = |why: alloc::string::String| super::Refused(why);
-        let access = Access::decode(bytes).map_err(|e| refused(alloc::format!("{e}")))?;
+        let access = Access::decode(&bytes[..15]).map_err(|e| refused(alloc::format!("{e}")))?;
         let regs = registers(file);
         let addr = access.address(&regs);
         let end = addr.wrapping_add(access.size as u64);
@@ -101,17 +101,79 @@ mod arch {
 
 #[cfg(target_arch = "aarch64")]
 mod arch {
-    use romain_core::regs::RegisterFile;
+    use romain_cae::aarch64::{self, Block, Registers};
+    use romain_core::regs::{Arch, RegisterFile};
+
+    /// Where xN is in seL4_UserContext (not in numeric order: x16–x18, x29 and x30 come
+    /// after x8).
+    fn index(r: usize) -> usize {
+        let names = Arch::Aarch64.register_names();
+        names
+            .iter()
+            .position(|n| n.strip_prefix('x').and_then(|d| d.parse().ok()) == Some(r))
+            .expect("x0..x30")
+    }
 
     pub(super) fn execute(
-        _region: &super::Region,
+        region: &super::Region,
         bytes: &[u8],
-        _file: &RegisterFile,
+        file: &RegisterFile,
     ) -> Result<RegisterFile, super::Refused> {
-        Err(super::Refused(alloc::format!(
-            "instruction {:02x?}: copy & execute is not implemented on aarch64 yet",
-            &bytes[..4]
-        )))
+        let refused = |why: alloc::string::String| super::Refused(why);
+        let mut words = [0u32; aarch64::MAX_BLOCK];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        let block = Block::decode(&words).map_err(|e| refused(alloc::format!("{e}")))?;
+        let access = block.access;
+        let mut regs = Registers::default();
+        for r in 0..31 {
+            regs.x[r] = file.words()[index(r)];
+        }
+        let addr = access.address(&regs);
+        let end = addr.wrapping_add(access.len() as u64);
+        if !region.contains(addr) || end > region.base + region.len() || end < addr {
+            return Err(refused(alloc::format!(
+                "access of {} bytes at {addr:#x} leaves the shared region",
+                access.len()
+            )));
+        }
+        let (moved, delta) = access.rebase(&regs, region.view(addr));
+        let mut code = [0u32; aarch64::CODE_WORDS];
+        let n = aarch64::write_code(&block, &mut code);
+        let bytes = region.code.bytes();
+        for (i, w) in code[..n].iter().enumerate() {
+            bytes[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        unify_instruction_cache(region.code.addr(), 4 * n);
+        // SAFETY: the code was just written for this access into an executable frame of the
+        // master, its instruction cache made coherent; the rebased access lies inside the
+        // master's mapping of the region.
+        let after = unsafe { aarch64::execute(bytes.as_ptr(), &moved) };
+        let out = access.result(&regs, delta, &after);
+        let mut result = file.clone();
+        let words = result.words_mut();
+        for r in 0..31 {
+            words[index(r)] = out.x[r];
+        }
+        words[Arch::PC] += 4 * block.len as u64;
+        Ok(result)
+    }
+
+    /// Cleans the data cache and invalidates the instruction cache over the executor's code (the
+    /// kernel does it: EL0 may not).
+    fn unify_instruction_cache(addr: usize, len: usize) {
+        let vspace = sel4::init_thread::slot::VSPACE.cap().bits();
+        let err = sel4::with_ipc_buffer_mut(|ipc| {
+            ipc.inner_mut().seL4_ARM_VSpace_Unify_Instruction(
+                vspace,
+                addr as u64,
+                (addr + len) as u64,
+            )
+        });
+        if err != 0 {
+            log::warn!("instruction cache maintenance failed ({err})");
+        }
     }
 }
 

@@ -800,9 +800,10 @@ impl Group<'_, '_> {
         summary: &mut Summary<'_>,
     ) -> Result<Flow, Stop> {
         let pc = event.regs.pc();
-        let mut bytes = [0u8; 15];
+        let mut bytes = [0u8; 32];
         for (i, b) in bytes.iter_mut().enumerate() {
-            // Up to 15 bytes of code at pc, from the leader's own memory (it may end a page).
+            // Code at pc (an x86_64 instruction, or an aarch64 exclusive block), from the
+            // leader's own memory (it may end a page).
             match page_of(&self.replicas[leader], pc + i as u64) {
                 Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
                 None if i > 0 => break,
@@ -1105,7 +1106,12 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
         let kind = if EventKind::is_call_label(info.label()) {
             EventKind::from_call_label(info.label())
         } else {
-            arch::fault_event(&sel4::Fault::new(ipc, info))
+            match arch::fault_event(&sel4::Fault::new(ipc, info)) {
+                EventKind::OtherFault { .. } => EventKind::OtherFault {
+                    label: info.label(),
+                },
+                kind => kind,
+            }
         };
         let len = info.length().min(MAX_MESSAGE_WORDS);
         (

@@ -10,10 +10,13 @@
 //!   *rebasing* the memory operand from the replica's address onto the master's mapping by
 //!   adjusting the base (or index) register, and an executor that runs the instruction with a
 //!   given register file against memory, usable in the master and in host tests alike.
+//! - [`aarch64`]: decoding the A64 load/store classes, rebasing the base register (with
+//!   write-back), and the executor's code, which re-arms exclusive monitors.
 //!
 //! Anything not supported gets an error naming the instruction bytes, never a guess.
 #![cfg_attr(not(test), no_std)]
 
+pub mod aarch64;
 pub mod x86;
 
 use core::fmt;

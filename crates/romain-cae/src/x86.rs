@@ -283,6 +283,7 @@ impl OpAccessOk for Instruction {
 pub const CODE_BYTES: usize = 256;
 
 /// The frame the executor's code works on; `gpr` is what it gets a pointer to.
+#[cfg(target_arch = "x86_64")]
 #[repr(C)]
 struct Frame {
     /// Where `pushfq` puts the flags before they move into `rflags`.

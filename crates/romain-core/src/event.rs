@@ -29,6 +29,9 @@ pub enum EventKind {
     UnknownSyscall { number: u64 },
     /// An invocation of an empty or wrong capability slot.
     CapFault { addr: u64 },
+    /// Any other kernel fault message (for example a trapped system-register access on a
+    /// hypervisor kernel), by its label.
+    OtherFault { label: u64 },
 }
 
 impl EventKind {
@@ -73,6 +76,7 @@ impl EventKind {
             EventKind::UserException { .. } => "user-exception",
             EventKind::UnknownSyscall { .. } => "unknown-syscall",
             EventKind::CapFault { .. } => "cap-fault",
+            EventKind::OtherFault { .. } => "other-fault",
         }
     }
 }
@@ -96,6 +100,7 @@ impl fmt::Display for EventKind {
             }
             EventKind::UnknownSyscall { number } => write!(f, "unknown syscall {number:#x}"),
             EventKind::CapFault { addr } => write!(f, "capability fault at slot {addr:#x}"),
+            EventKind::OtherFault { label } => write!(f, "kernel fault (label {label})"),
         }
     }
 }

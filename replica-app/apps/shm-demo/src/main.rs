@@ -55,8 +55,8 @@ fn main() -> i32 {
     0
 }
 
-/// An access copy & execute refuses (a repeated string store): the group must end with an error
-/// naming the instruction, and nothing else may break.
+/// An access copy & execute refuses (a repeated string store, an exclusive pair load): the group
+/// must end with an error naming the instruction, and nothing else may break.
 fn unsupported(base: *mut u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: none needed beyond the test's purpose: the master refuses the access.
@@ -64,9 +64,9 @@ fn unsupported(base: *mut u8) {
         core::arch::asm!("rep stosb", inout("rdi") base => _, inout("rcx") 16usize => _, in("al") 0u8);
     }
     #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above; `dc zva` zeroes a block of shared memory.
+    // SAFETY: as above; an exclusive pair load (which copy & execute refuses).
     unsafe {
-        core::arch::asm!("dc zva, {0}", in(reg) base);
+        core::arch::asm!("ldxp {0}, {1}, [{2}]", "clrex", out(reg) _, out(reg) _, in(reg) base);
     }
     println!("shm-demo: the unsupported access went through");
 }

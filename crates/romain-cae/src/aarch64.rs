@@ -1,0 +1,593 @@
+//! aarch64: decoding a faulting load or store, rebasing it, and executing it.
+//!
+//! A64 loads and stores are regular enough to decode from their encoding classes (Arm ARM, C4.1
+//! "Loads and Stores"): single registers (unsigned, unscaled, pre- and post-indexed immediate,
+//! register offset), pairs, exclusives and load-acquire/store-release. FP/SIMD forms (replicas
+//! are built soft-float and emit none), LSE atomics and CAS (ARMv8.1; the Cortex-A57 is ARMv8.0),
+//! exclusive pairs and cache maintenance are refused by name.
+//!
+//! Exclusives: a replica's load-exclusive of shared memory faults, so its own monitor is never
+//! armed, and its store-exclusive then fails without even touching memory (and without
+//! faulting). The executor therefore runs the whole exclusive block at once: the load-exclusive,
+//! the register-only instructions after it, up to the store-exclusive to the same base, as the
+//! compiler emits them for an atomic read-modify-write; the pair runs back to back in the master,
+//! once, and succeeds or fails as the hardware says.
+
+use crate::Unsupported;
+
+/// x0–x30 (x31 is the zero register or sp, which copy & execute does not use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Registers {
+    pub x: [u64; 31],
+}
+
+/// What the instruction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Load,
+    Store,
+    LoadPair,
+    StorePair,
+    LoadExclusive,
+    StoreExclusive,
+    LoadAcquire,
+    StoreRelease,
+}
+
+impl Op {
+    fn loads(self) -> bool {
+        matches!(
+            self,
+            Op::Load | Op::LoadPair | Op::LoadExclusive | Op::LoadAcquire
+        )
+    }
+}
+
+/// How the address is formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// base + offset
+    Offset(i64),
+    /// base + offset, written back to the base first
+    PreIndex(i64),
+    /// base, then base + offset written back
+    PostIndex(i64),
+    /// base + extend(rm) << shift
+    Register {
+        rm: usize,
+        extend: Extend,
+        shift: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extend {
+    Uxtw,
+    Lsl,
+    Sxtw,
+    Sxtx,
+}
+
+/// A decoded load or store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub word: u32,
+    pub op: Op,
+    /// Bytes per register transferred.
+    pub size: usize,
+    pub rt: usize,
+    pub rt2: Option<usize>,
+    pub rn: usize,
+    /// The status register of a store-exclusive.
+    pub rs: Option<usize>,
+    pub mode: Mode,
+}
+
+fn bits(word: u32, hi: u32, lo: u32) -> u32 {
+    (word >> lo) & ((1 << (hi - lo + 1)) - 1)
+}
+
+fn sign_extend(value: u32, width: u32) -> i64 {
+    let shift = 64 - width;
+    ((value as i64) << shift) >> shift
+}
+
+impl Access {
+    pub fn decode(word: u32) -> Result<Access, Unsupported> {
+        let mut bytes = [0u8; 15];
+        bytes[..4].copy_from_slice(&word.to_le_bytes());
+        let refuse = |reason| Unsupported::Instruction {
+            bytes,
+            len: 4,
+            reason,
+        };
+        let rt = bits(word, 4, 0) as usize;
+        let rn = bits(word, 9, 5) as usize;
+        let size_bits = bits(word, 31, 30);
+        let v = bits(word, 26, 26) == 1;
+        let access = if word & 0x3b00_0000 == 0x3900_0000 {
+            // Load/store register, unsigned immediate.
+            if v {
+                return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
+            }
+            let opc = bits(word, 23, 22);
+            if size_bits == 3 && opc == 2 {
+                return Err(refuse("prefetch"));
+            }
+            Access {
+                word,
+                op: if opc == 0 { Op::Store } else { Op::Load },
+                size: 1 << size_bits,
+                rt,
+                rt2: None,
+                rn,
+                rs: None,
+                mode: Mode::Offset((bits(word, 21, 10) << size_bits) as i64),
+            }
+        } else if word & 0x3b00_0000 == 0x3800_0000 {
+            if v {
+                return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
+            }
+            let opc = bits(word, 23, 22);
+            if size_bits == 3 && opc == 2 {
+                return Err(refuse("prefetch"));
+            }
+            let op = if opc == 0 { Op::Store } else { Op::Load };
+            let mode = if bits(word, 21, 21) == 0 {
+                let imm = sign_extend(bits(word, 20, 12), 9);
+                match bits(word, 11, 10) {
+                    0 => Mode::Offset(imm),
+                    1 => Mode::PostIndex(imm),
+                    3 => Mode::PreIndex(imm),
+                    _ => return Err(refuse("unprivileged loads and stores")),
+                }
+            } else if bits(word, 11, 10) == 2 {
+                let extend = match bits(word, 15, 13) {
+                    2 => Extend::Uxtw,
+                    3 => Extend::Lsl,
+                    6 => Extend::Sxtw,
+                    7 => Extend::Sxtx,
+                    _ => return Err(refuse("reserved register extend")),
+                };
+                let shift = if bits(word, 12, 12) == 1 {
+                    size_bits
+                } else {
+                    0
+                };
+                Mode::Register {
+                    rm: bits(word, 20, 16) as usize,
+                    extend,
+                    shift,
+                }
+            } else if bits(word, 11, 10) == 0 {
+                return Err(refuse("LSE atomics (ARMv8.1; not on this CPU)"));
+            } else {
+                return Err(refuse("not a supported load or store"));
+            };
+            Access {
+                word,
+                op,
+                size: 1 << size_bits,
+                rt,
+                rt2: None,
+                rn,
+                rs: None,
+                mode,
+            }
+        } else if word & 0x3a00_0000 == 0x2800_0000 {
+            // Load/store pair.
+            if v {
+                return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
+            }
+            let load = bits(word, 22, 22) == 1;
+            let size = match size_bits {
+                0 => 4,
+                2 => 8,
+                1 if load => 4, // ldpsw
+                _ => return Err(refuse("not a supported pair form")),
+            };
+            let imm = sign_extend(bits(word, 21, 15), 7) * size as i64;
+            let mode = match bits(word, 24, 23) {
+                0 | 2 => Mode::Offset(imm),
+                1 => Mode::PostIndex(imm),
+                _ => Mode::PreIndex(imm),
+            };
+            Access {
+                word,
+                op: if load { Op::LoadPair } else { Op::StorePair },
+                size,
+                rt,
+                rt2: Some(bits(word, 14, 10) as usize),
+                rn,
+                rs: None,
+                mode,
+            }
+        } else if word & 0x3f00_0000 == 0x0800_0000 {
+            // Exclusives and acquire/release.
+            let (o2, load, o1) = (
+                bits(word, 23, 23),
+                bits(word, 22, 22) == 1,
+                bits(word, 21, 21),
+            );
+            let rs = bits(word, 20, 16) as usize;
+            let op = match (o2, o1, load) {
+                (0, 0, true) => Op::LoadExclusive,
+                (0, 0, false) => Op::StoreExclusive,
+                (1, 0, true) => Op::LoadAcquire,
+                (1, 0, false) => Op::StoreRelease,
+                (0, 1, _) => return Err(refuse("exclusive pairs")),
+                _ => return Err(refuse("compare-and-swap (ARMv8.1; not on this CPU)")),
+            };
+            Access {
+                word,
+                op,
+                size: 1 << size_bits,
+                rt,
+                rt2: None,
+                rn,
+                rs: (op == Op::StoreExclusive).then_some(rs),
+                mode: Mode::Offset(0),
+            }
+        } else {
+            return Err(refuse("not a load or store"));
+        };
+        if access.rn == 31 {
+            return Err(refuse("addressed by the stack pointer"));
+        }
+        let writeback = matches!(access.mode, Mode::PreIndex(_) | Mode::PostIndex(_));
+        let overlaps = |r: Option<usize>| r == Some(access.rn);
+        if writeback && (access.rt == access.rn || overlaps(access.rt2)) && access.rn != 31 {
+            return Err(refuse("writes back to a register it also transfers"));
+        }
+        if overlaps(access.rs) || access.rs == Some(access.rt) {
+            return Err(refuse("store-exclusive status overlaps its operands"));
+        }
+        if let Mode::Register { rm, .. } = access.mode
+            && rm == access.rn
+        {
+            return Err(refuse("base and offset are the same register"));
+        }
+        Ok(access)
+    }
+
+    /// Bytes the instruction transfers.
+    pub fn len(&self) -> usize {
+        self.size * if self.rt2.is_some() { 2 } else { 1 }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The address accessed with `regs`.
+    pub fn address(&self, regs: &Registers) -> u64 {
+        let base = regs.x[self.rn];
+        match self.mode {
+            Mode::Offset(imm) | Mode::PreIndex(imm) => base.wrapping_add(imm as u64),
+            Mode::PostIndex(_) => base,
+            Mode::Register { rm, extend, shift } => {
+                let m = if rm == 31 { 0 } else { regs.x[rm] };
+                let offset = match extend {
+                    Extend::Uxtw => m as u32 as u64,
+                    Extend::Sxtw => m as u32 as i32 as i64 as u64,
+                    Extend::Lsl | Extend::Sxtx => m,
+                };
+                base.wrapping_add(offset << shift)
+            }
+        }
+    }
+
+    /// Registers with the base moved so that the instruction accesses `target`.
+    pub fn rebase(&self, regs: &Registers, target: u64) -> (Registers, u64) {
+        let delta = target.wrapping_sub(self.address(regs));
+        let mut moved = *regs;
+        moved.x[self.rn] = moved.x[self.rn].wrapping_add(delta);
+        (moved, delta)
+    }
+
+    /// The replica's registers after the instruction ran rebased by `delta` and left `after`:
+    /// the base is the replica's own again (with its write-back applied), unless a load wrote
+    /// it.
+    pub fn result(&self, before: &Registers, delta: u64, after: &Registers) -> Registers {
+        let mut out = *after;
+        let loaded_into_base = self.op.loads() && (self.rt == self.rn || self.rt2 == Some(self.rn));
+        out.x[self.rn] = match self.mode {
+            Mode::PreIndex(_) | Mode::PostIndex(_) => after.x[self.rn].wrapping_sub(delta),
+            _ if loaded_into_base => after.x[self.rn],
+            _ => before.x[self.rn],
+        };
+        out
+    }
+}
+
+/// Most instructions in an exclusive block (load-exclusive to store-exclusive).
+pub const MAX_BLOCK: usize = 8;
+
+/// What the executor runs for one agreed access: one load or store, or an exclusive block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    /// The access (for an exclusive block, its load-exclusive).
+    pub access: Access,
+    words: [u32; MAX_BLOCK],
+    pub len: usize,
+}
+
+/// Whether `word` only computes on registers (A64 data processing, immediate or register).
+fn register_only(word: u32) -> bool {
+    bits(word, 28, 26) == 0b100 || bits(word, 27, 25) == 0b101
+}
+
+impl Block {
+    /// The access at `words[0]`, with the rest of its exclusive block if it opens one.
+    pub fn decode(words: &[u32]) -> Result<Block, Unsupported> {
+        let access = Access::decode(words[0])?;
+        let mut block = Block {
+            access,
+            words: [0; MAX_BLOCK],
+            len: 1,
+        };
+        block.words[0] = words[0];
+        if access.op != Op::LoadExclusive {
+            return Ok(block);
+        }
+        for &word in words.iter().skip(1).take(MAX_BLOCK - 1) {
+            block.words[block.len] = word;
+            block.len += 1;
+            if let Ok(store) = Access::decode(word)
+                && store.op == Op::StoreExclusive
+                && store.rn == access.rn
+            {
+                return Ok(block);
+            }
+            if !register_only(word) || bits(word, 4, 0) as usize == access.rn {
+                break;
+            }
+        }
+        let mut bytes = [0u8; 15];
+        bytes[..4].copy_from_slice(&words[0].to_le_bytes());
+        Err(Unsupported::Instruction {
+            bytes,
+            len: 4,
+            reason: "a load-exclusive not closed by a store-exclusive to the same address within a few register-only instructions",
+        })
+    }
+
+    pub fn words(&self) -> &[u32] {
+        &self.words[..self.len]
+    }
+
+    /// Every register any word of the block may name (all 5-bit register fields).
+    fn named(&self) -> u32 {
+        let mut mask = 0u32;
+        for &w in self.words() {
+            for (hi, lo) in [(4, 0), (9, 5), (14, 10), (20, 16)] {
+                mask |= 1 << bits(w, hi, lo);
+            }
+        }
+        mask
+    }
+}
+
+/// Words of the executor's code.
+pub const CODE_WORDS: usize = 96;
+
+/// Writes the executor's code for `block`: save the callee-saved registers, load x0–x30 (but
+/// the frame pointer, a register the block does not name) from the frame, run the block, store
+/// them back, return. Returns the number of words.
+pub fn write_code(block: &Block, code: &mut [u32; CODE_WORDS]) -> usize {
+    let named = block.named();
+    let s = (0..29u32)
+        .find(|r| named & (1 << r) == 0)
+        .expect("a block of eight words names at most 32 registers, and x31 is not one");
+    let mut n = 0;
+    let mut put = |w: u32| {
+        code[n] = w;
+        n += 1;
+    };
+    // stp x19, x20, [sp, #-96]!; stp x21..x30 at 16..80
+    put(0xa9ba_53f3);
+    for (i, pair) in [(21u32, 2u32), (23, 4), (25, 6), (27, 8), (29, 10)] {
+        put(0xa900_0000 | (pair << 15) | ((i + 1) << 10) | (31 << 5) | i);
+    }
+    // mov xS, x0
+    put(0xaa00_03e0 | s);
+    for r in (0..31u32).filter(|&r| r != s) {
+        // ldr xr, [xS, #8r]
+        put(0xf940_0000 | (r << 10) | (s << 5) | r);
+    }
+    for &w in block.words() {
+        put(w);
+    }
+    for r in (0..31u32).filter(|&r| r != s) {
+        // str xr, [xS, #8r]
+        put(0xf900_0000 | (r << 10) | (s << 5) | r);
+    }
+    // ldp x29, x30 .. x21, x22; ldp x19, x20, [sp], #96; ret
+    for (i, pair) in [(29u32, 10u32), (27, 8), (25, 6), (23, 4), (21, 2)] {
+        put(0xa940_0000 | (pair << 15) | ((i + 1) << 10) | (31 << 5) | i);
+    }
+    put(0xa8c6_53f3);
+    put(0xd65f_03c0);
+    n
+}
+
+/// Runs the code [`write_code`] wrote at `code` with `regs`. Returns the registers after it.
+///
+/// # Safety
+/// `code` must hold [`write_code`]'s output for the access, in executable memory whose
+/// instruction cache is coherent with it, and the rebased access must be valid.
+#[cfg(target_arch = "aarch64")]
+pub unsafe fn execute(code: *const u8, regs: &Registers) -> Registers {
+    let mut frame = [0u64; 31];
+    frame.copy_from_slice(&regs.x);
+    // SAFETY: the caller guarantees the code; it follows AAPCS64 (saves and restores x19–x30
+    // and leaves sp as it found it).
+    let run: extern "C" fn(*mut u64) = unsafe { core::mem::transmute(code) };
+    run(frame.as_mut_ptr());
+    Registers { x: frame }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodings from GNU as (aarch64-linux-gnu-as -march=armv8.1-a).
+    #[test]
+    fn decodes_a_table_of_real_encodings() {
+        use Mode::*;
+        use Op::*;
+        let table: &[(u32, Op, usize, usize, Option<usize>, usize, Mode)] = &[
+            (0xf940_0020, Load, 8, 0, None, 1, Offset(0)), // ldr x0, [x1]
+            (0xf940_0862, Load, 8, 2, None, 3, Offset(16)), // ldr x2, [x3, #16]
+            (0xb900_08a4, Store, 4, 4, None, 5, Offset(8)), // str w4, [x5, #8]
+            (0x3940_0ce6, Load, 1, 6, None, 7, Offset(3)), // ldrb w6, [x7, #3]
+            (0x7980_0528, Load, 2, 8, None, 9, Offset(2)), // ldrsh x8, [x9, #2]
+            (0xb980_056a, Load, 4, 10, None, 11, Offset(4)), // ldrsw x10, [x11, #4]
+            (0xf85f_81ac, Load, 8, 12, None, 13, Offset(-8)), // ldur x12, [x13, #-8]
+            (0xf840_8dee, Load, 8, 14, None, 15, PreIndex(8)), // ldr x14, [x15, #8]!
+            (0xf801_0630, Store, 8, 16, None, 17, PostIndex(16)), // str x16, [x17], #16
+            (
+                0xf874_7a72,
+                Load,
+                8,
+                18,
+                None,
+                19,
+                Register {
+                    rm: 20,
+                    extend: Extend::Lsl,
+                    shift: 3,
+                },
+            ), // ldr x18, [x19, x20, lsl #3]
+            (
+                0xb837_5ad5,
+                Store,
+                4,
+                21,
+                None,
+                22,
+                Register {
+                    rm: 23,
+                    extend: Extend::Uxtw,
+                    shift: 2,
+                },
+            ), // str w21, [x22, w23, uxtw #2]
+            (0xa941_0440, LoadPair, 8, 0, Some(1), 2, Offset(16)), // ldp x0, x1, [x2, #16]
+            (0x29bf_10a3, StorePair, 4, 3, Some(4), 5, PreIndex(-8)), // stp w3, w4, [x5, #-8]!
+            (0xa8c2_1d06, LoadPair, 8, 6, Some(7), 8, PostIndex(32)), // ldp x6, x7, [x8], #32
+            (0xc85f_7d49, LoadExclusive, 8, 9, None, 10, Offset(0)), // ldxr x9, [x10]
+            (0x885f_fdee, LoadExclusive, 4, 14, None, 15, Offset(0)), // ldaxr w14, [x15]
+            (0xc8df_fe93, LoadAcquire, 8, 19, None, 20, Offset(0)), // ldar x19, [x20]
+            (0xc89f_fed5, StoreRelease, 8, 21, None, 22, Offset(0)), // stlr x21, [x22]
+            (0xf940_0000, Load, 8, 0, None, 0, Offset(0)), // ldr x0, [x0]
+        ];
+        for &(word, op, size, rt, rt2, rn, mode) in table {
+            let a = Access::decode(word).unwrap_or_else(|e| panic!("{word:08x}: {e}"));
+            assert_eq!(
+                (a.op, a.size, a.rt, a.rt2, a.rn, a.mode),
+                (op, size, rt, rt2, rn, mode),
+                "{word:08x}"
+            );
+        }
+        // stxr w11, x12, [x13] and stlxr w16, w17, [x18]: the status register.
+        let s = Access::decode(0xc80b_7dac).unwrap();
+        assert_eq!(
+            (s.op, s.rs, s.rt, s.rn, s.size),
+            (StoreExclusive, Some(11), 12, 13, 8)
+        );
+        let s = Access::decode(0x8810_fe51).unwrap();
+        assert_eq!((s.rs, s.rt, s.size), (Some(16), 17, 4));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_execute_naming_the_bytes() {
+        for (word, reason) in [
+            (0xf940_07e1, "stack pointer"),       // ldr x1, [sp, #8]
+            (0x3dc0_0020, "FP/SIMD"),             // ldr q0, [x1]
+            (0xf820_0041, "LSE atomics"),         // ldadd x0, x1, [x2]
+            (0xd50b_7423, "not a load or store"), // dc zva, x3
+            (0xc87f_0440, "exclusive pairs"),     // ldxp x0, x1, [x2]
+            (0xf840_8def, "writes back"),         // ldr x15, [x15, #8]!
+        ] {
+            let e = Access::decode(word).unwrap_err();
+            let text = format!("{e}");
+            assert!(text.contains(reason), "{word:08x}: {text}");
+            let le = word.to_le_bytes();
+            assert!(
+                text.starts_with(&format!(
+                    "instruction {:02x} {:02x} {:02x} {:02x}",
+                    le[0], le[1], le[2], le[3]
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_rebasing_and_write_back() {
+        let mut regs = Registers::default();
+        regs.x[15] = 0x4000_0000;
+        regs.x[20] = 3;
+        // ldr x14, [x15, #8]!: accesses base + 8, the base ends at base + 8.
+        let pre = Access::decode(0xf840_8dee).unwrap();
+        assert_eq!(pre.address(&regs), 0x4000_0008);
+        let (moved, delta) = pre.rebase(&regs, 0x7000_0008);
+        assert_eq!(pre.address(&moved), 0x7000_0008);
+        let mut after = moved;
+        after.x[15] += 8; // what the hardware's write-back does
+        after.x[14] = 55;
+        let out = pre.result(&regs, delta, &after);
+        assert_eq!((out.x[15], out.x[14]), (0x4000_0008, 55));
+
+        // ldr x18, [x19, x20, lsl #3]
+        regs.x[19] = 0x4000_0100;
+        let reg = Access::decode(0xf874_7a72).unwrap();
+        assert_eq!(reg.address(&regs), 0x4000_0118);
+        let (moved, delta) = reg.rebase(&regs, 0x9000_0118);
+        assert_eq!(moved.x[20], 3);
+        assert_eq!(reg.result(&regs, delta, &moved).x[19], 0x4000_0100);
+
+        // ldr x0, [x0]: the loaded value stays.
+        regs.x[0] = 0x4000_0000;
+        let load = Access::decode(0xf940_0000).unwrap();
+        let (mut moved, delta) = load.rebase(&regs, 0x7000_0000);
+        moved.x[0] = 1234;
+        assert_eq!(load.result(&regs, delta, &moved).x[0], 1234);
+    }
+
+    #[test]
+    fn the_code_frames_the_instruction() {
+        let block = Block::decode(&[0xf940_0862]).unwrap(); // ldr x2, [x3, #16]
+        let mut code = [0u32; CODE_WORDS];
+        let n = write_code(&block, &mut code);
+        // 6 saves, a mov, 30 loads, the instruction, 30 stores, 6 restores, ret.
+        assert_eq!(n, 6 + 1 + 30 + 1 + 30 + 6 + 1);
+        assert_eq!(code[7 + 30], 0xf940_0862);
+        assert_eq!(code[n - 1], 0xd65f_03c0);
+        // The frame pointer is none of the registers the instruction names.
+        let mov = code[6];
+        assert_eq!(mov & 0xffff_ffe0, 0xaa00_03e0);
+        assert!(![2, 3].contains(&(mov & 31)), "{mov:08x}");
+    }
+
+    /// What rustc emits for `AtomicU64::fetch_add` on ARMv8.0 (objdump of shm-demo):
+    /// `ldaxr x15, [x14]; add x15, x15, #1; stlxr w16, x15, [x14]; cbnz w16, retry`.
+    #[test]
+    fn an_exclusive_block_runs_as_one() {
+        let words = [0xc85f_fdcf, 0x9100_05ef, 0xc810_fdcf, 0x35ff_ffb0];
+        let block = Block::decode(&words).unwrap();
+        assert_eq!(block.len, 3, "up to and with the store-exclusive");
+        assert_eq!(block.access.op, Op::LoadExclusive);
+        let mut code = [0u32; CODE_WORDS];
+        let n = write_code(&block, &mut code);
+        assert_eq!(&code[37..40], &words[..3]);
+        assert_eq!(n, 6 + 1 + 30 + 3 + 30 + 6 + 1);
+        // A load-exclusive with no store-exclusive after it (a branch first) is refused.
+        let lone = [0xc85f_fdcf, 0x1400_0000, 0xc810_fdcf];
+        let e = Block::decode(&lone).unwrap_err();
+        assert!(
+            format!("{e}").contains("not closed by a store-exclusive"),
+            "{e}"
+        );
+    }
+}
