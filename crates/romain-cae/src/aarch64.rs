@@ -436,7 +436,9 @@ mod tests {
     fn decodes_a_table_of_real_encodings() {
         use Mode::*;
         use Op::*;
-        let table: &[(u32, Op, usize, usize, Option<usize>, usize, Mode)] = &[
+        /// Encoding, then what it decodes to: op, size, rt, rt2, rn, addressing.
+        type Row = (u32, Op, usize, usize, Option<usize>, usize, Mode);
+        let table: &[Row] = &[
             (0xf940_0020, Load, 8, 0, None, 1, Offset(0)), // ldr x0, [x1]
             (0xf940_0862, Load, 8, 2, None, 3, Offset(16)), // ldr x2, [x3, #16]
             (0xb900_08a4, Store, 4, 4, None, 5, Offset(8)), // str w4, [x5, #8]

@@ -161,7 +161,7 @@ impl Access {
         for i in 0..instr.op_count() {
             if instr.op_kind(i) == OpKind::Register {
                 let r = gpr(instr.op_register(i));
-                if r.is_some() && (r == base || r == index) && instr.op_access_ok(i, &info) {
+                if r.is_some() && (r == base || r == index) && instr.op_access_ok(i, info) {
                     return Err(unsupported(
                         "the address register is also an operand (its value would be rebased)",
                     ));
@@ -209,7 +209,7 @@ impl Access {
         } else {
             let i = self.index?;
             let scale = self.scale as u64;
-            if delta % scale != 0 {
+            if !delta.is_multiple_of(scale) {
                 return None;
             }
             moved.gpr[i] = moved.gpr[i].wrapping_add(delta / scale);
