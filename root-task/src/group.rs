@@ -1103,7 +1103,8 @@ enum Arrival {
 /// The event kind and message words of the message just received.
 fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
     sel4::with_ipc_buffer(|ipc| {
-        let kind = if EventKind::is_call_label(info.label()) {
+        // Label 0 is no kernel fault (seL4's null fault): a replica's call with a wrong label.
+        let kind = if EventKind::is_call_label(info.label()) || info.label() == 0 {
             EventKind::from_call_label(info.label())
         } else {
             match arch::fault_event(&sel4::Fault::new(ipc, info)) {
