@@ -39,6 +39,9 @@ const HEAP_GAP: u64 = 2 << 20;
 /// Where replicas and the companion see the shared region.
 const SHARED_BASE: u64 = 0x20_0000_0000;
 
+/// How long the companion may go on after the replicated program ended.
+const COMPANION_GRACE_MS: u64 = 5000;
+
 /// What a group needs from the master.
 pub(crate) struct Context<'a> {
     pub objects: &'a mut Objects,
@@ -327,6 +330,7 @@ fn drive(
         replaying: false,
         repaired: alloc::vec![false; replicas.len()],
         quota_refused: false,
+        companion_done: false,
     };
     loop {
         let (info, badge) = match group.next_message() {
@@ -351,6 +355,7 @@ fn drive(
         let flow = group.on_message(&info, badge, &mut injection, console, summary);
         summary.master_cycles += arch::counter().wrapping_sub(busy_from);
         if let Flow::End = flow? {
+            group.let_companion_finish(summary)?;
             if group.quota_refused && summary.exit_code != Some(0) {
                 return Err(Stop(
                     Status::OutOfMemory,
@@ -417,6 +422,8 @@ struct Group<'g, 'c> {
     repaired: Vec<bool>,
     /// The memory quota refused a grow call.
     quota_refused: bool,
+    /// The companion exited (or was stopped).
+    companion_done: bool,
 }
 
 impl Group<'_, '_> {
@@ -835,6 +842,49 @@ impl Group<'_, '_> {
         Ok(Flow::Continue)
     }
 
+    /// The replicas are done: the companion gets up to `COMPANION_GRACE_MS` to finish its own
+    /// work (checking what the replicas left, reporting) before the group is torn down.
+    fn let_companion_finish(&mut self, summary: &mut Summary<'_>) -> Result<(), Stop> {
+        if self.shared.companion.is_none() {
+            return Ok(());
+        }
+        let until = arch::counter() + arch::ticks_in_ms(COMPANION_GRACE_MS);
+        while !self.companion_done {
+            if arch::counter() >= until {
+                log::warn!(
+                    "companion still running {COMPANION_GRACE_MS} ms after the program ended: stopped"
+                );
+                break;
+            }
+            let (info, badge) = match self.ctx.timer.as_deref_mut() {
+                Some(timer) => {
+                    timer.set(Some(until));
+                    let (info, badge) = self.ctx.endpoint.recv(());
+                    if badge == TIMER_BADGE {
+                        timer.on_interrupt();
+                        continue;
+                    }
+                    (info, badge)
+                }
+                None => {
+                    let (info, badge) = self.ctx.endpoint.nb_recv(());
+                    if badge == 0 {
+                        sel4::r#yield();
+                        continue;
+                    }
+                    (info, badge)
+                }
+            };
+            let from_companion = ReplicaBadge::from_word(badge).is_some_and(|b| {
+                b.group == self.ctx.group_number && b.replica == ReplicaBadge::COMPANION
+            });
+            if from_companion {
+                self.on_companion(&info, summary)?;
+            }
+        }
+        Ok(())
+    }
+
     /// A message of the companion component: served at once, never compared.
     fn on_companion(
         &mut self,
@@ -859,6 +909,7 @@ impl Group<'_, '_> {
                 if !self.serve_fault(companion, addr, summary)? {
                     log::error!("companion: {kind}; stopped");
                     companion.stop()?;
+                    self.companion_done = true;
                 }
             }
             EventKind::Call(Call::Write) => {
@@ -877,6 +928,7 @@ impl Group<'_, '_> {
                     log::warn!("companion exited with {code}");
                 }
                 companion.stop()?;
+                self.companion_done = true;
             }
             EventKind::Call(Call::Attach) => match &self.shared.region {
                 Some(region) if words.first() == Some(&region::DEVICE) => {
