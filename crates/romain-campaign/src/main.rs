@@ -107,14 +107,17 @@ fn main() {
     }
 }
 
+/// The experiments of a result folder, each once (a resumed batch may have repeated some).
 fn load(dir: &Path) -> Vec<Experiment> {
     let Ok(f) = File::open(dir.join("experiments.jsonl")) else {
         return Vec::new();
     };
+    let mut seen = BTreeSet::new();
     BufReader::new(f)
         .lines()
         .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str(&l).ok())
+        .filter_map(|l| serde_json::from_str::<Experiment>(&l).ok())
+        .filter(|e| seen.insert(e.key()))
         .collect()
 }
 
