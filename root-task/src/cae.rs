@@ -28,9 +28,16 @@ impl Region {
         (self.base..self.base + self.len()).contains(&addr)
     }
 
-    /// The master's address of the region's byte at replica address `addr`.
-    fn view(&self, addr: u64) -> u64 {
-        self.frames[0].addr() as u64 + (addr - self.base)
+    /// The master's address of the `len` bytes at replica address `addr`, which must lie in the
+    /// region.
+    fn view_of(&self, addr: u64, len: usize) -> Result<u64, Refused> {
+        let end = addr.wrapping_add(len as u64);
+        if !self.contains(addr) || end > self.base + self.len() || end < addr {
+            return Err(Refused(alloc::format!(
+                "access of {len} bytes at {addr:#x} leaves the shared region"
+            )));
+        }
+        Ok(self.frames[0].addr() as u64 + (addr - self.base))
     }
 }
 
@@ -70,15 +77,8 @@ mod arch {
         let refused = |why: alloc::string::String| super::Refused(why);
         let access = Access::decode(&bytes[..15]).map_err(|e| refused(alloc::format!("{e}")))?;
         let regs = registers(file);
-        let addr = access.address(&regs);
-        let end = addr.wrapping_add(access.size as u64);
-        if !region.contains(addr) || end > region.base + region.len() || end < addr {
-            return Err(refused(alloc::format!(
-                "access of {} bytes at {addr:#x} leaves the shared region",
-                access.size
-            )));
-        }
-        let rebased = access.rebase(&regs, region.view(addr)).ok_or_else(|| {
+        let view = region.view_of(access.address(&regs), access.size)?;
+        let rebased = access.rebase(&regs, view).ok_or_else(|| {
             refused("its address cannot be moved onto the master's mapping".into())
         })?;
         let mut code = [0u8; x86::CODE_BYTES];
@@ -130,15 +130,8 @@ mod arch {
         for r in 0..31 {
             regs.x[r] = file.words()[index(r)];
         }
-        let addr = access.address(&regs);
-        let end = addr.wrapping_add(access.len() as u64);
-        if !region.contains(addr) || end > region.base + region.len() || end < addr {
-            return Err(refused(alloc::format!(
-                "access of {} bytes at {addr:#x} leaves the shared region",
-                access.len()
-            )));
-        }
-        let (moved, delta) = access.rebase(&regs, region.view(addr));
+        let view = region.view_of(access.address(&regs), access.len())?;
+        let (moved, delta) = access.rebase(&regs, view);
         let mut code = [0u32; aarch64::CODE_WORDS];
         let n = aarch64::write_code(&block, &mut code);
         let bytes = region.code.bytes();

@@ -57,3 +57,20 @@ impl Shared {
 pub fn transform(x: u64) -> u64 {
     x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ 0x00ab_cdef
 }
+
+/// Ticks taken by 1000 loads and by 1000 stores of the scratch word, the counter's rate, and the
+/// sum of what was loaded (so that the loads stay): how both programs time their accesses.
+pub fn time_accesses(shared: &Shared) -> (u64, u64, u64, u64) {
+    const N: u64 = 1000;
+    let (start, hz) = romain_replica::time();
+    let mut sum = 0u64;
+    for _ in 0..N {
+        sum = sum.wrapping_add(shared.load(SCRATCH));
+    }
+    let loaded = romain_replica::time().0;
+    for i in 0..N {
+        shared.store(SCRATCH, i);
+    }
+    let stored = romain_replica::time().0;
+    (loaded - start, stored - loaded, hz, sum)
+}

@@ -11,7 +11,7 @@
 use core::sync::atomic::Ordering;
 
 use romain_abi::region;
-use romain_replica::{attach, println, time, yield_now};
+use romain_replica::{attach, println, yield_now};
 
 mod layout;
 use layout::*;
@@ -55,22 +55,7 @@ fn main() -> i32 {
 
 /// Times direct loads and stores: the baseline for copy & execute.
 fn bench(shared: &Shared) {
-    const N: u64 = 1000;
-    let start = time();
-    let mut sum = 0u64;
-    for _ in 0..N {
-        sum = sum.wrapping_add(shared.load(SCRATCH));
-    }
-    let loaded = time();
-    for i in 0..N {
-        shared.store(SCRATCH, i);
-    }
-    let stored = time();
+    let (loads, stores, _, sum) = time_accesses(shared);
     shared.store(SCRATCH, 0);
-    let per_1000 = |a: (u64, u64), b: (u64, u64)| b.0 - a.0;
-    println!(
-        "shm-bench: direct: 1000 loads {} ticks, 1000 stores {} ticks [{sum}]",
-        per_1000(start, loaded),
-        per_1000(loaded, stored)
-    );
+    println!("shm-bench: direct: 1000 loads {loads} ticks, 1000 stores {stores} ticks [{sum}]");
 }

@@ -11,7 +11,7 @@
 use core::sync::atomic::Ordering;
 
 use romain_abi::region;
-use romain_replica::{String, args, attach, println, time, yield_now};
+use romain_replica::{String, args, attach, println, yield_now};
 
 romain_replica::main!(main);
 
@@ -73,26 +73,15 @@ fn unsupported(base: *mut u8) {
 
 /// Times shared loads and stores through copy & execute.
 fn bench(shared: &Shared) {
-    const N: u64 = 1000;
-    let start = time();
-    let mut sum = 0u64;
-    for _ in 0..N {
-        sum = sum.wrapping_add(shared.load(SCRATCH));
-    }
-    let loaded = time();
-    for i in 0..N {
-        shared.store(SCRATCH, i);
-    }
-    let stored = time();
-    let per = |a: (u64, u64), b: (u64, u64)| (b.0 - a.0) / N;
+    let (loads, stores, hz, sum) = time_accesses(shared);
     let ns = |ticks: u64| {
-        if start.1 == 0 {
+        if hz == 0 {
             0
         } else {
-            ticks * 1_000_000_000 / start.1
+            ticks * 1_000_000_000 / hz
         }
     };
-    let (l, s) = (per(start, loaded), per(loaded, stored));
+    let (l, s) = (loads / 1000, stores / 1000);
     println!(
         "shm-bench: copy & execute: load {l} ticks ({} ns), store {s} ticks ({} ns) [{sum}]",
         ns(l),
