@@ -102,10 +102,10 @@ impl Access {
         if instr.has_rep_prefix() || instr.has_repne_prefix() {
             return Err(unsupported("repeated string operations are not supported"));
         }
-        let memory: heapless_ops::Ops = (0..instr.op_count())
+        let memory = (0..instr.op_count())
             .filter(|&i| instr.op_kind(i) == OpKind::Memory)
-            .collect();
-        if memory.len() != 1 {
+            .count();
+        if memory != 1 {
             return Err(unsupported("not exactly one memory operand"));
         }
         if instr.segment_prefix() != Register::None
@@ -161,7 +161,10 @@ impl Access {
         for i in 0..instr.op_count() {
             if instr.op_kind(i) == OpKind::Register {
                 let r = gpr(instr.op_register(i));
-                if r.is_some() && (r == base || r == index) && instr.op_access_ok(i, info) {
+                if r.is_some()
+                    && (r == base || r == index)
+                    && !matches!(info.op_access(i), OpAccess::Write | OpAccess::None)
+                {
                     return Err(unsupported(
                         "the address register is also an operand (its value would be rebased)",
                     ));
@@ -247,36 +250,6 @@ pub struct Rebased {
     register: usize,
     /// The moved register's own value, when the instruction does not overwrite it.
     undo: Option<u64>,
-}
-
-/// A small operand list without allocation.
-mod heapless_ops {
-    pub struct Ops {
-        n: usize,
-    }
-    impl Ops {
-        pub fn len(&self) -> usize {
-            self.n
-        }
-    }
-    impl FromIterator<u32> for Ops {
-        fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
-            Ops {
-                n: iter.into_iter().count(),
-            }
-        }
-    }
-}
-
-trait OpAccessOk {
-    /// Whether operand `i` is used as a value (not only as a destination that gets written).
-    fn op_access_ok(&self, i: u32, info: &iced_x86::InstructionInfo) -> bool;
-}
-
-impl OpAccessOk for Instruction {
-    fn op_access_ok(&self, i: u32, info: &iced_x86::InstructionInfo) -> bool {
-        !matches!(info.op_access(i), OpAccess::Write | OpAccess::None)
-    }
 }
 
 /// Bytes of the executor's code: a prologue and epilogue around the instruction.

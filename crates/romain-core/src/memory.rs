@@ -83,6 +83,33 @@ pub struct Page<F> {
     saved: Option<Saved<F>>,
 }
 
+impl<F: Copy> Page<F> {
+    /// Copies the page's current contents into its checkpoint frame (made on first use).
+    fn save<M: Mmu<Frame = F>>(&mut self, mmu: &mut M) -> Result<(), M::Error> {
+        let copy = match self.saved {
+            Some(Saved::Frame(f)) => f,
+            _ => mmu.alloc()?,
+        };
+        mmu.copy(self.frame, copy)?;
+        self.saved = Some(Saved::Frame(copy));
+        Ok(())
+    }
+
+    /// The page holds agreed contents again: its checkpoint copy goes back for reuse, it counts
+    /// as unwritten and is write-protected.
+    fn settle<M: Mmu<Frame = F>>(&mut self, vaddr: u64, mmu: &mut M) -> Result<(), M::Error> {
+        if let Some(Saved::Frame(f)) = self.saved.take() {
+            mmu.release(f);
+        }
+        self.dirty = false;
+        if self.mapped_writable {
+            mmu.map(self.frame, vaddr, false)?;
+            self.mapped_writable = false;
+        }
+        Ok(())
+    }
+}
+
 /// Why the master cannot serve a fault or a request for memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal<E> {
@@ -287,12 +314,7 @@ impl<F: Copy> Space<F> {
         }
         if self.tracking == Tracking::Snapshots {
             for page in self.pages.values_mut().filter(|p| p.writable) {
-                let copy = match page.saved {
-                    Some(Saved::Frame(f)) => f,
-                    _ => mmu.alloc()?,
-                };
-                mmu.copy(page.frame, copy)?;
-                page.saved = Some(Saved::Frame(copy));
+                page.save(mmu)?;
                 // Restored by a rollback, like a written page.
                 page.dirty = true;
             }
@@ -307,24 +329,12 @@ impl<F: Copy> Space<F> {
             page.hot |= page.written_last;
             if page.hot {
                 if checkpoints {
-                    let copy = match page.saved {
-                        Some(Saved::Frame(f)) => f,
-                        _ => mmu.alloc()?,
-                    };
-                    mmu.copy(page.frame, copy)?;
-                    page.saved = Some(Saved::Frame(copy));
+                    page.save(mmu)?;
                 }
                 continue;
             }
-            if let Some(Saved::Frame(f)) = page.saved.take() {
-                mmu.release(f);
-            }
-            page.dirty = false;
+            page.settle(vaddr, mmu)?;
             page.written_last = true;
-            if page.mapped_writable {
-                mmu.map(page.frame, vaddr, false)?;
-                page.mapped_writable = false;
-            }
         }
         Ok(())
     }
@@ -350,15 +360,7 @@ impl<F: Copy> Space<F> {
                 // Still writable, and its checkpoint copy still holds the agreed contents.
                 continue;
             }
-            if let Some(Saved::Frame(f)) = page.saved.take() {
-                mmu.release(f);
-            }
-            page.saved = None;
-            page.dirty = false;
-            if page.mapped_writable {
-                mmu.map(page.frame, vaddr, false)?;
-                page.mapped_writable = false;
-            }
+            page.settle(vaddr, mmu)?;
         }
         self.brk = self.agreed_brk;
         Ok(restored)
