@@ -149,6 +149,16 @@ pub fn assert_sample_output(output: &str) {
     );
 }
 
+/// One `#[test]` per architecture for each named `fn(arch: &str)`, in modules `aarch64` and
+/// `x86_64`, so that a test can be filtered by architecture.
+#[macro_export]
+macro_rules! per_arch {
+    ($($name:ident),*) => {
+        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
+        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

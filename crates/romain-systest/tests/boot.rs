@@ -95,14 +95,7 @@ fn bad_programs_end_their_group_not_the_master(arch: &str) {
     assert_sample_output(&after.output);
 }
 
-macro_rules! per_arch {
-    ($($name:ident),*) => {
-        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
-        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
-    };
-}
-
-per_arch!(
+romain_systest::per_arch!(
     sample_runs_identically_in_every_mode,
     replicas_run_on_distinct_cores,
     bad_programs_end_their_group_not_the_master

@@ -166,14 +166,7 @@ fn randomness_and_time_are_replicated(arch: &str) {
     assert!(run.output.contains("time: ticking"), "{}", run.output);
 }
 
-macro_rules! per_arch {
-    ($($name:ident),*) => {
-        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
-        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
-    };
-}
-
-per_arch!(
+romain_systest::per_arch!(
     capability_slots_outside_the_slice_are_an_app_fault,
     foreign_and_read_only_memory_is_an_app_fault,
     unknown_calls_and_wild_arguments_are_refused,

@@ -168,14 +168,7 @@ fn a_bad_injection_ends_only_its_run(arch: &str) {
     assert_eq!(boot.runs.len(), 5);
 }
 
-macro_rules! per_arch {
-    ($($name:ident),*) => {
-        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
-        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
-    };
-}
-
-per_arch!(
+romain_systest::per_arch!(
     tmr_repairs_a_flipped_register,
     tmr_repairs_a_flipped_memory_word,
     dmr_rolls_back_a_flipped_register,

@@ -81,14 +81,7 @@ fn an_unsupported_access_ends_its_group_naming_the_instruction(arch: &str) {
     assert_eq!(boot.runs[3].summary["status"], "ok");
 }
 
-macro_rules! per_arch {
-    ($($name:ident),*) => {
-        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
-        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
-    };
-}
-
-per_arch!(
+romain_systest::per_arch!(
     records_and_counter_go_through_once,
     a_flipped_register_is_outvoted_before_the_shared_access,
     an_unsupported_access_ends_its_group_naming_the_instruction

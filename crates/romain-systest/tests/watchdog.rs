@@ -113,14 +113,7 @@ fn a_program_looping_in_every_replica_is_stopped(arch: &str) {
     assert_sample_output(&boot.runs[3].output);
 }
 
-macro_rules! per_arch {
-    ($($name:ident),*) => {
-        mod aarch64 { $( #[test] fn $name() { super::$name("aarch64") } )* }
-        mod x86_64 { $( #[test] fn $name() { super::$name("x86_64") } )* }
-    };
-}
-
-per_arch!(
+romain_systest::per_arch!(
     tmr_repairs_a_hung_replica,
     dmr_rolls_back_then_reports_a_hung_replica,
     a_program_looping_in_every_replica_is_stopped
