@@ -73,7 +73,7 @@ impl Replica {
         badge: ReplicaBadge,
         core: usize,
     ) -> Result<Replica, BuildError> {
-        let vspace = objects.alloc::<sel4::cap_type::VSpace>()?;
+        let vspace = objects.vspace()?;
         ASID_POOL.cap().asid_pool_assign(vspace)?;
 
         let layout = program.layout;
@@ -122,7 +122,7 @@ impl Replica {
                 badge.to_word(),
             )?;
 
-        let tcb = objects.alloc::<sel4::cap_type::Tcb>()?;
+        let tcb = objects.tcb()?;
         tcb.tcb_configure(
             sel4::CPtr::from_bits(slot::MASTER_EP),
             cnode,
