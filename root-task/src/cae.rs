@@ -2,6 +2,8 @@
 //! executed here once, by the instruction itself, against the master's own mapping of the region
 //! (`romain_cae`), and the resulting registers go to every replica.
 
+use core::ops::Range;
+
 use romain_core::regs::RegisterFile;
 
 use crate::objects::Frame;
@@ -9,6 +11,17 @@ use crate::objects::Frame;
 /// Why an access could not be copied and executed: the program's fault, reported with the
 /// instruction.
 pub(crate) struct Refused(pub alloc::string::String);
+
+/// The replicas' own memory, for the x86_64 string instructions that move data between it and
+/// the region (`rep movsb` into or out of the region, `repe cmpsb` against it). The private side
+/// of such an instruction runs on a bounce buffer of the master, filled from and copied back to
+/// the replicas; the shared side runs on the region itself.
+pub(crate) trait Private {
+    /// The leading replica's bytes at `addr` (the replicas agreed on them) into `buf`.
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Refused>;
+    /// `bytes` written at `addr` in every replica.
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Refused>;
+}
 
 /// The shared region of a group: its frames (consecutive in the master's view) and where
 /// replicas see it.
@@ -43,8 +56,14 @@ impl Region {
 
 #[cfg(target_arch = "x86_64")]
 mod arch {
-    use romain_cae::x86::{self, Access, Registers};
+    use alloc::vec::Vec;
+    use core::ops::Range;
+
+    use romain_cae::x86::{self, Access, Op, RDI, RSI, Registers, StringOp};
+    use romain_core::image::PAGE_SIZE;
     use romain_core::regs::{Arch, RegisterFile};
+
+    use super::{Private, Refused};
 
     /// seL4_UserContext names of the general-purpose registers in encoding order.
     const NAMES: [&str; 16] = [
@@ -67,35 +86,160 @@ mod arch {
         regs
     }
 
+    fn decode(bytes: &[u8]) -> Result<Op, Refused> {
+        x86::decode(&bytes[..15]).map_err(|e| Refused(alloc::format!("{e}")))
+    }
+
     /// Executes the instruction at the replica's pc (`bytes`) with `file` against the region;
     /// returns the replica's registers after it.
     pub(super) fn execute(
         region: &super::Region,
         bytes: &[u8],
         file: &RegisterFile,
-    ) -> Result<RegisterFile, super::Refused> {
-        let refused = |why: alloc::string::String| super::Refused(why);
-        let access = Access::decode(&bytes[..15]).map_err(|e| refused(alloc::format!("{e}")))?;
+        private: &mut dyn Private,
+    ) -> Result<RegisterFile, Refused> {
         let regs = registers(file);
-        let view = region.view_of(access.address(&regs), access.size)?;
-        let rebased = access.rebase(&regs, view).ok_or_else(|| {
-            refused("its address cannot be moved onto the master's mapping".into())
-        })?;
-        let mut code = [0u8; x86::CODE_BYTES];
-        let n = x86::write_code(&access, &mut code);
-        region.code.bytes()[..n].copy_from_slice(&code[..n]);
-        // SAFETY: the code was just written for this access into an executable frame of the
-        // master, and the rebased access lies inside the master's mapping of the region.
-        let after = unsafe { x86::execute(region.code.bytes().as_ptr(), &rebased.regs) };
-        let out = access.result(&regs, &rebased, &after);
+        let (out, len) = match decode(bytes)? {
+            Op::Access(access) => (access_once(region, &access, &regs)?, access.len),
+            Op::String(op) => match string_chunk(region, &op, &regs, private)? {
+                (out, true) => (out, op.len),
+                // Iterations are left: the replicas run the instruction again.
+                (out, false) => (out, 0),
+            },
+        };
         let mut result = file.clone();
         let words = result.words_mut();
         for (i, name) in NAMES.iter().enumerate() {
             words[index(name)] = out.gpr[i];
         }
         words[index("rflags")] = out.rflags;
-        words[Arch::PC] += access.len as u64;
+        words[Arch::PC] += len as u64;
         Ok(result)
+    }
+
+    fn run(region: &super::Region, instruction: &[u8], regs: &Registers) -> Registers {
+        let mut code = [0u8; x86::CODE_BYTES];
+        let n = x86::write_code(instruction, &mut code);
+        region.code.bytes()[..n].copy_from_slice(&code[..n]);
+        // SAFETY: the code was just written for this instruction into an executable frame of
+        // the master, and the callers rebased its accesses into the master's mappings.
+        unsafe { x86::execute(region.code.bytes().as_ptr(), regs) }
+    }
+
+    fn access_once(
+        region: &super::Region,
+        access: &Access,
+        regs: &Registers,
+    ) -> Result<Registers, Refused> {
+        let view = region.view_of(access.address(regs), access.size)?;
+        let rebased = access.rebase(regs, view).ok_or_else(|| {
+            Refused("its address cannot be moved onto the master's mapping".into())
+        })?;
+        let after = run(region, access.bytes(), &rebased.regs);
+        Ok(access.result(regs, &rebased, &after))
+    }
+
+    /// Bytes of private memory one chunk of a string instruction may cover: its bounce buffer.
+    const BOUNCE: u64 = PAGE_SIZE;
+
+    /// A string instruction's operand: its address, and whether it is in the region.
+    struct Operand {
+        addr: u64,
+        shared: bool,
+    }
+
+    /// The next chunk: its iterations and operands (source, destination). The shared operand
+    /// may run to the region's edge, a private one over a bounce buffer's length.
+    fn plan(
+        region: &super::Region,
+        op: &StringOp,
+        regs: &Registers,
+    ) -> Result<(u64, Option<Operand>, Option<Operand>), Refused> {
+        let backward = StringOp::backward(regs);
+        let mut chunk = op.count(regs);
+        let mut operand = |addr: u64| {
+            let shared = region.contains(addr);
+            chunk = chunk.min(if shared {
+                op.fit(addr, &(region.base..region.base + region.len()), backward)
+            } else {
+                BOUNCE / op.size
+            });
+            Operand { addr, shared }
+        };
+        let source = op.has_source().then(|| operand(regs.gpr[RSI]));
+        let destination = op.has_destination().then(|| operand(regs.gpr[RDI]));
+        if chunk == 0 {
+            return Err(Refused(alloc::format!(
+                "a {}-byte string element at rsi {:#x} / rdi {:#x} straddles the region's edge",
+                op.size,
+                regs.gpr[RSI],
+                regs.gpr[RDI]
+            )));
+        }
+        Ok((chunk, source, destination))
+    }
+
+    fn string_chunk(
+        region: &super::Region,
+        op: &StringOp,
+        regs: &Registers,
+        private: &mut dyn Private,
+    ) -> Result<(Registers, bool), Refused> {
+        let (chunk, source, destination) = plan(region, op, regs)?;
+        let backward = StringOp::backward(regs);
+        // The master's address of an operand: in the region, or in a bounce buffer holding the
+        // chunk's span of private memory (read in first, unless the chunk only writes it).
+        let mut view = |o: &Operand, bounce: &mut Vec<u8>, read: bool| -> Result<u64, Refused> {
+            if o.shared {
+                return Ok(region.frames[0].addr() as u64 + (o.addr - region.base));
+            }
+            let span = op.span(o.addr, chunk, backward);
+            bounce.resize((span.end - span.start) as usize, 0);
+            if read {
+                private.read(span.start, bounce)?;
+            }
+            Ok(bounce.as_ptr() as u64 + (o.addr - span.start))
+        };
+        let (mut source_bounce, mut destination_bounce) = (Vec::new(), Vec::new());
+        let source_view = match &source {
+            Some(o) => Some(view(o, &mut source_bounce, true)?),
+            None => None,
+        };
+        let destination_view = match &destination {
+            Some(o) => Some(view(o, &mut destination_bounce, !op.writes_destination())?),
+            None => None,
+        };
+        let after = run(
+            region,
+            op.bytes(),
+            &op.rebase(regs, chunk, source_view, destination_view),
+        );
+        if let Some(d) = destination.filter(|d| !d.shared && op.writes_destination()) {
+            let full = op.span(d.addr, chunk, backward);
+            let done = op.span(d.addr, op.iterations(chunk, &after), backward);
+            let from = (done.start - full.start) as usize;
+            private.write(
+                done.start,
+                &destination_bounce[from..from + (done.end - done.start) as usize],
+            )?;
+        }
+        Ok(op.result(regs, chunk, &after))
+    }
+
+    /// The bytes of the replica's own memory that the instruction at pc (`bytes`) would carry
+    /// out to the region, if any.
+    pub(super) fn private_source(
+        region: &super::Region,
+        bytes: &[u8],
+        file: &RegisterFile,
+    ) -> Option<Range<u64>> {
+        let Ok(Op::String(op)) = decode(bytes) else {
+            return None;
+        };
+        let regs = registers(file);
+        let (chunk, source, _) = plan(region, &op, &regs).ok()?;
+        let source = source.filter(|s| !s.shared)?;
+        Some(op.span(source.addr, chunk, StringOp::backward(&regs)))
     }
 }
 
@@ -118,6 +262,7 @@ mod arch {
         region: &super::Region,
         bytes: &[u8],
         file: &RegisterFile,
+        _private: &mut dyn super::Private,
     ) -> Result<RegisterFile, super::Refused> {
         let refused = |why: alloc::string::String| super::Refused(why);
         let mut words = [0u32; aarch64::MAX_BLOCK];
@@ -153,6 +298,15 @@ mod arch {
         Ok(result)
     }
 
+    /// A64 has no instruction that moves data between two memory locations.
+    pub(super) fn private_source(
+        _region: &super::Region,
+        _bytes: &[u8],
+        _file: &RegisterFile,
+    ) -> Option<core::ops::Range<u64>> {
+        None
+    }
+
     /// Cleans the data cache and invalidates the instruction cache over the executor's code (the
     /// kernel does it: EL0 may not).
     fn unify_instruction_cache(addr: usize, len: usize) {
@@ -171,11 +325,24 @@ mod arch {
 }
 
 /// Executes the access at the start of `bytes` (the instruction at the replicas' pc) with
-/// registers `regs` once against `region`; returns the registers every replica continues with.
+/// registers `regs` once against `region` (a string instruction: its next chunk); returns the
+/// registers every replica continues with.
 pub(crate) fn execute(
     region: &Region,
     bytes: &[u8],
     regs: &RegisterFile,
+    private: &mut dyn Private,
 ) -> Result<RegisterFile, Refused> {
-    arch::execute(region, bytes, regs)
+    arch::execute(region, bytes, regs, private)
+}
+
+/// The bytes of a replica's own memory that the access at the start of `bytes` would carry out
+/// to the region (x86_64 `rep movs` from private memory, `cmps`): they leave the sphere of
+/// replication, so they are voted on with the event.
+pub(crate) fn private_source(
+    region: &Region,
+    bytes: &[u8],
+    regs: &RegisterFile,
+) -> Option<Range<u64>> {
+    arch::private_source(region, bytes, regs)
 }

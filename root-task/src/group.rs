@@ -641,6 +641,15 @@ impl Group<'_, '_> {
         {
             return Ok(Flow::Continue);
         }
+        if let EventKind::VmFault { addr, .. } = kind
+            && let Some(region) = self.shared.region.as_ref().filter(|r| r.contains(addr))
+            && let Ok(code) = code_at(replica, event.regs.pc())
+            && let Some(span) = cae::private_source(region, &code, &event.regs)
+        {
+            // Private bytes about to leave for the region are part of what is compared (after
+            // any injection: a bit flipped in them must be caught here).
+            let _ = event.words.push(digest(replica, span));
+        }
         self.watchdog.on_arrival(arch::counter());
         match self.rendezvous.arrive(replica.index, event) {
             Ok(false) => return Ok(Flow::Continue),
@@ -806,29 +815,21 @@ impl Group<'_, '_> {
         event: &Event,
         summary: &mut Summary<'_>,
     ) -> Result<Flow, Stop> {
-        let pc = event.regs.pc();
-        let mut bytes = [0u8; 32];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            // Code at pc (an x86_64 instruction, or an aarch64 exclusive block), from the
-            // leader's own memory (it may end a page).
-            match page_of(&self.replicas[leader], pc + i as u64) {
-                Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
-                None if i > 0 => break,
-                None => {
-                    return Err(Stop(
-                        Status::AppFault,
-                        alloc::format!("copy & execute: no code at pc {pc:#x}"),
-                    ));
-                }
-            }
-        }
+        let bytes = code_at(&self.replicas[leader], event.regs.pc())?;
         let region = self.shared.region.as_ref().expect("checked by the caller");
-        let regs = cae::execute(region, &bytes, &event.regs).map_err(|cae::Refused(why)| {
-            Stop(
-                Status::AppFault,
-                alloc::format!("copy & execute at pc {pc:#x}: {why}"),
-            )
-        })?;
+        let mut private = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader,
+        };
+        let regs = cae::execute(region, &bytes, &event.regs, &mut private).map_err(
+            |cae::Refused(why)| {
+                Stop(
+                    Status::AppFault,
+                    alloc::format!("copy & execute at pc {:#x}: {why}", event.regs.pc()),
+                )
+            },
+        )?;
         summary.shm_accesses += 1;
         for r in self.replicas {
             r.with_memory(self.ctx.objects, |space, mmu| space.agree(mmu))?;
@@ -1203,6 +1204,116 @@ fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
 }
 
 /// The page of `replica` holding `addr`, if it has one.
+/// The code at `pc` in `replica`'s own memory: an x86_64 instruction, or an aarch64 exclusive
+/// block (it may end at the end of a page).
+fn code_at(replica: &Replica, pc: u64) -> Result<[u8; 32], Stop> {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        match page_of(replica, pc + i as u64) {
+            Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
+            None if i > 0 => break,
+            None => {
+                return Err(Stop(
+                    Status::AppFault,
+                    alloc::format!("copy & execute: no code at pc {pc:#x}"),
+                ));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// FNV-1a over `replica`'s bytes in `span` (a page not there yet reads as zeros, as it would).
+fn digest(replica: &Replica, span: core::ops::Range<u64>) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for addr in span {
+        let byte = page_of(replica, addr)
+            .map_or(0, |(vaddr, frame)| frame.bytes()[(addr - vaddr) as usize]);
+        hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// The replicas' own memory as copy & execute's string instructions see it: read from the
+/// leading replica, written into every replica.
+struct PrivateMemory<'a> {
+    objects: &'a mut Objects,
+    replicas: &'a [Replica],
+    leader: usize,
+}
+
+impl cae::Private for PrivateMemory<'_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), cae::Refused> {
+        let leader = &self.replicas[self.leader];
+        for (i, b) in buf.iter_mut().enumerate() {
+            let at = addr + i as u64;
+            *b = match page_of(leader, at) {
+                Some((vaddr, frame)) => frame.bytes()[(at - vaddr) as usize],
+                // A lazy page not there yet: zeros, as the replica would read.
+                None if leader.space.borrow().is_lazy(at - at % PAGE_SIZE) => 0,
+                None => {
+                    return Err(cae::Refused(alloc::format!(
+                        "reads {at:#x}, which is not the program's memory"
+                    )));
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), cae::Refused> {
+        let end = addr + bytes.len() as u64;
+        for r in self.replicas {
+            let mut page = addr - addr % PAGE_SIZE;
+            while page < end {
+                self.writable(r, page)?;
+                let (_, frame) = page_of(r, page).expect("made present");
+                let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
+                frame.bytes()[(from - page) as usize..(to - page) as usize]
+                    .copy_from_slice(&bytes[(from - addr) as usize..(to - addr) as usize]);
+                page += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PrivateMemory<'_> {
+    /// Makes `replica`'s page at `vaddr` present and writable as the replica's own store would
+    /// have: a lazy page is brought in, a write-protected one made writable (and saved first,
+    /// for a rollback).
+    fn writable(&mut self, replica: &Replica, vaddr: u64) -> Result<(), cae::Refused> {
+        let refused = |why: alloc::string::String| Err(cae::Refused(why));
+        let present = replica.space.borrow().page_at(vaddr).is_some();
+        match replica.with_memory(self.objects, |space, mmu| space.on_fault(mmu, vaddr)) {
+            Ok(_) => {}
+            Err(Refusal::NotMine) if present => {}
+            Err(Refusal::NotMine) => {
+                return refused(alloc::format!(
+                    "writes {vaddr:#x}, which is not the program's memory"
+                ));
+            }
+            Err(Refusal::Quota { pages }) => {
+                return refused(alloc::format!(
+                    "writes {vaddr:#x}, beyond the memory quota of {pages} pages"
+                ));
+            }
+            Err(Refusal::Mmu(err)) => {
+                return refused(alloc::format!("no memory for {vaddr:#x}: {err:?}"));
+            }
+        }
+        if !replica
+            .space
+            .borrow()
+            .page_at(vaddr)
+            .is_some_and(|(_, p)| p.writable)
+        {
+            return refused(alloc::format!("writes read-only memory at {vaddr:#x}"));
+        }
+        Ok(())
+    }
+}
+
 fn page_of(replica: &Replica, addr: u64) -> Option<(u64, Frame)> {
     let space = replica.space.borrow();
     space.page_at(addr).map(|(vaddr, page)| (vaddr, page.frame))

@@ -9,7 +9,9 @@
 //! - [`x86`]: decoding with `iced-x86` (length, memory operand, registers read and written),
 //!   *rebasing* the memory operand from the replica's address onto the master's mapping by
 //!   adjusting the base (or index) register, and an executor that runs the instruction with a
-//!   given register file against memory, usable in the master and in host tests alike.
+//!   given register file against memory, usable in the master and in host tests alike. String
+//!   instructions (`rep movs` and kin) run in chunks that stay inside the region or inside a
+//!   bounce buffer for the replicas' own memory ([`x86::StringOp`]).
 //! - [`aarch64`]: decoding the A64 load/store classes, rebasing the base register (with
 //!   write-back), and the executor's code, which re-arms exclusive monitors.
 //!

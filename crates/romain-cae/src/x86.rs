@@ -1,5 +1,7 @@
 //! x86_64: decoding a faulting access with `iced-x86`, rebasing it, and executing it.
 
+use core::ops::Range;
+
 use iced_x86::{
     Decoder, DecoderOptions, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
     Register,
@@ -15,8 +17,16 @@ pub struct Registers {
     pub rflags: u64,
 }
 
-/// Index of rsp in [`Registers::gpr`].
+/// Indices in [`Registers::gpr`].
+pub const RCX: usize = 1;
 pub const RSP: usize = 4;
+pub const RSI: usize = 6;
+pub const RDI: usize = 7;
+
+/// The direction flag: string instructions walk down when it is set.
+const DF: u64 = 0x400;
+/// The zero flag: repe/repne stop on it.
+const ZF: u64 = 0x40;
 
 /// The flags an executed instruction may set: CF, PF, AF, ZF, SF, DF, OF. Everything else keeps
 /// the replica's value (TF would single-step the master).
@@ -52,6 +62,56 @@ const SUPPORTED: &[Mnemonic] = &[
     Mnemonic::Btc,
 ];
 
+/// An instruction the executor can run: one memory operand, or a string instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Access(Access),
+    String(StringOp),
+}
+
+/// Decodes the instruction at the start of `bytes` and checks that the executor handles it.
+pub fn decode(bytes: &[u8]) -> Result<Op, Unsupported> {
+    let (instr, copy, n) = decode_one(bytes)?;
+    if is_string(&instr) {
+        StringOp::from_instruction(&instr, copy).map(Op::String)
+    } else {
+        Access::decode(&copy[..n]).map(Op::Access)
+    }
+}
+
+fn decode_one(bytes: &[u8]) -> Result<(Instruction, [u8; 15], usize), Unsupported> {
+    let mut copy = [0u8; 15];
+    let n = bytes.len().min(15);
+    copy[..n].copy_from_slice(&bytes[..n]);
+    let mut decoder = Decoder::with_ip(64, &copy[..n], 0, DecoderOptions::NONE);
+    let instr: Instruction = decoder.decode();
+    if instr.is_invalid() {
+        return Err(Unsupported::Invalid {
+            bytes: copy,
+            len: n,
+        });
+    }
+    Ok((instr, copy, n))
+}
+
+/// Whether an operand is a string instruction's implicit [rsi] or [rdi] (any address size).
+fn is_string(instr: &Instruction) -> bool {
+    (0..instr.op_count()).any(|i| {
+        matches!(
+            instr.op_kind(i),
+            OpKind::MemorySegSI
+                | OpKind::MemorySegESI
+                | OpKind::MemorySegRSI
+                | OpKind::MemorySegDI
+                | OpKind::MemorySegEDI
+                | OpKind::MemorySegRDI
+                | OpKind::MemoryESDI
+                | OpKind::MemoryESEDI
+                | OpKind::MemoryESRDI
+        )
+    })
+}
+
 /// A decoded access to (possibly) shared memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
@@ -77,19 +137,10 @@ fn gpr(register: Register) -> Option<usize> {
 }
 
 impl Access {
-    /// Decodes the instruction at the start of `bytes` and checks that the executor handles it.
+    /// Decodes an instruction with one explicit memory operand (not a string instruction: see
+    /// [`decode`]).
     pub fn decode(bytes: &[u8]) -> Result<Access, Unsupported> {
-        let mut copy = [0u8; 15];
-        let n = bytes.len().min(15);
-        copy[..n].copy_from_slice(&bytes[..n]);
-        let mut decoder = Decoder::with_ip(64, &copy[..n], 0, DecoderOptions::NONE);
-        let instr: Instruction = decoder.decode();
-        if instr.is_invalid() {
-            return Err(Unsupported::Invalid {
-                bytes: copy,
-                len: n,
-            });
-        }
+        let (instr, copy, _) = decode_one(bytes)?;
         let len = instr.len();
         let unsupported = |reason| Unsupported::Instruction {
             bytes: copy,
@@ -243,6 +294,225 @@ impl Access {
     }
 }
 
+/// What a string instruction does per element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringKind {
+    /// [rdi] ← [rsi]
+    Movs,
+    /// [rdi] ← rax
+    Stos,
+    /// rax ← [rsi]
+    Lods,
+    /// compare [rsi] with [rdi]
+    Cmps,
+    /// compare rax with [rdi]
+    Scas,
+}
+
+/// How often a string instruction runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    Once,
+    /// rcx times.
+    Rep,
+    /// rcx times, or until an element differs (cmps, scas).
+    Repe,
+    /// rcx times, or until an element is equal (cmps, scas).
+    Repne,
+}
+
+/// A string instruction: one element per iteration at [rsi] (source) and/or [rdi]
+/// (destination), both moving up, or down when DF is set.
+///
+/// It runs in the master in *chunks*: as many iterations as fit, from the current addresses,
+/// in the shared region or in one page of private memory (the master sees a replica's pages one
+/// by one). After a chunk the replicas' rcx, rsi and rdi have moved on as the processor would
+/// have moved them; when iterations are left, they stay at the instruction and run on
+/// themselves (faulting again where it touches the region).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StringOp {
+    bytes: [u8; 15],
+    pub len: usize,
+    pub kind: StringKind,
+    /// Bytes per element.
+    pub size: u64,
+    pub repeat: Repeat,
+}
+
+impl StringOp {
+    fn from_instruction(instr: &Instruction, bytes: [u8; 15]) -> Result<StringOp, Unsupported> {
+        let len = instr.len();
+        let unsupported = |reason| Unsupported::Instruction { bytes, len, reason };
+        use Mnemonic::*;
+        let kind = match instr.mnemonic() {
+            Movsb | Movsw | Movsd | Movsq => StringKind::Movs,
+            Stosb | Stosw | Stosd | Stosq => StringKind::Stos,
+            Lodsb | Lodsw | Lodsd | Lodsq => StringKind::Lods,
+            Cmpsb | Cmpsw | Cmpsd | Cmpsq => StringKind::Cmps,
+            Scasb | Scasw | Scasd | Scasq => StringKind::Scas,
+            _ => return Err(unsupported("not a supported string instruction")),
+        };
+        let wide = (0..instr.op_count()).all(|i| {
+            !matches!(
+                instr.op_kind(i),
+                OpKind::MemorySegSI
+                    | OpKind::MemorySegESI
+                    | OpKind::MemorySegDI
+                    | OpKind::MemorySegEDI
+                    | OpKind::MemoryESDI
+                    | OpKind::MemoryESEDI
+            )
+        });
+        if !wide {
+            return Err(unsupported("string addresses narrower than 64 bits"));
+        }
+        if matches!(instr.segment_prefix(), Register::FS | Register::GS) {
+            return Err(unsupported("fs/gs-relative addressing"));
+        }
+        let compares = matches!(kind, StringKind::Cmps | StringKind::Scas);
+        let repeat = match (instr.has_rep_prefix(), instr.has_repne_prefix()) {
+            (false, false) => Repeat::Once,
+            (true, _) if compares => Repeat::Repe,
+            (_, true) if compares => Repeat::Repne,
+            _ => Repeat::Rep,
+        };
+        Ok(StringOp {
+            bytes,
+            len,
+            kind,
+            size: instr.memory_size().size() as u64,
+            repeat,
+        })
+    }
+
+    /// The instruction's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// Whether it reads [rsi].
+    pub fn has_source(&self) -> bool {
+        matches!(
+            self.kind,
+            StringKind::Movs | StringKind::Lods | StringKind::Cmps
+        )
+    }
+
+    /// Whether it accesses [rdi].
+    pub fn has_destination(&self) -> bool {
+        self.kind != StringKind::Lods
+    }
+
+    /// Whether it writes [rdi].
+    pub fn writes_destination(&self) -> bool {
+        matches!(self.kind, StringKind::Movs | StringKind::Stos)
+    }
+
+    /// Iterations left.
+    pub fn count(&self, regs: &Registers) -> u64 {
+        match self.repeat {
+            Repeat::Once => 1,
+            _ => regs.gpr[RCX],
+        }
+    }
+
+    pub fn backward(regs: &Registers) -> bool {
+        regs.rflags & DF != 0
+    }
+
+    /// Elements that fit in `window` from the one at `addr` on, in the direction of travel.
+    pub fn fit(&self, addr: u64, window: &Range<u64>, backward: bool) -> u64 {
+        let end = addr.saturating_add(self.size);
+        if addr < window.start || end > window.end {
+            return 0;
+        }
+        if backward {
+            (end - window.start) / self.size
+        } else {
+            (window.end - addr) / self.size
+        }
+    }
+
+    /// The bytes `elements` elements from the one at `addr` on cover.
+    pub fn span(&self, addr: u64, elements: u64, backward: bool) -> Range<u64> {
+        let bytes = elements * self.size;
+        if backward {
+            addr + self.size - bytes..addr + self.size
+        } else {
+            addr..addr + bytes
+        }
+    }
+
+    /// Registers that run `chunk` iterations with the operands at the master's addresses
+    /// `source` and `destination`.
+    pub fn rebase(
+        &self,
+        regs: &Registers,
+        chunk: u64,
+        source: Option<u64>,
+        destination: Option<u64>,
+    ) -> Registers {
+        let mut moved = *regs;
+        if self.repeat != Repeat::Once {
+            moved.gpr[RCX] = chunk;
+        }
+        if let Some(s) = source {
+            moved.gpr[RSI] = s;
+        }
+        if let Some(d) = destination {
+            moved.gpr[RDI] = d;
+        }
+        moved
+    }
+
+    /// Iterations a chunk of `chunk` ran, seen in the registers `after` it.
+    pub fn iterations(&self, chunk: u64, after: &Registers) -> u64 {
+        match self.repeat {
+            Repeat::Once => 1,
+            _ => chunk - after.gpr[RCX],
+        }
+    }
+
+    /// The replica's registers after a chunk of `chunk` iterations ran as `after` (rebased), and
+    /// whether the instruction is finished (its pc then moves past it).
+    pub fn result(&self, before: &Registers, chunk: u64, after: &Registers) -> (Registers, bool) {
+        let done_iterations = self.iterations(chunk, after);
+        let step = done_iterations * self.size;
+        let walk = |addr: u64| {
+            if Self::backward(before) {
+                addr.wrapping_sub(step)
+            } else {
+                addr.wrapping_add(step)
+            }
+        };
+        let mut out = *before;
+        if self.repeat != Repeat::Once {
+            out.gpr[RCX] = before.gpr[RCX] - done_iterations;
+        }
+        if self.has_source() {
+            out.gpr[RSI] = walk(before.gpr[RSI]);
+        }
+        if self.has_destination() {
+            out.gpr[RDI] = walk(before.gpr[RDI]);
+        }
+        if self.kind == StringKind::Lods {
+            out.gpr[0] = after.gpr[0];
+        }
+        if matches!(self.kind, StringKind::Cmps | StringKind::Scas) {
+            out.rflags = (before.rflags & !FLAGS) | (after.rflags & FLAGS);
+        }
+        let zero = out.rflags & ZF != 0;
+        let done = match self.repeat {
+            Repeat::Once => true,
+            _ if out.gpr[RCX] == 0 => true,
+            Repeat::Repe => !zero,
+            Repeat::Repne => zero,
+            Repeat::Rep => false,
+        };
+        (out, done)
+    }
+}
+
 /// Registers with the memory operand moved onto the master's mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rebased {
@@ -266,11 +536,12 @@ struct Frame {
     saved_rsp: u64,
 }
 
-/// Writes the executor's code for `access` into `code`: save the caller's callee-saved registers
-/// and stack pointer, load the flags and every general-purpose register but rsp, run the
-/// instruction, store them back, return. The stack pointer points at the register frame while
-/// the instruction runs (which is why instructions using rsp are refused).
-pub fn write_code(access: &Access, code: &mut [u8; CODE_BYTES]) -> usize {
+/// Writes the executor's code for `instruction` into `code`: save the caller's callee-saved
+/// registers and stack pointer, load the flags and every general-purpose register but rsp, run
+/// the instruction, store them back, clear DF (the caller's ABI wants it clear), return. The
+/// stack pointer points at the register frame while the instruction runs (which is why
+/// instructions using rsp are refused).
+pub fn write_code(instruction: &[u8], code: &mut [u8; CODE_BYTES]) -> usize {
     let mut n = 0;
     let mut put = |bytes: &[u8]| {
         code[n..n + bytes.len()].copy_from_slice(bytes);
@@ -292,7 +563,7 @@ pub fn write_code(access: &Access, code: &mut [u8; CODE_BYTES]) -> usize {
             8 * r,
         ]);
     }
-    put(access.bytes());
+    put(instruction);
     for r in (0..16u8).filter(|&r| r as usize != RSP) {
         // mov [rsp + 8r], r
         put(&[
@@ -305,6 +576,8 @@ pub fn write_code(access: &Access, code: &mut [u8; CODE_BYTES]) -> usize {
     }
     // pushfq; pop qword [rsp + 0x80] (addressed after the pop's increment)
     put(&[0x9c, 0x8f, 0x84, 0x24, 0x80, 0, 0, 0]);
+    // cld
+    put(&[0xfc]);
     // mov rsp, [rsp + 0x88]
     put(&[0x48, 0x8b, 0xa4, 0x24, 0x88, 0, 0, 0]);
     // pop r15; pop r14; pop r13; pop r12; pop rbp; pop rbx; ret
@@ -314,7 +587,7 @@ pub fn write_code(access: &Access, code: &mut [u8; CODE_BYTES]) -> usize {
     n
 }
 
-/// Runs the instruction of `access` with `regs`, through code written by [`write_code`] at
+/// Runs the instruction with `regs`, through code written by [`write_code`] at
 /// `code`, and returns the registers after it.
 ///
 /// # Safety
@@ -349,11 +622,8 @@ mod tests {
     use super::*;
 
     const RAX: usize = 0;
-    const RCX: usize = 1;
     const RDX: usize = 2;
     const RBX: usize = 3;
-    const RSI: usize = 6;
-    const RDI: usize = 7;
     const R8: usize = 8;
     const R12: usize = 12;
 
@@ -399,10 +669,216 @@ mod tests {
         }
     }
 
+    /// String instructions as compilers emit them (memcpy, memset, strlen-like loops).
+    #[test]
+    fn decodes_string_instructions_with_their_repeat() {
+        use StringKind::*;
+        let table: &[(&[u8], StringKind, u64, Repeat)] = &[
+            (&[0xf3, 0xa4], Movs, 1, Repeat::Rep),       // rep movsb
+            (&[0xf3, 0x48, 0xa5], Movs, 8, Repeat::Rep), // rep movsq
+            (&[0xf3, 0x48, 0xab], Stos, 8, Repeat::Rep), // rep stosq
+            (&[0xaa], Stos, 1, Repeat::Once),            // stosb
+            (&[0x48, 0xad], Lods, 8, Repeat::Once),      // lodsq
+            (&[0xf3, 0xa6], Cmps, 1, Repeat::Repe),      // repe cmpsb
+            (&[0xf2, 0xae], Scas, 1, Repeat::Repne),     // repne scasb
+            (&[0x66, 0xf3, 0xa5], Movs, 2, Repeat::Rep), // rep movsw
+            (&[0xf3, 0xa5], Movs, 4, Repeat::Rep),       // rep movsd (the string one)
+        ];
+        for &(bytes, kind, size, repeat) in table {
+            let Ok(Op::String(op)) = decode(bytes) else {
+                panic!("{bytes:02x?}: {:?}", decode(bytes));
+            };
+            assert_eq!(
+                (op.len, op.kind, op.size, op.repeat),
+                (bytes.len(), kind, size, repeat),
+                "{bytes:02x?}"
+            );
+        }
+        // Plain accesses still decode as such.
+        assert!(matches!(decode(&[0x48, 0x8b, 0x03]), Ok(Op::Access(_))));
+        let refused: &[(&[u8], &str)] = &[
+            (&[0x67, 0xf3, 0xa4], "narrower than 64 bits"), // rep movsb with 32-bit addresses
+            (&[0xf3, 0x6e], "not a supported string"),      // rep outsb
+            (&[0x64, 0xac], "fs/gs"),                       // lodsb fs:[rsi]
+            (&[0xf2, 0x0f, 0x10, 0x03], "not a supported"), // movsd xmm0, [rbx] (SSE)
+        ];
+        for &(bytes, reason) in refused {
+            let text = format!("{}", decode(bytes).unwrap_err());
+            assert!(text.contains(reason), "{bytes:02x?}: {text}");
+        }
+    }
+
+    #[test]
+    fn string_chunks_stop_at_window_edges_in_either_direction() {
+        let Ok(Op::String(movsq)) = decode(&[0xf3, 0x48, 0xa5]) else {
+            panic!()
+        };
+        let page = 0x1000..0x2000;
+        assert_eq!(movsq.fit(0x1000, &page, false), 512);
+        assert_eq!(movsq.fit(0x1ff8, &page, false), 1);
+        assert_eq!(movsq.fit(0x1ffc, &page, false), 0, "straddles the edge");
+        assert_eq!(movsq.fit(0x1ff8, &page, true), 512);
+        assert_eq!(movsq.fit(0x1000, &page, true), 1);
+        assert_eq!(movsq.fit(0x0ff8, &page, true), 0, "outside");
+        assert_eq!(movsq.span(0x1000, 3, false), 0x1000..0x1018);
+        assert_eq!(movsq.span(0x1ff8, 3, true), 0x1fe8..0x2000);
+    }
+
+    /// A replica's private memory (pages seen one at a time, as in the master) and the shared
+    /// region, both host buffers; the loop plays the master and the replicas re-executing.
+    #[cfg(target_arch = "x86_64")]
+    struct Memory {
+        private: Vec<u8>,
+        shared: Vec<u8>,
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    const PRIVATE: u64 = 0x1000_0000;
+    #[cfg(target_arch = "x86_64")]
+    const SHARED: u64 = 0x4000_0000;
+
+    #[cfg(target_arch = "x86_64")]
+    impl Memory {
+        fn new() -> Memory {
+            Memory {
+                private: vec![0; 4 * 4096],
+                shared: vec![0; 4 * 4096],
+            }
+        }
+
+        /// The host address of `addr` and the window it may run on in.
+        fn view(&mut self, addr: u64) -> (u64, Range<u64>) {
+            if (SHARED..SHARED + self.shared.len() as u64).contains(&addr) {
+                let window = SHARED..SHARED + self.shared.len() as u64;
+                (self.shared.as_mut_ptr() as u64 + (addr - SHARED), window)
+            } else {
+                assert!((PRIVATE..PRIVATE + self.private.len() as u64).contains(&addr));
+                let page = addr & !0xfff;
+                (
+                    self.private.as_mut_ptr() as u64 + (addr - PRIVATE),
+                    page..page + 4096,
+                )
+            }
+        }
+    }
+
+    /// Runs a string instruction to its end, chunk by chunk; returns the registers and the
+    /// number of chunks.
+    #[cfg(target_arch = "x86_64")]
+    fn run_string(bytes: &[u8], regs: &Registers, memory: &mut Memory) -> (Registers, u32) {
+        let Ok(Op::String(op)) = decode(bytes) else {
+            panic!("{bytes:02x?}")
+        };
+        let mut code = [0u8; CODE_BYTES];
+        let n = write_code(op.bytes(), &mut code);
+        let mut exec = memmap2::MmapMut::map_anon(CODE_BYTES).unwrap();
+        exec[..n].copy_from_slice(&code[..n]);
+        let exec = exec.make_exec().unwrap();
+        let (mut regs, mut chunks) = (*regs, 0);
+        loop {
+            let backward = StringOp::backward(&regs);
+            let mut chunk = op.count(&regs);
+            let mut operand = |addr: u64| {
+                let (host, window) = memory.view(addr);
+                chunk = chunk.min(op.fit(addr, &window, backward));
+                host
+            };
+            let source = op.has_source().then(|| operand(regs.gpr[RSI]));
+            let destination = op.has_destination().then(|| operand(regs.gpr[RDI]));
+            assert!(chunk > 0);
+            let rebased = op.rebase(&regs, chunk, source, destination);
+            // SAFETY: the code was just written; the chunk lies inside the buffers.
+            let after = unsafe { execute(exec.as_ptr(), &rebased) };
+            let (out, done) = op.result(&regs, chunk, &after);
+            regs = out;
+            chunks += 1;
+            if done {
+                return (regs, chunks);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_executor_runs_string_instructions_chunk_by_chunk() {
+        const RCX: usize = super::RCX;
+        let mut memory = Memory::new();
+        for (i, b) in memory.private.iter_mut().enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+
+        // rep movsb: 10000 bytes from private memory (over two page edges: three chunks) into the
+        // region.
+        let (r, chunks) = run_string(
+            &[0xf3, 0xa4],
+            &regs_with(&[(RSI, PRIVATE + 100), (RDI, SHARED + 5), (RCX, 10000)]),
+            &mut memory,
+        );
+        assert_eq!(memory.shared[5..10005], memory.private[100..10100]);
+        assert_eq!(memory.shared[10005], 0, "not one byte more");
+        assert_eq!(
+            (r.gpr[RCX], r.gpr[RSI], r.gpr[RDI], chunks),
+            (0, PRIVATE + 10100, SHARED + 10005, 3)
+        );
+
+        // rep stosq downwards (DF set): five quadwords ending at the one at rdi.
+        memory.shared.fill(0);
+        let mut regs = regs_with(&[(RDI, SHARED + 0x2000), (RCX, 5), (RAX, 0x1122_3344)]);
+        regs.rflags |= DF;
+        let (r, _) = run_string(&[0xf3, 0x48, 0xab], &regs, &mut memory);
+        for i in 0..5 {
+            let at = 0x2000 - 8 * i;
+            let word = u64::from_le_bytes(memory.shared[at..at + 8].try_into().unwrap());
+            assert_eq!(word, 0x1122_3344, "element {i}");
+        }
+        assert_eq!(memory.shared[0x2008], 0);
+        assert_eq!((r.gpr[RDI], r.gpr[RCX]), (SHARED + 0x2000 - 40, 0));
+        assert_ne!(r.rflags & DF, 0, "the replica keeps its direction");
+        let flags: u64;
+        // SAFETY: reads the flags.
+        unsafe { core::arch::asm!("pushfq", "pop {}", out(reg) flags) };
+        assert_eq!(flags & DF, 0, "the master's DF is clear again");
+
+        // repe cmpsb: the region holds a copy of private bytes with byte 8 changed.
+        memory.shared[0x3000..0x3010].copy_from_slice(&memory.private[0..16]);
+        memory.shared[0x3008] ^= 1;
+        let (r, _) = run_string(
+            &[0xf3, 0xa6],
+            &regs_with(&[(RSI, PRIVATE), (RDI, SHARED + 0x3000), (RCX, 16)]),
+            &mut memory,
+        );
+        assert_eq!(
+            (r.gpr[RCX], r.gpr[RSI], r.rflags & ZF),
+            (16 - 9, PRIVATE + 9, 0)
+        );
+
+        // repne scasb: finds the first 0x2a in the region.
+        memory.shared[0x3100..0x3120].fill(1);
+        memory.shared[0x3113] = 0x2a;
+        let (r, _) = run_string(
+            &[0xf2, 0xae],
+            &regs_with(&[(RDI, SHARED + 0x3100), (RCX, 0x20), (RAX, 0x2a)]),
+            &mut memory,
+        );
+        assert_eq!((r.gpr[RDI], r.rflags & ZF), (SHARED + 0x3114, ZF));
+
+        // lodsq, once: rcx is not touched.
+        memory.shared[0x3200..0x3208].copy_from_slice(&77u64.to_le_bytes());
+        let (r, _) = run_string(
+            &[0x48, 0xad],
+            &regs_with(&[(RSI, SHARED + 0x3200), (RCX, 9)]),
+            &mut memory,
+        );
+        assert_eq!(
+            (r.gpr[RAX], r.gpr[RSI], r.gpr[RCX]),
+            (77, SHARED + 0x3208, 9)
+        );
+    }
+
     #[test]
     fn refuses_what_it_cannot_execute_naming_the_bytes() {
         let table: &[(&[u8], &str)] = &[
-            (&[0xf3, 0x48, 0xa5], "not a supported"), // rep movsq (string ops: later)
+            (&[0xf3, 0x48, 0xa5], "not a supported"), // rep movsq: see `decode`
             (&[0x48, 0x8b, 0x05, 0, 0, 0, 0], "rip-relative"), // mov rax, [rip]
             (&[0x48, 0x8b, 0x04, 0x24], "stack pointer"), // mov rax, [rsp]
             (&[0xff, 0x33], "not a supported"),       // push qword [rbx]
@@ -473,7 +949,7 @@ mod tests {
         let target = shared.as_mut_ptr() as u64 + offset;
         let rebased = access.rebase(regs, target).unwrap();
         let mut code = [0u8; CODE_BYTES];
-        let n = write_code(&access, &mut code);
+        let n = write_code(access.bytes(), &mut code);
         let mut exec = memmap2::MmapMut::map_anon(CODE_BYTES).unwrap();
         exec[..n].copy_from_slice(&code[..n]);
         let exec = exec.make_exec().unwrap();

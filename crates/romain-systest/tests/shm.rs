@@ -1,14 +1,17 @@
 //! Copy & execute: a TMR program exchanges records with its companion component through a
 //! shared region it does not map. Every replica sees the same inputs, every output is written
-//! exactly once, and an atomic counter incremented 1000 times by the replicated program ends at
-//! exactly 1000, also with a bit flipped in one replica's register before a shared access. An
-//! access the executor does not handle ends its group with an error naming the instruction.
+//! exactly once, an atomic counter incremented 1000 times by the replicated program ends at
+//! exactly 1000, and blobs copied in and out with memcpy (x86_64: `rep movs` between private and
+//! shared memory) arrive whole, also with a bit flipped in one replica's register before a shared
+//! access, or (x86_64) in the private bytes a string move is about to carry out. An access the
+//! executor does not handle ends its group with an error naming the instruction.
 
 use std::sync::Arc;
 
 use romain_systest::{Boot, Run, boot, enabled};
 
-const PLAN: &str = "tmr:shm-demo,tmr:shm-demo@reg:1:100:rax:3,tmr:shm-demo+rep,tmr:hello";
+const PLAN: &str = "tmr:shm-demo,tmr:shm-demo@reg:1:100:rax:3,tmr:shm-demo+rep,tmr:hello,\
+                    tmr:shm-demo@mem:1:3:OUT_BLOB:0,dmr:shm-demo@mem:1:3:OUT_BLOB:0";
 const PLAN_AARCH64: &str = "tmr:shm-demo,tmr:shm-demo@reg:1:100:x9:3,tmr:shm-demo+rep,tmr:hello";
 
 fn shm_boot(arch: &str) -> Arc<Boot> {
@@ -33,6 +36,18 @@ fn assert_exchange(run: &Run) {
     assert!(
         run.output
             .contains("shm-demo: 64 records transformed; counter 1000"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output
+            .contains("shm-demo: blob in: 1000 of 1000 bytes as sent"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output
+            .contains("shm-demo-device: blob out: 1000 of 1000 bytes correct"),
         "{}",
         run.output
     );
@@ -79,6 +94,41 @@ fn an_unsupported_access_ends_its_group_naming_the_instruction(arch: &str) {
     );
     assert!(!boot.runs[2].output.contains("went through"));
     assert_eq!(boot.runs[3].summary["status"], "ok");
+}
+
+/// Event 3 is the first chunk of the `rep movs` that copies OUT_BLOB out (after attach and
+/// args); the bit is flipped in replica 1's copy as it arrives there. The bytes the chunk carries
+/// out are compared with the event, so the difference never reaches the device: outvoted and
+/// repaired under TMR, rolled back under DMR. (On aarch64 memcpy moves data through registers,
+/// which every event compares anyway.)
+#[test]
+fn private_bytes_a_string_move_carries_out_are_compared_x86_64() {
+    if !enabled("private_bytes_a_string_move_carries_out_are_compared(x86_64)") {
+        return;
+    }
+    let boot = shm_boot("x86_64");
+    let (tmr, dmr) = (&boot.runs[4], &boot.runs[5]);
+    assert_exchange(tmr);
+    assert_eq!(
+        (&tmr.summary["mismatches"], &tmr.summary["recoveries"]),
+        (&1.into(), &1.into()),
+        "{}",
+        tmr.summary
+    );
+    assert!(
+        tmr.log
+            .iter()
+            .any(|l| l.contains("event 3: replica 1 outvoted (message word")),
+        "{:?}",
+        tmr.log
+    );
+    assert_exchange(dmr);
+    assert_eq!(
+        (&dmr.summary["mismatches"], &dmr.summary["rollbacks"]),
+        (&1.into(), &1.into()),
+        "{}",
+        dmr.summary
+    );
 }
 
 romain_systest::per_arch!(

@@ -15,6 +15,12 @@ pub const INPUT: usize = 8;
 pub const OUTPUT: usize = INPUT + MAX_RECORDS;
 /// How many times each output slot was written (atomically counted by the replicas).
 pub const WRITES: usize = OUTPUT + MAX_RECORDS;
+/// Blocks of bytes copied with `memcpy` between private and shared memory (string moves on
+/// x86_64): the device writes one in, the replicas write one out. Byte offsets; both cross a
+/// page edge of the region and start unaligned.
+pub const BLOB_IN: usize = 4000 + 3;
+pub const BLOB_OUT: usize = 8100 + 5;
+pub const BLOB_LEN: usize = 1000;
 /// Increments of the counter by the replicated program.
 #[allow(dead_code)] // used by shm-demo only
 pub const INCREMENTS: u64 = 1000;
@@ -46,6 +52,32 @@ impl Shared {
         unsafe { self.words.add(word).write_volatile(value) }
     }
 
+    /// Copies bytes from byte `offset` of the region into `to` (a `memcpy`).
+    pub fn copy_in(&self, offset: usize, to: &mut [u8]) {
+        assert!(offset + to.len() <= self.len * 8);
+        // SAFETY: the bytes are inside the region, which `to` (private memory) does not overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.words.cast::<u8>().add(offset),
+                to.as_mut_ptr(),
+                to.len(),
+            )
+        }
+    }
+
+    /// Copies `from` to byte `offset` of the region (a `memcpy`).
+    pub fn copy_out(&self, offset: usize, from: &[u8]) {
+        assert!(offset + from.len() <= self.len * 8);
+        // SAFETY: as in `copy_in`.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                from.as_ptr(),
+                self.words.cast::<u8>().add(offset),
+                from.len(),
+            )
+        }
+    }
+
     pub fn atomic(&self, word: usize) -> &AtomicU64 {
         assert!(word < self.len);
         // SAFETY: as in `load`; the word is 8-byte aligned (the region is page-aligned).
@@ -56,6 +88,16 @@ impl Shared {
 /// What the replicated program computes from an input.
 pub fn transform(x: u64) -> u64 {
     x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ 0x00ab_cdef
+}
+
+/// The device's blob byte `i`.
+pub fn blob_byte(i: usize) -> u8 {
+    ((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8
+}
+
+/// What the replicated program makes of blob byte `i`.
+pub fn blob_transform(b: u8, i: usize) -> u8 {
+    b.rotate_left(3) ^ i as u8
 }
 
 /// Ticks taken by 1000 loads and by 1000 stores of the scratch word, the counter's rate, and the

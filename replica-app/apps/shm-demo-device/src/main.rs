@@ -1,7 +1,8 @@
 //! The companion of shm-demo: a component outside the replica group, started by the master with
 //! the shared region mapped directly. It writes the input records, waits for the replicated
 //! program, and checks what it finds: every output correct and written exactly once, and the
-//! counter at exactly the number of increments (not that times the number of replicas).
+//! counter at exactly the number of increments (not that times the number of replicas), and the
+//! blob the program copied in, transformed and copied back out.
 //!
 //! With the argument `bench` it times 1000 direct loads and stores, for comparison with copy &
 //! execute.
@@ -36,6 +37,8 @@ fn main() -> i32 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         shared.store(INPUT + i, z ^ (z >> 31));
     }
+    let blob: [u8; BLOB_LEN] = core::array::from_fn(blob_byte);
+    shared.copy_out(BLOB_IN, &blob);
     shared.atomic(READY).store(RECORDS as u64, Ordering::SeqCst);
     while shared.load(DONE) == 0 {
         yield_now();
@@ -50,6 +53,12 @@ fn main() -> i32 {
         "shm-demo-device: {RECORDS} records in, {correct} outputs correct, {once} written exactly once; counter {}",
         shared.load(COUNTER)
     );
+    let mut back = [0u8; BLOB_LEN];
+    shared.copy_in(BLOB_OUT, &mut back);
+    let right = (0..BLOB_LEN)
+        .filter(|&i| back[i] == blob_transform(blob_byte(i), i))
+        .count();
+    println!("shm-demo-device: blob out: {right} of {BLOB_LEN} bytes correct");
     0
 }
 

@@ -2,7 +2,8 @@
 //! (`shm-demo-device`), which it does not map: every access to it faults to the master, which
 //! performs it once for all replicas. It waits for the device's input records, writes
 //! `transform(input)` into each output slot (counting the writes to the slot with an atomic
-//! add), then increments a shared atomic counter 1000 times and prints the counter.
+//! add), copies a blob in and back out with `memcpy` (string moves on x86_64), then increments a
+//! shared atomic counter 1000 times and prints the counter.
 //!
 //! With the argument `bench` it first times 1000 shared loads and 1000 shared stores.
 #![no_std]
@@ -19,13 +20,27 @@ romain_replica::main!(main);
 mod layout;
 use layout::*;
 
+/// The blob copied out: a static, so that a fault can be injected into it by name
+/// (`INJECT=mem:1:3:OUT_BLOB:0`: a flipped bit about to leave private memory).
+#[unsafe(no_mangle)]
+static mut OUT_BLOB: [u8; BLOB_LEN] = [0; BLOB_LEN];
+
 fn main() -> i32 {
     let Ok((base, len)) = attach(region::DEVICE) else {
         println!("shm-demo: no shared region");
         return 1;
     };
     let shared = Shared::new(base, len);
-    match args().first().map(String::as_str) {
+    // A blob made in private memory and copied out with memcpy, before anything that depends
+    // on timing (its copy is the third event: after attach and args).
+    // SAFETY: the replica is single-threaded and this is the only reference to OUT_BLOB.
+    let out = unsafe { &mut *(&raw mut OUT_BLOB) };
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = blob_transform(blob_byte(i), i);
+    }
+    let arg = args();
+    shared.copy_out(BLOB_OUT, out);
+    match arg.first().map(String::as_str) {
         Some("bench") => bench(&shared),
         Some("rep") => unsupported(base),
         _ => {}
@@ -43,6 +58,11 @@ fn main() -> i32 {
         shared.store(OUTPUT + i, transform(input));
         shared.atomic(WRITES + i).fetch_add(1, Ordering::SeqCst);
     }
+    // The device's blob, copied in with memcpy.
+    let mut blob = [0u8; BLOB_LEN];
+    shared.copy_in(BLOB_IN, &mut blob);
+    let right = (0..BLOB_LEN).filter(|&i| blob[i] == blob_byte(i)).count();
+    println!("shm-demo: blob in: {right} of {BLOB_LEN} bytes as sent");
     let counter = shared.atomic(COUNTER);
     for _ in 0..INCREMENTS {
         counter.fetch_add(1, Ordering::SeqCst);
@@ -55,13 +75,13 @@ fn main() -> i32 {
     0
 }
 
-/// An access copy & execute refuses (a repeated string store, an exclusive pair load): the group
-/// must end with an error naming the instruction, and nothing else may break.
+/// An access copy & execute refuses (a push from shared memory, an exclusive pair load): the
+/// group must end with an error naming the instruction, and nothing else may break.
 fn unsupported(base: *mut u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: none needed beyond the test's purpose: the master refuses the access.
     unsafe {
-        core::arch::asm!("rep stosb", inout("rdi") base => _, inout("rcx") 16usize => _, in("al") 0u8);
+        core::arch::asm!("push qword ptr [{0}]", "add rsp, 8", in(reg) base);
     }
     #[cfg(target_arch = "aarch64")]
     // SAFETY: as above; an exclusive pair load (which copy & execute refuses).
