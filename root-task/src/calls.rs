@@ -13,6 +13,8 @@ pub(crate) enum Action {
     Reply(Words),
     /// The group is over (exit, or a fault of the program).
     End,
+    /// Answered later (a wait for the companion's doorbell).
+    Hold,
 }
 
 /// Console state of a group: output is printed once, by the master.

@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 
-use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge, region};
+use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge, region, slot};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
@@ -31,7 +31,7 @@ use crate::calls::{self, Action, Console};
 use crate::memory::Frame;
 use crate::objects::{AllocError, Objects};
 use crate::replica::{BuildError, Program, Replica};
-use crate::timer::{TIMER_BADGE, Timer};
+use crate::timer::{DOORBELL_BADGE, TIMER_BADGE, Timer};
 
 /// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
 const HEAP_GAP: u64 = 2 << 20;
@@ -242,6 +242,7 @@ fn build_and_drive(
     // region with it.
     let device = alloc::format!("{app}-device");
     let mut shared = None;
+    let doorbell = &mut None;
     if let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) {
         let region = make_region(ctx.objects)?;
         let device_layout = image::load(device_bytes, ARCH, max_pages)
@@ -259,6 +260,19 @@ fn build_and_drive(
         };
         let c = Replica::build(ctx.objects, &device_program, ctx.endpoint, badge, 0)
             .map_err(|_| Stop(Status::OutOfMemory, alloc::format!("cannot build {device}")))?;
+        // Doorbells, real notifications: one the companion waits on (the master signals it for
+        // the replicas), and the master's own, which the companion rings.
+        let bell = ctx.objects.alloc::<sel4::cap_type::Notification>()?;
+        c.cnode
+            .absolute_cptr_from_bits_with_depth(slot::DOORBELL_WAIT, slot::BITS)
+            .copy(
+                &sel4::init_thread::slot::CNODE.cap().absolute_cptr(bell),
+                sel4::CapRights::read_only(),
+            )?;
+        if let Some(timer) = ctx.timer.as_deref() {
+            timer.mint_doorbell(c.cnode, slot::DOORBELL_RING)?;
+        }
+        *doorbell = Some(bell);
         log::info!(
             "companion {device} on core 0, sharing {} pages",
             region.frames.len()
@@ -278,6 +292,7 @@ fn build_and_drive(
         Shared {
             companion: companion.as_ref(),
             region: shared,
+            doorbell: *doorbell,
         },
         run.args,
         injection,
@@ -331,6 +346,8 @@ fn drive(
         repaired: alloc::vec![false; replicas.len()],
         quota_refused: false,
         companion_done: false,
+        rung: false,
+        held: None,
     };
     loop {
         let (info, badge) = match group.next_message() {
@@ -340,6 +357,10 @@ fn drive(
                 let result = group.on_late(expiry, summary);
                 summary.master_cycles += arch::counter().wrapping_sub(busy_from);
                 result?;
+                continue;
+            }
+            Wake::Doorbell => {
+                group.release_wait(0)?;
                 continue;
             }
             Wake::Inject => {
@@ -383,6 +404,8 @@ enum Wake {
     Late(Expiry),
     /// A delayed injection is due.
     Inject,
+    /// The companion rang while the replicas wait for it.
+    Doorbell,
 }
 
 /// The state the replicas agreed on last, which a DMR rollback returns them to: the registers
@@ -398,6 +421,8 @@ struct Shared<'g> {
     /// The companion component, if any: not a replica, never compared.
     companion: Option<&'g Replica>,
     region: Option<Region>,
+    /// The notification the companion waits on.
+    doorbell: Option<sel4::cap::Notification>,
 }
 
 /// A started group's replicas and the point they are collected at.
@@ -424,6 +449,10 @@ struct Group<'g, 'c> {
     quota_refused: bool,
     /// The companion exited (or was stopped).
     companion_done: bool,
+    /// The companion rang its doorbell since the replicas last waited.
+    rung: bool,
+    /// A wait call the replicas agreed on, answered when the companion rings.
+    held: Option<Event>,
 }
 
 impl Group<'_, '_> {
@@ -439,10 +468,21 @@ impl Group<'_, '_> {
             if let Some(timer) = self.ctx.timer.as_deref_mut() {
                 timer.set(deadline);
                 let (info, badge) = self.ctx.endpoint.recv(());
-                if badge != TIMER_BADGE {
+                if ReplicaBadge::from_word(badge).is_some()
+                    || badge & (TIMER_BADGE | DOORBELL_BADGE) == 0
+                {
                     return Wake::Message(info, badge);
                 }
-                timer.on_interrupt();
+                // The master's notification: the timer's bit, the doorbell's, or both.
+                if badge & TIMER_BADGE != 0 {
+                    timer.on_interrupt();
+                }
+                if badge & DOORBELL_BADGE != 0 {
+                    self.rung = true;
+                    if self.held.is_some() {
+                        return Wake::Doorbell;
+                    }
+                }
             } else if deadline.is_none() {
                 let (info, badge) = self.ctx.endpoint.recv(());
                 return Wake::Message(info, badge);
@@ -762,25 +802,75 @@ impl Group<'_, '_> {
             self.grow(event, summary)
         } else if event.kind == EventKind::Call(Call::Attach) {
             self.attach(event)
+        } else if event.kind == EventKind::Call(Call::Signal) {
+            self.signal(event)
+        } else if event.kind == EventKind::Call(Call::Wait) {
+            self.wait(event)
         } else {
             calls::handle(event, self.args, console, summary)
         };
         match action {
             Action::End => Ok(Flow::End),
             Action::Reply(words) => {
-                self.agree(event, &words)?;
-                sel4::with_ipc_buffer_mut(|ipc| {
-                    ipc.msg_regs_mut()[..words.len()].copy_from_slice(&words)
-                });
-                let reply = sel4::MessageInfoBuilder::default()
-                    .length(words.len())
-                    .build();
-                for r in self.replicas {
-                    r.reply(reply.clone());
-                }
+                self.answer(event, &words)?;
+                Ok(Flow::Continue)
+            }
+            Action::Hold => {
+                self.held = Some(event.clone());
                 Ok(Flow::Continue)
             }
         }
+    }
+
+    /// Every replica gets `words` for the agreed `event` and runs on.
+    fn answer(&mut self, event: &Event, words: &Words) -> Result<(), Stop> {
+        self.agree(event, words)?;
+        sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(words));
+        let reply = sel4::MessageInfoBuilder::default()
+            .length(words.len())
+            .build();
+        for r in self.replicas {
+            r.reply(reply.clone());
+        }
+        Ok(())
+    }
+
+    /// The signal call: the companion's doorbell rings once for all replicas.
+    fn signal(&self, event: &Event) -> Action {
+        let word = match (self.shared.doorbell, event.words.first()) {
+            (Some(bell), Some(&region::DEVICE)) => {
+                bell.signal();
+                0
+            }
+            _ => CallError::BadArgument.as_result_word(),
+        };
+        Action::Reply(Words::from_slice(&[word]).expect("fits"))
+    }
+
+    /// The wait call: answered now if the companion rang since the last wait (or is gone),
+    /// else when it rings.
+    fn wait(&mut self, event: &Event) -> Action {
+        let word = match (self.shared.doorbell, event.words.first()) {
+            (Some(_), Some(&region::DEVICE)) if self.companion_done => {
+                CallError::Gone.as_result_word()
+            }
+            (Some(_), Some(&region::DEVICE)) if self.rung => {
+                self.rung = false;
+                0
+            }
+            (Some(_), Some(&region::DEVICE)) => return Action::Hold,
+            _ => CallError::BadArgument.as_result_word(),
+        };
+        Action::Reply(Words::from_slice(&[word]).expect("fits"))
+    }
+
+    /// Answers a held wait call with `word` (0: the companion rang).
+    fn release_wait(&mut self, word: u64) -> Result<(), Stop> {
+        if let Some(event) = self.held.take() {
+            self.rung = false;
+            self.answer(&event, &Words::from_slice(&[word]).expect("fits"))?;
+        }
+        Ok(())
     }
 
     /// The replicas agreed on `event` and get `reply`: the new checkpoint.
@@ -861,8 +951,11 @@ impl Group<'_, '_> {
                 Some(timer) => {
                     timer.set(Some(until));
                     let (info, badge) = self.ctx.endpoint.recv(());
-                    if badge == TIMER_BADGE {
-                        timer.on_interrupt();
+                    if ReplicaBadge::from_word(badge).is_none() {
+                        // The master's notification (no replica waits any more).
+                        if badge & TIMER_BADGE != 0 {
+                            timer.on_interrupt();
+                        }
                         continue;
                     }
                     (info, badge)
@@ -911,6 +1004,7 @@ impl Group<'_, '_> {
                     log::error!("companion: {kind}; stopped");
                     companion.stop()?;
                     self.companion_done = true;
+                    self.release_wait(CallError::Gone.as_result_word())?;
                 }
             }
             EventKind::Call(Call::Write) => {
@@ -930,6 +1024,7 @@ impl Group<'_, '_> {
                 }
                 companion.stop()?;
                 self.companion_done = true;
+                self.release_wait(CallError::Gone.as_result_word())?;
             }
             EventKind::Call(Call::Attach) => match &self.shared.region {
                 Some(region) if words.first() == Some(&region::DEVICE) => {

@@ -23,6 +23,8 @@ pub(crate) struct Replica {
     pub index: usize,
     pub tcb: sel4::cap::Tcb,
     pub vspace: sel4::cap::VSpace,
+    /// Its slice of the capability space (`romain_abi::slot`).
+    pub cnode: sel4::cap::CNode,
     /// Its pages (see `romain_core::memory`).
     pub space: RefCell<Space<Frame>>,
     /// Checkpoint copies no longer needed, for reuse.
@@ -142,6 +144,7 @@ impl Replica {
             index: badge.replica as usize,
             tcb,
             vspace,
+            cnode,
             space: RefCell::new(space),
             pool: RefCell::new(pool),
             reply_slot: objects.slot()?,

@@ -16,8 +16,13 @@ use crate::objects::{AllocError, Objects};
 /// The badge of the timer's notification, as the master's receive reports it. Replica badges
 /// carry `ReplicaBadge::MARK`, so this one cannot be mistaken for a replica.
 pub(crate) const TIMER_BADGE: u64 = 1;
+/// The badge a companion component's doorbell rings the same notification with (its bits and
+/// the timer's arrive ORed together when both came).
+pub(crate) const DOORBELL_BADGE: u64 = 2;
 
 pub(crate) struct Timer {
+    /// The notification bound to the master's thread (unbadged: badged copies are minted from it).
+    notification: sel4::cap::Notification,
     handler: sel4::cap::IrqHandler,
     #[cfg(target_arch = "x86_64")]
     port: sel4::cap::Unspecified,
@@ -78,6 +83,7 @@ impl Timer {
         handler.irq_handler_set_notification(badged)?;
         TCB.cap().tcb_bind_notification(notification)?;
         let timer = Timer {
+            notification,
             handler,
             #[cfg(target_arch = "x86_64")]
             port,
@@ -117,6 +123,18 @@ impl Timer {
             }
             None => disable(),
         }
+    }
+
+    /// Puts a capability to the master's notification, badged [`DOORBELL_BADGE`] and good for
+    /// signalling only, into `slot` of `cnode`: a companion's doorbell.
+    pub(crate) fn mint_doorbell(&self, cnode: sel4::cap::CNode, slot: u64) -> sel4::Result<()> {
+        cnode
+            .absolute_cptr_from_bits_with_depth(slot, romain_abi::slot::BITS)
+            .mint(
+                &CNODE.cap().absolute_cptr(self.notification),
+                sel4::CapRights::write_only(),
+                DOORBELL_BADGE,
+            )
     }
 
     /// The timer's notification arrived: acknowledges it. Returns whether the deadline passed.

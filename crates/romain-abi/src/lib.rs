@@ -17,6 +17,12 @@ pub mod slot {
     pub const NULL: u64 = 0;
     /// The badged endpoint to the master (calls and faults).
     pub const MASTER_EP: u64 = 1;
+    /// A companion component only: the notification the master signals when the replicas
+    /// [`Signal`](crate::Call::Signal) its region (the companion waits on it).
+    pub const DOORBELL_WAIT: u64 = 2;
+    /// A companion component only: a notification to signal to wake replicas that
+    /// [`Wait`](crate::Call::Wait) on its region.
+    pub const DOORBELL_RING: u64 = 3;
     /// Size of the slice in bits: slots `0..1 << BITS`. Everything else a replica names is empty.
     pub const BITS: usize = 4;
 }
@@ -67,6 +73,14 @@ pub enum Call {
     /// for all (copy & execute). Fails with [`CallError::BadArgument`] for a region that does
     /// not exist.
     Attach = 9,
+    /// Signals the outside party of shared region MR0: the master signals the companion's
+    /// doorbell notification once for all replicas. Returns 0.
+    Signal = 10,
+    /// Waits until the outside party of shared region MR0 signals (its doorbell notification
+    /// to the master), or returns at once when it signalled since the last wait; every replica
+    /// returns at the same point. Returns 0, or [`CallError::Gone`] once the outside party has
+    /// ended.
+    Wait = 11,
 }
 
 /// Shared regions.
@@ -78,7 +92,7 @@ pub mod region {
 }
 
 impl Call {
-    pub const ALL: [Call; 9] = [
+    pub const ALL: [Call; 11] = [
         Call::Write,
         Call::Exit,
         Call::Args,
@@ -88,6 +102,8 @@ impl Call {
         Call::Yield,
         Call::Grow,
         Call::Attach,
+        Call::Signal,
+        Call::Wait,
     ];
 
     pub const fn label(self) -> u64 {
@@ -111,6 +127,8 @@ impl Call {
             Call::Yield => "yield",
             Call::Grow => "grow",
             Call::Attach => "attach",
+            Call::Signal => "signal",
+            Call::Wait => "wait",
         }
     }
 }
@@ -128,6 +146,8 @@ pub enum CallError {
     UnknownCall = 2,
     /// The replica's memory quota does not allow it.
     OutOfMemory = 3,
+    /// The other side of a shared region has ended.
+    Gone = 4,
 }
 
 impl CallError {
@@ -140,6 +160,7 @@ impl CallError {
             1 => Some(CallError::BadArgument),
             2 => Some(CallError::UnknownCall),
             3 => Some(CallError::OutOfMemory),
+            4 => Some(CallError::Gone),
             _ => None,
         }
     }
@@ -236,7 +257,12 @@ mod tests {
 
     #[test]
     fn errors_are_negative_words() {
-        for e in [CallError::BadArgument, CallError::UnknownCall] {
+        for e in [
+            CallError::BadArgument,
+            CallError::UnknownCall,
+            CallError::OutOfMemory,
+            CallError::Gone,
+        ] {
             assert!((e.as_result_word() as i64) < 0);
             assert_eq!(CallError::from_result_word(e.as_result_word()), Some(e));
         }

@@ -231,6 +231,35 @@ pub fn attach(region: u64) -> Result<(*mut u8, usize), CallError> {
     Ok((base as *mut u8, len))
 }
 
+/// Signals the outside party of shared region `region` (it wakes from [`device::wait`]).
+pub fn signal(region: u64) -> Result<(), CallError> {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = region);
+    call(Call::Signal, 1).map(|_| ())
+}
+
+/// Waits for the outside party of shared region `region` to signal ([`device::ring`]); returns
+/// at once when it did since the last wait.
+pub fn wait(region: u64) -> Result<(), CallError> {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[0] = region);
+    call(Call::Wait, 1).map(|_| ())
+}
+
+/// For a companion component (`<app>-device`), which is not replicated: its doorbells are real
+/// seL4 notifications, used without the master in between.
+pub mod device {
+    use romain_abi::slot;
+
+    /// Waits until the replicas [`signal`](super::signal) (or returns at once if they did).
+    pub fn wait() {
+        sel4::cap::Notification::from_bits(slot::DOORBELL_WAIT).wait();
+    }
+
+    /// Wakes replicas that [`wait`](super::wait) on the region.
+    pub fn ring() {
+        sel4::cap::Notification::from_bits(slot::DOORBELL_RING).signal();
+    }
+}
+
 /// Gives up the processor; all replicas meet here.
 pub fn yield_now() {
     let _ = call(Call::Yield, 0);

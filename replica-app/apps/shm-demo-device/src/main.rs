@@ -1,6 +1,6 @@
 //! The companion of shm-demo: a component outside the replica group, started by the master with
-//! the shared region mapped directly. It writes the input records, waits for the replicated
-//! program, and checks what it finds: every output correct and written exactly once, and the
+//! the shared region mapped directly. It writes the input records, rings the replicas' doorbell,
+//! waits on its own doorbell for the replicated program, and checks what it finds: every output correct and written exactly once, and the
 //! counter at exactly the number of increments (not that times the number of replicas), and the
 //! blob the program copied in, transformed and copied back out.
 //!
@@ -12,7 +12,7 @@
 use core::sync::atomic::Ordering;
 
 use romain_abi::region;
-use romain_replica::{attach, println, yield_now};
+use romain_replica::{attach, device, println};
 
 mod layout;
 use layout::*;
@@ -40,8 +40,9 @@ fn main() -> i32 {
     let blob: [u8; BLOB_LEN] = core::array::from_fn(blob_byte);
     shared.copy_out(BLOB_IN, &blob);
     shared.atomic(READY).store(RECORDS as u64, Ordering::SeqCst);
+    device::ring();
     while shared.load(DONE) == 0 {
-        yield_now();
+        device::wait();
     }
     let correct = (0..RECORDS)
         .filter(|&i| shared.load(OUTPUT + i) == transform(shared.load(INPUT + i)))

@@ -1,6 +1,7 @@
 //! Copy & execute demo. Attaches the region it shares with its companion component
 //! (`shm-demo-device`), which it does not map: every access to it faults to the master, which
-//! performs it once for all replicas. It waits for the device's input records, writes
+//! performs it once for all replicas. It waits (on the device's doorbell) for the device's input
+//! records, writes
 //! `transform(input)` into each output slot (counting the writes to the slot with an atomic
 //! add), copies a blob in and back out with `memcpy` (string moves on x86_64), then increments a
 //! shared atomic counter 1000 times and prints the counter.
@@ -12,7 +13,7 @@
 use core::sync::atomic::Ordering;
 
 use romain_abi::region;
-use romain_replica::{String, args, attach, println, yield_now};
+use romain_replica::{String, args, attach, println, signal, wait};
 
 romain_replica::main!(main);
 
@@ -45,13 +46,16 @@ fn main() -> i32 {
         Some("rep") => unsupported(base),
         _ => {}
     }
-    // The device writes its inputs, then the record count.
+    // The device writes its inputs, then the record count, and rings.
     let records = loop {
         let n = shared.load(READY);
         if n != 0 {
             break n.min(MAX_RECORDS as u64) as usize;
         }
-        yield_now();
+        if wait(region::DEVICE).is_err() {
+            println!("shm-demo: the device is gone");
+            return 1;
+        }
     };
     for i in 0..records {
         let input = shared.load(INPUT + i);
@@ -68,6 +72,7 @@ fn main() -> i32 {
         counter.fetch_add(1, Ordering::SeqCst);
     }
     shared.store(DONE, 1);
+    let _ = signal(region::DEVICE);
     println!(
         "shm-demo: {records} records transformed; counter {}",
         counter.load(Ordering::SeqCst)
