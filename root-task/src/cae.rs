@@ -241,6 +241,13 @@ mod arch {
         let source = source.filter(|s| !s.shared)?;
         Some(op.span(source.addr, chunk, StringOp::backward(&regs)))
     }
+
+    /// The register-file index of the register the instruction at the start of `bytes` writes,
+    /// the bits it writes, and the instruction's length.
+    pub(super) fn result_register(bytes: &[u8]) -> Option<(usize, u32, u64)> {
+        let (r, bits, len) = x86::result_register(&bytes[..15])?;
+        Some((index(NAMES[r]), bits, len as u64))
+    }
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -298,6 +305,16 @@ mod arch {
         Ok(result)
     }
 
+    pub(super) fn result_register(bytes: &[u8]) -> Option<(usize, u32, u64)> {
+        let word = u32::from_le_bytes(bytes[..4].try_into().ok()?);
+        let (r, bits) = aarch64::result_register(word)?;
+        let i = match r {
+            31 => Arch::Aarch64.register_index("sp")?,
+            r => index(r),
+        };
+        Some((i, bits, 4))
+    }
+
     /// A64 has no instruction that moves data between two memory locations.
     pub(super) fn private_source(
         _region: &super::Region,
@@ -345,4 +362,11 @@ pub(crate) fn private_source(
     regs: &RegisterFile,
 ) -> Option<Range<u64>> {
     arch::private_source(region, bytes, regs)
+}
+
+/// For a corrupted-result injection: the register-file index of the general-purpose register
+/// the instruction at the start of `bytes` writes, how many bits it writes, and the
+/// instruction's length; `None` when it writes none or changes the flow of control.
+pub(crate) fn result_register(bytes: &[u8]) -> Option<(usize, u32, u64)> {
+    arch::result_register(bytes)
 }

@@ -348,6 +348,7 @@ fn drive(
         companion_done: false,
         rung: false,
         held: None,
+        trap: None,
     };
     loop {
         let (info, badge) = match group.next_message() {
@@ -365,8 +366,13 @@ fn drive(
             }
             Wake::Inject => {
                 group.inject_at = None;
-                if let Some(p) = injection.take() {
-                    p.apply_now(&group, summary)?;
+                if let Some(p) = injection.take()
+                    && let Some(again) = p.apply_now(&mut group, summary)?
+                {
+                    // Not at an instruction with a register result: a little later.
+                    let retry = arch::ticks_in_ms(RESULT_RETRY_US) / 1000;
+                    group.inject_at = Some(arch::counter() + retry.max(1));
+                    injection = Some(again);
                 }
                 continue;
             }
@@ -453,6 +459,8 @@ struct Group<'g, 'c> {
     rung: bool,
     /// A wait call the replicas agreed on, answered when the companion rings.
     held: Option<Event>,
+    /// A corrupted-result injection waiting for its replica to run the instruction.
+    trap: Option<ResultTrap>,
 }
 
 impl Group<'_, '_> {
@@ -668,6 +676,14 @@ impl Group<'_, '_> {
         let replica = &self.replicas[badge.replica as usize];
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
         let (kind, words) = read_message(info);
+        if let EventKind::UserException { .. } = kind
+            && let Some(trap) = self.trap.take_if(|t| t.replica == replica.index)
+        {
+            if trap.fire(replica, summary)? {
+                return Ok(Flow::Continue);
+            }
+            self.trap = Some(trap);
+        }
         if let EventKind::VmFault { addr, .. } = kind
             && self.serve_fault(replica, addr, summary)?
         {
@@ -1089,11 +1105,88 @@ fn scope_name(scope: Scope, tracking: Tracking) -> &'static str {
     }
 }
 
+/// How often a corrupted-result injection looks for an instruction with a register result, and
+/// how long it waits in between.
+const RESULT_ATTEMPTS: u64 = 64;
+const RESULT_RETRY_US: u64 = 250;
+
+/// A corrupted-result injection underway: a breakpoint after the instruction the replica was
+/// stopped at, in its private code; when the replica traps there, the instruction has run, and
+/// the register it wrote gets its bit flipped.
+struct ResultTrap {
+    replica: usize,
+    /// The breakpoint's address (the next instruction's) and the code it replaced.
+    addr: u64,
+    saved: heapless::Vec<u8, 4>,
+    /// Register-file index of the instruction's result, and the bit to flip.
+    register: usize,
+    bit: u32,
+    pc: u64,
+    ticks: u64,
+}
+
+impl ResultTrap {
+    /// Writes the breakpoint after the instruction at `pc`, if that instruction writes a
+    /// register and the breakpoint fits in the same page.
+    fn plant(replica: &Replica, pc: u64, bit: u32, ticks: u64) -> Option<ResultTrap> {
+        let code = code_at(replica, pc).ok()?;
+        let (register, bits, len) = cae::result_register(&code)?;
+        let addr = pc + len;
+        let trap = ARCH.trap_instruction();
+        let (vaddr, frame) =
+            page_of(replica, addr).filter(|(v, _)| addr + trap.len() as u64 <= v + PAGE_SIZE)?;
+        let at = (addr - vaddr) as usize..(addr - vaddr) as usize + trap.len();
+        let saved = heapless::Vec::from_slice(&frame.bytes()[at.clone()]).ok()?;
+        // Under QEMU's TCG the write is seen at once; hardware also needs the instruction cache
+        // made coherent (as for `hang`).
+        frame.bytes()[at].copy_from_slice(trap);
+        Some(ResultTrap {
+            replica: replica.index,
+            addr,
+            saved,
+            register,
+            bit: bit % bits,
+            pc,
+            ticks,
+        })
+    }
+
+    /// `replica` trapped: if at the breakpoint, restores the code, flips the result and lets the
+    /// replica go on with the next instruction. Returns whether it was the breakpoint.
+    fn fire(&self, replica: &Replica, summary: &mut Summary<'_>) -> Result<bool, Stop> {
+        let mut regs = replica.registers()?;
+        if regs.pc() != self.addr {
+            return Ok(false);
+        }
+        let (vaddr, frame) = page_of(replica, self.addr).expect("planted there");
+        let offset = (self.addr - vaddr) as usize;
+        frame.bytes()[offset..offset + self.saved.len()].copy_from_slice(&self.saved);
+        regs.words_mut()[self.register] ^= 1u64 << self.bit;
+        replica.set_registers(&regs)?;
+        // The empty reply restarts the replica at its pc: the original next instruction.
+        sel4::with_ipc_buffer_mut(|ipc| {
+            sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
+        });
+        summary.set_injected(format_args!(
+            "replica {} after {} ticks: result of the instruction at {:#x}, register {} bit {}",
+            self.replica,
+            self.ticks,
+            self.pc,
+            ARCH.register_names()[self.register],
+            self.bit
+        ));
+        log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
+        Ok(true)
+    }
+}
+
 /// An injection still to happen, with its address resolved.
 struct Pending {
     at: Injection<'static>,
     /// For memory injections: the address of the word.
     addr: u64,
+    /// For a corrupted result: the instructions tried so far.
+    attempts: u64,
 }
 
 impl Pending {
@@ -1117,37 +1210,63 @@ impl Pending {
                     .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
                     + offset
             }
-            Target::Register { .. } | Target::Word { .. } | Target::Hang => 0,
+            Target::Register { .. } | Target::Word { .. } | Target::Hang | Target::Result => 0,
         };
-        Ok(Pending { at, addr })
+        Ok(Pending {
+            at,
+            addr,
+            attempts: 0,
+        })
     }
 
     /// Applies a delayed injection: the replica is stopped wherever it is (unless it waits at an
-    /// event already), flipped and let go on.
-    fn apply_now(self, group: &Group<'_, '_>, summary: &mut Summary<'_>) -> Result<(), Stop> {
-        let Target::Register { index } = self.at.target else {
-            return Ok(());
-        };
+    /// event already), flipped and let go on. A corrupted-result injection instead plants its
+    /// breakpoint; it comes back (to be tried again) when the replica is at no instruction with a
+    /// register result.
+    fn apply_now(
+        mut self,
+        group: &mut Group<'_, '_>,
+        summary: &mut Summary<'_>,
+    ) -> Result<Option<Pending>, Stop> {
         let replica = &group.replicas[self.at.replica];
         let running = !group.rendezvous.arrived(replica.index);
-        if running {
-            replica.stop()?;
+        match self.at.target {
+            Target::Register { index } => {
+                if running {
+                    replica.stop()?;
+                }
+                let mut regs = replica.registers()?;
+                regs.words_mut()[index] ^= 1u64 << self.at.bit;
+                replica.set_registers(&regs)?;
+                if running {
+                    replica.start()?;
+                }
+                summary.set_injected(format_args!(
+                    "replica {} after {} ticks register {} bit {}",
+                    replica.index,
+                    self.at.delay.unwrap_or(0),
+                    ARCH.register_names()[index],
+                    self.at.bit
+                ));
+                log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
+            }
+            Target::Result => {
+                self.attempts += 1;
+                if !running {
+                    return Ok((self.attempts < RESULT_ATTEMPTS).then_some(self));
+                }
+                replica.stop()?;
+                let pc = replica.registers()?.pc();
+                let trap = ResultTrap::plant(replica, pc, self.at.bit, self.at.delay.unwrap_or(0));
+                replica.start()?;
+                match trap {
+                    Some(trap) => group.trap = Some(trap),
+                    None => return Ok((self.attempts < RESULT_ATTEMPTS).then_some(self)),
+                }
+            }
+            _ => {}
         }
-        let mut regs = replica.registers()?;
-        regs.words_mut()[index] ^= 1u64 << self.at.bit;
-        replica.set_registers(&regs)?;
-        if running {
-            replica.start()?;
-        }
-        summary.set_injected(format_args!(
-            "replica {} after {} ticks register {} bit {}",
-            replica.index,
-            self.at.delay.unwrap_or(0),
-            ARCH.register_names()[index],
-            self.at.bit
-        ));
-        log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
-        Ok(())
+        Ok(None)
     }
 
     /// Applies the injection to `replica`, which just arrived at the injection's event.
@@ -1160,6 +1279,8 @@ impl Pending {
         let mask = 1u64 << self.at.bit;
         let mut arrival = Arrival::Arrived;
         match self.at.target {
+            // Timed, not at an event: see `apply_now`.
+            Target::Result => {}
             Target::Hang => {
                 // Its system call becomes a jump to itself, and it runs on into it.
                 let pc = event.regs.pc();

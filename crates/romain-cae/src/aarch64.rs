@@ -427,6 +427,56 @@ pub unsafe fn execute(code: *const u8, regs: &Registers) -> Registers {
     Registers { x: frame }
 }
 
+/// The register the instruction `word` writes (0–30, or 31 for sp) and how many of its bits (32
+/// for a W register): where a corrupted instruction result lands. `None` for instructions that
+/// write no general-purpose register (stores, compares into the zero register, system
+/// instructions) or change the flow of control (the next instruction would not follow).
+pub fn result_register(word: u32) -> Option<(usize, u32)> {
+    let rd = bits(word, 4, 0) as usize;
+    let width = if bits(word, 31, 31) == 1 { 64 } else { 32 };
+    let zero_or = |sp_allowed: bool| match rd {
+        31 if sp_allowed => Some((31, width)),
+        31 => None,
+        r => Some((r, width)),
+    };
+    let flags = bits(word, 29, 29) == 1;
+    match bits(word, 28, 25) {
+        // Data processing, immediate.
+        0b1000 | 0b1001 => match bits(word, 25, 23) {
+            0b000 | 0b001 => (rd != 31).then_some((rd, 64)), // adr, adrp
+            0b010 | 0b011 => zero_or(!flags),                // add/sub: sp unless flags
+            0b100 => zero_or(bits(word, 30, 29) != 0b11),    // logical: sp unless ands
+            _ => zero_or(false),                             // move wide, bitfield, extract
+        },
+        // Data processing, register.
+        0b0101 | 0b1101 => {
+            if bits(word, 28, 21) == 0b1101_0010 {
+                return None; // conditional compare: flags only
+            }
+            let extended_add = bits(word, 28, 24) == 0b01011 && bits(word, 21, 21) == 1;
+            zero_or(extended_add && !flags)
+        }
+        // Loads and stores.
+        0b0100 | 0b0110 | 0b1100 | 0b1110 => {
+            if bits(word, 26, 26) == 1 {
+                return None; // FP/SIMD
+            }
+            if bits(word, 29, 27) == 0b011 {
+                // Load register (literal); opc 11 is a prefetch.
+                return match bits(word, 31, 30) {
+                    0b00 => Some((rd, 32)),
+                    0b01 | 0b10 => Some((rd, 64)),
+                    _ => None,
+                };
+            }
+            let access = Access::decode(word).ok()?;
+            let loaded = matches!(access.op, Op::Load | Op::LoadPair | Op::LoadAcquire);
+            (loaded && access.rt != 31).then_some((access.rt, 8 * access.size.max(4) as u32))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -591,5 +641,34 @@ mod tests {
             format!("{e}").contains("not closed by a store-exclusive"),
             "{e}"
         );
+    }
+    /// Encodings from GNU as (aarch64-linux-gnu-as, then objdump).
+    #[test]
+    fn result_registers_of_real_encodings() {
+        let table: &[(u32, Option<(usize, u32)>)] = &[
+            (0x91000420, Some((0, 64))),  // add x0, x1, #1
+            (0x11000420, Some((0, 32))),  // add w0, w1, #1
+            (0xd10043ff, Some((31, 64))), // sub sp, sp, #16
+            (0xf100043f, None),           // cmp x1, #1 (subs xzr)
+            (0x8b020020, Some((0, 64))),  // add x0, x1, x2
+            (0xeb02003f, None),           // cmp x1, x2
+            (0xaa0103e0, Some((0, 64))),  // mov x0, x1 (orr)
+            (0xd2800540, Some((0, 64))),  // mov x0, #42 (movz)
+            (0x9b027c20, Some((0, 64))),  // mul x0, x1, x2
+            (0x9a821020, Some((0, 64))),  // csel x0, x1, x2, ne
+            (0xfa421024, None),           // ccmp x1, x2, #4, ne
+            (0xf9400420, Some((0, 64))),  // ldr x0, [x1, #8]
+            (0x39400420, Some((0, 32))),  // ldrb w0, [x1, #1]
+            (0xa9400841, Some((1, 64))),  // ldp x1, x2, [x2]
+            (0xf9000420, None),           // str x0, [x1, #8]
+            (0x90000000, Some((0, 64))),  // adrp x0, 0
+            (0x94000000, None),           // bl 0
+            (0xd65f03c0, None),           // ret
+            (0xd4000001, None),           // svc #0
+            (0xd503201f, None),           // nop
+        ];
+        for &(word, expected) in table {
+            assert_eq!(result_register(word), expected, "{word:#010x}");
+        }
     }
 }

@@ -112,6 +112,34 @@ fn is_string(instr: &Instruction) -> bool {
     })
 }
 
+/// The general-purpose register the instruction at the start of `bytes` writes, how many of its
+/// bits it writes, and the instruction's length: where a corrupted instruction result lands.
+/// `None` for instructions that write none (stores, compares) or change the flow of control
+/// (the next instruction would not follow). The stack pointer only when nothing else is written.
+pub fn result_register(bytes: &[u8]) -> Option<(usize, u32, usize)> {
+    let (instr, _, _) = decode_one(bytes).ok()?;
+    if instr.flow_control() != iced_x86::FlowControl::Next {
+        return None;
+    }
+    let mut factory = InstructionInfoFactory::new();
+    let mut stack = None;
+    for used in factory.info(&instr).used_registers() {
+        let written = matches!(
+            used.access(),
+            OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+        );
+        let Some(r) = gpr(used.register()).filter(|_| written) else {
+            continue;
+        };
+        let found = (r, 8 * used.register().size() as u32, instr.len());
+        if r != RSP {
+            return Some(found);
+        }
+        stack = Some(found);
+    }
+    stack
+}
+
 /// A decoded access to (possibly) shared memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
@@ -1035,5 +1063,28 @@ mod tests {
             &mut shared,
         );
         assert_eq!((r.gpr[R12], r.gpr[RDI], r.gpr[R8]), (0xfe, 0x100, 77));
+    }
+    #[test]
+    fn result_registers_of_real_encodings() {
+        const RAX: usize = 0;
+        /// Register, bits written, instruction length.
+        type Result = Option<(usize, u32, usize)>;
+        let table: &[(&[u8], Result)] = &[
+            (&[0x48, 0x01, 0xd8], Some((RAX, 64, 3))), // add rax, rbx
+            (&[0x89, 0xd8], Some((RAX, 64, 2))),       // mov eax, ebx: zero-extends into rax
+            (&[0x88, 0xd8], Some((RAX, 8, 2))),        // mov al, bl
+            (&[0x48, 0x8b, 0x03], Some((RAX, 64, 3))), // mov rax, [rbx]
+            (&[0x48, 0x89, 0x03], None),               // mov [rbx], rax
+            (&[0x48, 0x39, 0xd8], None),               // cmp rax, rbx
+            (&[0x74, 0x00], None),                     // je
+            (&[0xc3], None),                           // ret
+            (&[0x0f, 0x05], None),                     // syscall
+            (&[0x53], Some((RSP, 64, 1))),             // push rbx: only rsp
+            (&[0x5b], Some((3, 64, 1))),               // pop rbx: rbx, not rsp
+            (&[0x48, 0x0f, 0xaf, 0xc3], Some((RAX, 64, 4))), // imul rax, rbx
+        ];
+        for &(bytes, expected) in table {
+            assert_eq!(result_register(bytes), expected, "{bytes:02x?}");
+        }
     }
 }

@@ -26,10 +26,18 @@ pub enum Model {
     Data,
     Code,
     Delay,
+    /// An instruction's result, at a random time.
+    Result,
 }
 
 impl Model {
-    pub const ALL: [Model; 4] = [Model::Register, Model::Data, Model::Code, Model::Delay];
+    pub const ALL: [Model; 5] = [
+        Model::Register,
+        Model::Data,
+        Model::Code,
+        Model::Delay,
+        Model::Result,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
@@ -37,6 +45,7 @@ impl Model {
             Model::Data => "data",
             Model::Code => "code",
             Model::Delay => "delay",
+            Model::Result => "result",
         }
     }
 
@@ -50,7 +59,7 @@ impl Model {
 pub struct Models(u8);
 
 impl Models {
-    pub const ALL: Models = Models(0b1111);
+    pub const ALL: Models = Models(0b11111);
 
     /// `all`, or model names separated by `/` (the plan already uses `,` and `:`).
     pub fn parse(s: &str) -> Option<Models> {
@@ -94,7 +103,7 @@ pub struct CampaignError;
 
 impl fmt::Display for CampaignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a campaign is SEED:FIRST:COUNT:MODELS, MODELS `all` or names (reg, data, code, delay) separated by `/`")
+        f.write_str("a campaign is SEED:FIRST:COUNT:MODELS, MODELS `all` or names (reg, data, code, delay, result) separated by `/`")
     }
 }
 
@@ -194,6 +203,13 @@ pub fn draw(
             replica,
             event: 0,
             target: Target::Register { index: register },
+            bit,
+            delay: Some(delay),
+        },
+        Model::Result => Injection {
+            replica,
+            event: 0,
+            target: Target::Result,
             bit,
             delay: Some(delay),
         },
@@ -393,7 +409,7 @@ mod tests {
             c.models.iter().collect::<Vec<_>>(),
             [Model::Register, Model::Delay]
         );
-        assert_eq!(Campaign::parse("7:0:5:all").unwrap().models.len(), 4);
+        assert_eq!(Campaign::parse("7:0:5:all").unwrap().models.len(), 5);
         for bad in ["7:0:5", "7:0:5:cpu", "x:0:5:all", "7:0:5:", "7:0:5:all:1"] {
             assert_eq!(Campaign::parse(bad), Err(CampaignError), "{bad}");
         }
@@ -404,13 +420,13 @@ mod tests {
         let a = draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN);
         assert_eq!(a, draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
         assert_ne!(a, draw(1, 43, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
-        let mut seen = [0; 4];
-        for i in 0..4000 {
+        let mut seen = [0; 5];
+        for i in 0..5000 {
             let (model, inj) = draw(9, i, Models::ALL, 3, Arch::X86_64, &GOLDEN);
             seen[model as usize] += 1;
             assert!(inj.replica < 3 && inj.bit < 64);
             match model {
-                Model::Delay => {
+                Model::Delay | Model::Result => {
                     assert!(inj.delay.is_some_and(|d| (1..=GOLDEN.cycles).contains(&d)));
                 }
                 _ => assert!((1..=GOLDEN.events).contains(&inj.event)),

@@ -16,8 +16,12 @@
 //!   writable memory or of its code, at event E: word number CHOICE (any number, taken modulo
 //!   the words there are) of the pages it has then. Campaigns draw CHOICE at random.
 //! - `delay:R:TICKS:NAME:BIT` flips bit BIT of register NAME of replica R TICKS counter ticks after
-//!   the run started, wherever the replica is then (it is stopped, flipped and resumed): a
-//!   corrupted instruction result in the middle of computation.
+//!   the run started, wherever the replica is then (it is stopped, flipped and resumed).
+//! - `result:R:TICKS:BIT` corrupts an instruction's result: TICKS counter ticks after the run
+//!   started, replica R is stopped, lets the instruction it is at execute (a breakpoint after it,
+//!   in its private code) and has bit BIT of the register that instruction wrote flipped (taken
+//!   modulo the width it wrote). An instruction that writes no register (a store, a branch, a
+//!   compare) is passed by: the master tries again a little later.
 
 use core::fmt;
 
@@ -38,6 +42,8 @@ pub enum Target<'a> {
         choice: u64,
     },
     Hang,
+    /// The register the instruction at hand writes.
+    Result,
 }
 
 /// A memory address: absolute, or a symbol of the program plus an offset.
@@ -92,6 +98,9 @@ impl Injection<'_> {
                         i.bit
                     ),
                     (Target::Hang, _) => write!(f, "hang:{}:{}", i.replica, i.event),
+                    (Target::Result, ticks) => {
+                        write!(f, "result:{}:{}:{}", i.replica, ticks.unwrap_or(0), i.bit)
+                    }
                 }
             }
         }
@@ -148,6 +157,25 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
             target: Target::Hang,
             bit: 0,
             delay: None,
+        });
+    }
+    if let Some(rest) = spec.strip_prefix("result:") {
+        let mut it = rest.split(':');
+        let (Some(replica), Some(ticks), Some(bit), None) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(InjectError::Syntax(spec));
+        };
+        let bit = number(bit)? as u32;
+        if bit > 63 {
+            return Err(InjectError::BitOutOfRange(bit));
+        }
+        return Ok(Injection {
+            replica: number(replica)? as usize,
+            event: 0,
+            target: Target::Result,
+            bit,
+            delay: Some(number(ticks)?),
         });
     }
     let mut it = spec.split(':');
@@ -258,10 +286,20 @@ mod tests {
             ("mem:2:1:SEED+0x8:0", Arch::Aarch64),
             ("mem:0:1:0x20f008:9", Arch::X86_64),
             ("hang:1:3", Arch::X86_64),
+            ("result:1:40000:17", Arch::Aarch64),
         ] {
             let i = parse(spec, arch).unwrap();
             assert_eq!(format!("{}", i.spec(arch)), spec);
         }
+        let r = parse("result:1:40000:17", Arch::X86_64).unwrap();
+        assert_eq!(
+            (r.target, r.delay, r.bit),
+            (Target::Result, Some(40000), 17)
+        );
+        assert_eq!(
+            parse("result:1:40000:64", Arch::X86_64),
+            Err(InjectError::BitOutOfRange(64))
+        );
         let d = parse("delay:2:50000:sp:3", Arch::Aarch64).unwrap();
         assert_eq!((d.event, d.delay), (0, Some(50000)));
         assert_eq!(

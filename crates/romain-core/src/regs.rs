@@ -116,6 +116,15 @@ impl Arch {
         }
     }
 
+    /// An instruction that always traps to the master as a user exception (`udf #0`, `ud2`):
+    /// the breakpoint of a corrupted-result injection.
+    pub const fn trap_instruction(self) -> &'static [u8] {
+        match self {
+            Arch::Aarch64 => &[0x00, 0x00, 0x00, 0x00],
+            Arch::X86_64 => &[0x0f, 0x0b],
+        }
+    }
+
     /// Index of the program counter in the register file.
     pub const PC: usize = 0;
     /// Index of the stack pointer in the register file.
