@@ -140,8 +140,9 @@ bench: setup
 # A fault-injection campaign with the host tool (parallel QEMUs, resumable, shardable), e.g.
 # make campaign ARCH=x86_64 CAMPAIGN_ARGS='--programs sha,qsort --modes tmr,dmr --count 1000'.
 # Results, report and plot go to $(BUILD)/campaign/$(ARCH)/.
+CAMPAIGN_OUT ?= $(BUILD)/campaign/$(ARCH)
 campaign: setup
-	cargo run -q --release -p romain-campaign -- run --arch $(ARCH) --out $(BUILD)/campaign/$(ARCH) $(CAMPAIGN_ARGS)
+	cargo run -q --release -p romain-campaign -- run --arch $(ARCH) --out $(CAMPAIGN_OUT) $(CAMPAIGN_ARGS)
 
 # Copy & execute microbenchmark: one shared load and store through copy & execute, against the
 # companion's direct accesses to the same region (figures printed, guest ticks and ns).

@@ -53,7 +53,7 @@ struct RunArgs {
     programs: Vec<String>,
     #[arg(long, value_delimiter = ',', default_value = "tmr,dmr")]
     modes: Vec<String>,
-    /// Fault models: `all`, or names (reg, data, code, delay) separated by `/`.
+    /// Fault models: `all`, or names (reg, data, code, delay, result) separated by `/`.
     #[arg(long, default_value = "all")]
     models: String,
     /// Experiments per (program, mode) in the whole campaign.
