@@ -558,6 +558,13 @@ impl Group<'_, '_> {
                 self.watchdog.on_arrival(arch::counter());
                 Ok(())
             }
+            Late::WaitOn { arrived } => {
+                log::warn!(
+                    "watchdog: only replicas {arrived:?} reached event {point} ({waited_ms} ms ago); waiting for the majority"
+                );
+                self.watchdog.wait_on(arch::counter());
+                Ok(())
+            }
             Late::Hang { missing } => {
                 if self.can_roll_back(point) {
                     log::warn!(

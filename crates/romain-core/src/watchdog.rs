@@ -4,8 +4,10 @@
 //! The lag bound is armed when the first replica arrives at a point; if the others have not all
 //! arrived `timeout` ticks later, the master decides with what it has: a strict majority of
 //! agreeing replicas goes on and the late ones are repaired from it (and rejoin at the same
-//! point), otherwise the run stops as hung (DMR first rolls back once). The silence bound catches
-//! what the lag bound cannot: a program that loops in every replica, so that none arrives.
+//! point). When only a minority arrived, the majority is still computing and the early ones are
+//! the suspects (a flipped program counter jumps straight into a fault): the master waits on.
+//! Otherwise the run stops as hung (DMR first rolls back once). The silence bound catches what the
+//! lag bound cannot: a program that loops in every replica, so that none arrives.
 
 use heapless::Vec;
 
@@ -57,6 +59,13 @@ impl Watchdog {
         self.heard_at = now;
     }
 
+    /// The master waits on at the current point: the lag bound starts again from `now`.
+    pub fn wait_on(&mut self, now: u64) {
+        if self.armed_at.is_some() {
+            self.armed_at = Some(now);
+        }
+    }
+
     /// The point was decided: nothing to wait for.
     pub fn on_decision(&mut self) {
         self.armed_at = None;
@@ -106,6 +115,8 @@ pub enum Late {
         leader: usize,
         late: Vec<usize, MAX_REPLICAS>,
     },
+    /// Only a minority arrived, of three or more: the majority is still on its way. Wait on.
+    WaitOn { arrived: Vec<usize, MAX_REPLICAS> },
     /// No majority arrived (or those that did disagree): the run cannot go on.
     Hang { missing: Vec<usize, MAX_REPLICAS> },
 }
@@ -126,6 +137,8 @@ pub fn decide(rendezvous: &Rendezvous) -> Late {
                 late: missing,
             };
         }
+    } else if n >= 3 && 2 * missing.len() > n {
+        return Late::WaitOn { arrived };
     }
     Late::Hang { missing }
 }
@@ -208,5 +221,25 @@ mod tests {
         tmr.arrive(0, e).unwrap();
         tmr.arrive(1, other).unwrap();
         assert!(matches!(decide(&tmr), Late::Hang { .. }));
+    }
+
+    #[test]
+    fn a_minority_that_arrived_early_waits_for_the_majority() {
+        // A flipped pc sends a replica straight into a fault, long before the others' next
+        // event: they are the majority, still computing.
+        let mut r = Rendezvous::new(3);
+        r.arrive(2, sample(Arch::Aarch64)).unwrap();
+        assert_eq!(
+            decide(&r),
+            Late::WaitOn {
+                arrived: Vec::from_slice(&[2]).unwrap()
+            }
+        );
+        let mut w = Watchdog::new(100, 0, 0);
+        w.on_arrival(1_000);
+        assert_eq!(w.expired(1_101), Some(Expiry::Lag));
+        w.wait_on(1_101);
+        assert_eq!(w.expired(1_150), None);
+        assert_eq!(w.deadline(), Some(1_202));
     }
 }
