@@ -15,7 +15,8 @@ pub(crate) struct Refused(pub alloc::string::String);
 /// The replicas' own memory, for the x86_64 string instructions that move data between it and
 /// the region (`rep movsb` into or out of the region, `repe cmpsb` against it). The private side
 /// of such an instruction runs on a bounce buffer of the master, filled from and copied back to
-/// the replicas; the shared side runs on the region itself.
+/// the replicas; the shared side runs on the region itself. (A64 has no such instructions.)
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 pub(crate) trait Private {
     /// The leading replica's bytes at `addr` (the replicas agreed on them) into `buf`.
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Refused>;

@@ -1459,6 +1459,7 @@ fn digest(replica: &Replica, span: core::ops::Range<u64>) -> u64 {
 
 /// The replicas' own memory as copy & execute's string instructions see it: read from the
 /// leading replica, written into every replica.
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 struct PrivateMemory<'a> {
     objects: &'a mut Objects,
     replicas: &'a [Replica],
@@ -1501,6 +1502,7 @@ impl cae::Private for PrivateMemory<'_> {
     }
 }
 
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 impl PrivateMemory<'_> {
     /// Makes `replica`'s page at `vaddr` present and writable as the replica's own store would
     /// have: a lazy page is brought in, a write-protected one made writable (and saved first,
