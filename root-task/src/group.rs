@@ -1446,13 +1446,36 @@ fn code_at(replica: &Replica, pc: u64) -> Result<[u8; 32], Stop> {
     Ok(bytes)
 }
 
+/// `replica`'s memory over `span`, page by page: each piece's addresses and its bytes (`None`
+/// for a page the replica does not have).
+fn pieces(
+    replica: &Replica,
+    span: core::ops::Range<u64>,
+) -> impl Iterator<Item = (core::ops::Range<u64>, Option<&'static [u8]>)> + '_ {
+    let mut at = span.start;
+    core::iter::from_fn(move || {
+        if at >= span.end {
+            return None;
+        }
+        let end = span.end.min(at - at % PAGE_SIZE + PAGE_SIZE);
+        let bytes = page_of(replica, at).map(|(vaddr, frame)| {
+            &frame.bytes()[(at - vaddr) as usize..(end - vaddr) as usize] as &'static [u8]
+        });
+        let piece = (at..end, bytes);
+        at = end;
+        Some(piece)
+    })
+}
+
 /// FNV-1a over `replica`'s bytes in `span` (a page not there yet reads as zeros, as it would).
 fn digest(replica: &Replica, span: core::ops::Range<u64>) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for addr in span {
-        let byte = page_of(replica, addr)
-            .map_or(0, |(vaddr, frame)| frame.bytes()[(addr - vaddr) as usize]);
-        hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    let mut mix = |byte: u8| hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    for (range, bytes) in pieces(replica, span) {
+        match bytes {
+            Some(bytes) => bytes.iter().for_each(|&b| mix(b)),
+            None => range.for_each(|_| mix(0)),
+        }
     }
     hash
 }
@@ -1469,18 +1492,25 @@ struct PrivateMemory<'a> {
 impl cae::Private for PrivateMemory<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), cae::Refused> {
         let leader = &self.replicas[self.leader];
-        for (i, b) in buf.iter_mut().enumerate() {
-            let at = addr + i as u64;
-            *b = match page_of(leader, at) {
-                Some((vaddr, frame)) => frame.bytes()[(at - vaddr) as usize],
+        for (range, bytes) in pieces(leader, addr..addr + buf.len() as u64) {
+            let to = &mut buf[(range.start - addr) as usize..(range.end - addr) as usize];
+            match bytes {
+                Some(bytes) => to.copy_from_slice(bytes),
                 // A lazy page not there yet: zeros, as the replica would read.
-                None if leader.space.borrow().is_lazy(at - at % PAGE_SIZE) => 0,
+                None if leader
+                    .space
+                    .borrow()
+                    .is_lazy(range.start - range.start % PAGE_SIZE) =>
+                {
+                    to.fill(0)
+                }
                 None => {
                     return Err(cae::Refused(alloc::format!(
-                        "reads {at:#x}, which is not the program's memory"
+                        "reads {:#x}, which is not the program's memory",
+                        range.start
                     )));
                 }
-            };
+            }
         }
         Ok(())
     }
