@@ -1112,8 +1112,9 @@ fn scope_name(scope: Scope, tracking: Tracking) -> &'static str {
     }
 }
 
-/// How often a corrupted-result injection looks for an instruction with a register result, and
-/// how long it waits in between.
+/// How many instructions without a register result a corrupted-result injection passes by
+/// before it gives up, and how long it waits in between (also while its replica waits at an
+/// event).
 const RESULT_ATTEMPTS: u64 = 64;
 const RESULT_RETRY_US: u64 = 250;
 
@@ -1192,7 +1193,7 @@ struct Pending {
     at: Injection<'static>,
     /// For memory injections: the address of the word.
     addr: u64,
-    /// For a corrupted result: the instructions tried so far.
+    /// For a corrupted result: the instructions without a register result passed by so far.
     attempts: u64,
 }
 
@@ -1258,9 +1259,9 @@ impl Pending {
                 log::warn!("injected: {}", summary.injected.as_deref().unwrap_or(""));
             }
             Target::Result => {
-                self.attempts += 1;
                 if !running {
-                    return Ok((self.attempts < RESULT_ATTEMPTS).then_some(self));
+                    // Waiting at an event: the injection is due in computation, later.
+                    return Ok(Some(self));
                 }
                 replica.stop()?;
                 let pc = replica.registers()?.pc();
@@ -1268,7 +1269,10 @@ impl Pending {
                 replica.start()?;
                 match trap {
                     Some(trap) => group.trap = Some(trap),
-                    None => return Ok((self.attempts < RESULT_ATTEMPTS).then_some(self)),
+                    None => {
+                        self.attempts += 1;
+                        return Ok((self.attempts < RESULT_ATTEMPTS).then_some(self));
+                    }
                 }
             }
             _ => {}
