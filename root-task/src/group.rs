@@ -1166,7 +1166,9 @@ impl ResultTrap {
         if regs.pc() != self.addr {
             return Ok(false);
         }
-        let (vaddr, frame) = page_of(replica, self.addr).expect("planted there");
+        let Some((vaddr, frame)) = page_of(replica, self.addr) else {
+            return Ok(false);
+        };
         let offset = (self.addr - vaddr) as usize;
         frame.bytes()[offset..offset + self.saved.len()].copy_from_slice(&self.saved);
         regs.words_mut()[self.register] ^= 1u64 << self.bit;
