@@ -242,7 +242,7 @@ fn build_and_drive(
     // region with it.
     let device = alloc::format!("{app}-device");
     let mut shared = None;
-    let doorbell = &mut None;
+    let mut doorbell = None;
     if let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) {
         let region = make_region(ctx.objects)?;
         let device_layout = image::load(device_bytes, ARCH, max_pages)
@@ -272,7 +272,7 @@ fn build_and_drive(
         if let Some(timer) = ctx.timer.as_deref() {
             timer.mint_doorbell(c.cnode, slot::DOORBELL_RING)?;
         }
-        *doorbell = Some(bell);
+        doorbell = Some(bell);
         log::info!(
             "companion {device} on core 0, sharing {} pages",
             region.frames.len()
@@ -292,7 +292,7 @@ fn build_and_drive(
         Shared {
             companion: companion.as_ref(),
             region: shared,
-            doorbell: *doorbell,
+            doorbell,
         },
         run.args,
         injection,
@@ -1140,14 +1140,7 @@ impl ResultTrap {
         let code = code_at(replica, pc).ok()?;
         let (register, bits, len) = cae::result_register(&code)?;
         let addr = pc + len;
-        let trap = ARCH.trap_instruction();
-        let (vaddr, frame) =
-            page_of(replica, addr).filter(|(v, _)| addr + trap.len() as u64 <= v + PAGE_SIZE)?;
-        let at = (addr - vaddr) as usize..(addr - vaddr) as usize + trap.len();
-        let saved = heapless::Vec::from_slice(&frame.bytes()[at.clone()]).ok()?;
-        // Under QEMU's TCG the write is seen at once; hardware also needs the instruction cache
-        // made coherent (as for `hang`).
-        frame.bytes()[at].copy_from_slice(trap);
+        let saved = patch_code(replica, addr, ARCH.trap_instruction())?;
         Some(ResultTrap {
             replica: replica.index,
             addr,
@@ -1166,11 +1159,9 @@ impl ResultTrap {
         if regs.pc() != self.addr {
             return Ok(false);
         }
-        let Some((vaddr, frame)) = page_of(replica, self.addr) else {
+        if patch_code(replica, self.addr, &self.saved).is_none() {
             return Ok(false);
-        };
-        let offset = (self.addr - vaddr) as usize;
-        frame.bytes()[offset..offset + self.saved.len()].copy_from_slice(&self.saved);
+        }
         regs.words_mut()[self.register] ^= 1u64 << self.bit;
         replica.set_registers(&regs)?;
         // The empty reply restarts the replica at its pc: the original next instruction.
@@ -1297,17 +1288,12 @@ impl Pending {
             Target::Hang => {
                 // Its system call becomes a jump to itself, and it runs on into it.
                 let pc = event.regs.pc();
-                let spin = ARCH.spin_instruction();
-                let (vaddr, frame) = page_of(replica, pc)
-                    .filter(|(v, _)| pc + spin.len() as u64 <= v + PAGE_SIZE)
-                    .ok_or_else(|| {
-                        Stop(
-                            Status::BadPlan,
-                            alloc::format!("cannot patch code at {pc:#x}"),
-                        )
-                    })?;
-                let offset = (pc - vaddr) as usize;
-                frame.bytes()[offset..offset + spin.len()].copy_from_slice(spin);
+                patch_code(replica, pc, ARCH.spin_instruction()).ok_or_else(|| {
+                    Stop(
+                        Status::BadPlan,
+                        alloc::format!("cannot patch code at {pc:#x}"),
+                    )
+                })?;
                 replica.forget_reply();
                 replica.restart_at(&event.regs)?;
                 summary.set_injected(format_args!(
@@ -1573,6 +1559,18 @@ impl PrivateMemory<'_> {
         }
         Ok(())
     }
+}
+
+/// Writes `code` (an instruction: up to 4 bytes, within one page) at `addr` of `replica`'s
+/// private code; returns the bytes it replaced. Under QEMU's TCG the write is seen at once;
+/// hardware also needs the instruction cache made coherent.
+fn patch_code(replica: &Replica, addr: u64, code: &[u8]) -> Option<heapless::Vec<u8, 4>> {
+    let (vaddr, frame) =
+        page_of(replica, addr).filter(|(v, _)| addr + code.len() as u64 <= v + PAGE_SIZE)?;
+    let at = (addr - vaddr) as usize..(addr - vaddr) as usize + code.len();
+    let saved = heapless::Vec::from_slice(&frame.bytes()[at.clone()]).ok()?;
+    frame.bytes()[at].copy_from_slice(code);
+    Some(saved)
 }
 
 fn page_of(replica: &Replica, addr: u64) -> Option<(u64, Frame)> {
