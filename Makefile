@@ -46,6 +46,17 @@ TCG ?= $(if $(filter aarch64,$(ARCH)),multi,single)
 
 BUILD ?= $(CURDIR)/build
 export ROMAIN_BUILD := $(BUILD)
+# The kernel: production (no debug, printing or benchmark system calls: the default) or debug
+# (cmake/debug.cmake: kernel printing, and per-thread CPU time in the summary).
+KERNEL ?= production
+ifeq ($(KERNEL),production)
+  KSUFFIX :=
+else ifeq ($(KERNEL),debug)
+  KSUFFIX := -debug
+else
+  $(error KERNEL must be production or debug, not $(KERNEL))
+endif
+export ROMAIN_KERNEL := $(KERNEL)
 
 ifeq ($(ARCH),aarch64)
   PLATFORM := $(if $(filter rpi4,$(BOARD)),rpi4,qemu-arm-virt)
@@ -56,14 +67,15 @@ else
 endif
 
 comma := ,
-SEL4_PREFIX := $(BUILD)/kernel/$(PLATFORM)/install
-OUT := $(BUILD)/out/$(PLATFORM)
+SEL4_PREFIX := $(BUILD)/kernel/$(PLATFORM)$(KSUFFIX)/install
+LOADER := $(BUILD)/loader/$(PLATFORM)$(KSUFFIX)
+OUT := $(BUILD)/out/$(PLATFORM)$(KSUFFIX)
 TARGETS := $(BUILD)/targets
 SEL4_CARGO := $(CURDIR)/scripts/sel4-cargo
 BUILD_STD := -Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem
 PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(firstword $(subst +, ,$(lastword $(subst :, ,$(firstword $(subst @, ,$(run)))))))))
-REPLICA_DIR := $(BUILD)/target/$(PLATFORM)/replica/$(ARCH)-sel4-replica/release
-MASTER_DIR := $(BUILD)/target/$(PLATFORM)/master/$(ARCH)-sel4-roottask/release
+REPLICA_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica/$(ARCH)-sel4-replica/release
+MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
 # A plan may name a program that does not exist: the master reports it (status unknown-app).
 app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
@@ -90,11 +102,11 @@ $(TARGETS)/.stamp: scripts/targets.py | setup
 INPUT_ENV := $(if $(INPUT),MIBENCH_INPUT_$(shell echo '$(APP)' | tr a-z A-Z)=$(abspath $(INPUT)))
 
 replicas: $(TARGETS)/.stamp
-	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/replica \
+	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica \
 	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(ARCH)-sel4-replica.json $(BUILD_STD)
 
 master: replicas
-	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)/master \
+	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
@@ -103,8 +115,8 @@ master: replicas
 image: master
 	@mkdir -p $(OUT)
 ifeq ($(ARCH),aarch64)
-	$(BUILD)/loader/$(PLATFORM)/sel4-kernel-loader-add-payload \
-	  --loader $(BUILD)/loader/$(PLATFORM)/sel4-kernel-loader \
+	$(LOADER)/sel4-kernel-loader-add-payload \
+	  --loader $(LOADER)/sel4-kernel-loader \
 	  --sel4-prefix $(SEL4_PREFIX) --app $(MASTER_DIR)/romain-master.elf -o $(OUT)/image.elf
 	@echo "image: $(OUT)/image.elf"
 else

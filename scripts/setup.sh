@@ -22,6 +22,13 @@ RUST_SEL4_URL=${RUST_SEL4_URL:-https://github.com/seL4/rust-sel4.git}
 RUST_SEL4_TAG=v5.0.0
 NIGHTLY=nightly-2026-04-04 # what rust-sel4 v5.0.0 pins
 PLATFORMS=${ROMAIN_PLATFORMS:-"qemu-arm-virt pc99 rpi4"}
+# Kernel flavour: production (the default) or debug (cmake/debug.cmake, installed beside it).
+KERNEL=${ROMAIN_KERNEL:-production}
+case $KERNEL in
+  production) FLAVOUR_CMAKE=() SUFFIX="" ;;
+  debug) FLAVOUR_CMAKE=("$ROOT/cmake/debug.cmake") SUFFIX="-debug" ;;
+  *) echo "[setup] KERNEL must be production or debug, not $KERNEL" >&2; exit 2 ;;
+esac
 
 mkdir -p "$BUILD/stamps"
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -45,19 +52,27 @@ apt_missing() {
 install_packages() {
   local missing
   missing=$(apt_missing "${APT_PKGS[@]}")
-  if [[ -n "$missing" ]]; then
-    log "installing Debian packages: $missing"
-    as_root apt-get update -qq
-    # shellcheck disable=SC2086
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-  fi
-  # QEMU 7.2 from Debian 12 refuses to start next to a newer qemu-utils (shared block modules).
-  local qv uv
+  # QEMU 7.2 (Debian 12) cannot be installed next to a newer qemu-utils (it Breaks
+  # qemu-system-common < 8), and refuses to start next to one (shared block modules). New
+  # machines of this kind come with qemu-utils 10 from backports, so qemu-utils is pinned to the
+  # version of the qemu-system packages in the same apt transaction, downgrading it if need be.
+  local qv uv pins=()
   qv=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null || true)
   uv=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
-  if [[ -n "$qv" && -n "$uv" && "$qv" != "$uv" ]]; then
-    log "aligning qemu-utils ($uv) with qemu-system ($qv)"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "qemu-utils=$qv" >/dev/null
+  if [[ -n "$missing" || ( -n "$uv" && "$qv" != "$uv" ) ]]; then
+    log "installing Debian packages: ${missing:-(none)}"
+    as_root apt-get update -qq
+    if [[ -z "$qv" ]]; then
+      qv=$(apt-cache policy qemu-system-x86 | awk '/Candidate:/ {print $2}')
+    fi
+    if [[ -n "$qv" && "$qv" != "(none)" && "$uv" != "$qv" ]]; then
+      [[ -n "$uv" ]] && log "qemu-utils $uv is installed: pinning it to $qv with the QEMU system packages"
+      pins=("qemu-utils=$qv" "qemu-system-x86=$qv" "qemu-system-arm=$qv")
+      missing=$(printf '%s\n' $missing | grep -vx -e qemu-system-x86 -e qemu-system-arm | tr '\n' ' ' || true)
+    fi
+    # shellcheck disable=SC2086
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --allow-downgrades $missing "${pins[@]}" >/dev/null
   fi
 }
 
@@ -134,15 +149,15 @@ python_env() {
 
 # --- kernels -------------------------------------------------------------------------------------
 # Identifies a platform's kernel configuration: a change rebuilds the kernel and its loader.
-config_key() { cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$1.cmake" | sha256sum | cut -c1-16; }
+config_key() { cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$1.cmake" "${FLAVOUR_CMAKE[@]}" | sha256sum | cut -c1-16; }
 
 kernel() { # platform-settings-name
-  local plat=$1 out=$BUILD/kernel/$1
+  local plat=$1 out=$BUILD/kernel/$1$SUFFIX
   local key
   key=$(config_key "$plat")
   # The key of what is installed (a stamp per key would be fooled by A -> B -> A).
   [[ $(cat "$out/config.key" 2>/dev/null) == "$key" ]] && return 0
-  log "building seL4 $SEL4_TAG for $plat"
+  log "building seL4 $SEL4_TAG for $plat ($KERNEL kernel)"
   local cross=()
   grep -q 'KernelSel4Arch aarch64' "$ROOT/cmake/$plat.cmake" && cross=(-DCROSS_COMPILER_PREFIX=aarch64-linux-gnu-)
   rm -rf "$out"
@@ -152,7 +167,7 @@ kernel() { # platform-settings-name
     PATH=$BUILD/venv/bin:$PATH cmake -G Ninja -Wno-dev \
       -DCMAKE_TOOLCHAIN_FILE="$BUILD/src/seL4/gcc.cmake" "${cross[@]}" \
       -DCMAKE_INSTALL_PREFIX="$out/install" \
-      -C "$ROOT/cmake/common.cmake" -C "$ROOT/cmake/$plat.cmake" \
+      -C "$ROOT/cmake/common.cmake" -C "$ROOT/cmake/$plat.cmake" "${FLAVOUR_CMAKE[@]/#/-C}" \
       "$BUILD/src/seL4" >"$out/cmake.log" 2>&1 || { tail -30 "$out/cmake.log"; exit 1; }
     PATH=$BUILD/venv/bin:$PATH ninja install >"$out/ninja.log" 2>&1 || { tail -30 "$out/ninja.log"; exit 1; }
   )
@@ -178,17 +193,17 @@ loader_workspace() {
 }
 
 loader() { # platform
-  local plat=$1 out=$BUILD/loader/$1
+  local plat=$1 out=$BUILD/loader/$1$SUFFIX
   local key
   key=$(config_key "$plat")
   [[ $(cat "$out/config.key" 2>/dev/null) == "$key" ]] && [[ -x $out/sel4-kernel-loader-add-payload ]] && return 0
-  log "building sel4-kernel-loader for $plat"
+  log "building sel4-kernel-loader for $plat ($KERNEL kernel)"
   loader_workspace
   mkdir -p "$out"
   local cargo=("$ROOT/scripts/sel4-cargo") ws=$BUILD/loader-ws
   (
     cd "$ws"
-    export SEL4_PREFIX=$BUILD/kernel/$plat/install CARGO_TARGET_DIR=$ws/target/$plat
+    export SEL4_PREFIX=$BUILD/kernel/$plat$SUFFIX/install CARGO_TARGET_DIR=$ws/target/$plat$SUFFIX
     # The kernel configuration is read at build time by crates cargo does not know to rebuild.
     rm -rf "$CARGO_TARGET_DIR"
     # The loader assembles a few .S files with cc-rs: use the cross compiler.

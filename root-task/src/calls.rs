@@ -44,9 +44,7 @@ impl Console {
         if self.quiet {
             return;
         }
-        for &b in bytes {
-            sel4::debug_put_char(b);
-        }
+        crate::console::put_bytes(bytes);
         if let Some(&last) = bytes.last() {
             self.at_line_start = last == b'\n';
         }
@@ -54,7 +52,7 @@ impl Console {
 
     pub(crate) fn end_line(&mut self) {
         if !self.at_line_start && !self.quiet {
-            sel4::debug_put_char(b'\n');
+            crate::console::put_char(b'\n');
             self.at_line_start = true;
         }
     }

@@ -118,6 +118,7 @@ pub(crate) fn run(
 ) -> Summary<'static> {
     let (app, mode) = (run.app, run.mode);
     let mut summary = Summary::new(ARCH.name(), app, mode.name(), mode.replicas);
+    summary.kernel = crate::KERNEL;
     summary.counter_hz = arch::counter_hz();
     let mut console = Console::new(options.quiet);
     let mut replicas = Vec::new();
@@ -305,8 +306,9 @@ fn build_and_drive(
     summary.cycles = arch::counter().wrapping_sub(start);
     summary.pages = replicas[0].space.borrow().len() as u64;
     summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
-    summary.master_cpu =
-        cpu_time(sel4::init_thread::slot::TCB.cap()).wrapping_sub(master_cpu_before);
+    summary.master_cpu = cpu_time(sel4::init_thread::slot::TCB.cap())
+        .zip(master_cpu_before)
+        .map(|(after, before)| after.wrapping_sub(before));
     result
 }
 
@@ -1034,7 +1036,7 @@ impl Group<'_, '_> {
                 let mut buf = [0; romain_abi::WRITE_CHUNK];
                 match romain_core::proxy::decode_write(&words, &mut buf) {
                     Ok(bytes) => {
-                        bytes.iter().for_each(|&b| sel4::debug_put_char(b));
+                        crate::console::put_bytes(bytes);
                         reply(&[bytes.len() as u64]);
                     }
                     Err(err) => reply(&[err.as_result_word()]),
@@ -1390,11 +1392,18 @@ fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
     })
 }
 
-/// The CPU time the kernel accounted to `tcb` so far (its timestamp counter).
-fn cpu_time(tcb: sel4::cap::Tcb) -> u64 {
+/// The CPU time the kernel accounted to `tcb` so far (its timestamp counter); only the debug
+/// kernel accounts it.
+#[sel4::sel4_cfg(BENCHMARK_TRACK_UTILISATION)]
+fn cpu_time(tcb: sel4::cap::Tcb) -> Option<u64> {
     sel4::benchmark_get_thread_utilisation(tcb);
     // BENCHMARK_TCB_UTILISATION is the first word.
-    sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0])
+    Some(sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0]))
+}
+
+#[sel4::sel4_cfg(not(BENCHMARK_TRACK_UTILISATION))]
+fn cpu_time(_tcb: sel4::cap::Tcb) -> Option<u64> {
+    None
 }
 
 /// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view, and a

@@ -18,6 +18,7 @@ extern crate alloc;
 mod arch;
 mod cae;
 mod calls;
+mod console;
 mod group;
 mod memory;
 mod objects;
@@ -41,7 +42,7 @@ mod embedded {
 static LOGGER: Logger = LoggerBuilder::const_default()
     .level_filter(LevelFilter::Info)
     .filter(|meta| !meta.target().starts_with("sel4"))
-    .write(|s| sel4::debug_print!("{}", s))
+    .write(|s| console::put_bytes(s.as_bytes()))
     .fmt(|record, f| write!(f, "[romain {}] {}", record.level(), record.args()))
     .build();
 
@@ -50,17 +51,25 @@ const END_MARKER: &str = "ROMAIN-END";
 
 #[root_task(heap_size = 4 * 1024 * 1024)]
 fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
+    let mut objects = Objects::new(bootinfo);
+    // The console first: until then the master cannot say anything.
+    let console = console::init(&mut objects, bootinfo);
     LOGGER.set().unwrap();
     let cores = bootinfo.inner().numNodes as usize;
     log::info!(
-        "master up on {} ({} cores, {} programs embedded)",
+        "master up on {} ({} cores, {} programs embedded, {} kernel)",
         arch::ARCH.name(),
         cores,
-        embedded::APPS.len()
+        embedded::APPS.len(),
+        KERNEL
     );
+    if let Err(err) = console {
+        // Nothing reaches the console then; a debug kernel's own printing may still show this.
+        log::error!("no console: {err:?}");
+    }
+    log::info!("{}", objects.describe());
 
     start_cpu_accounting(cores);
-    let mut objects = Objects::new(bootinfo);
     let endpoint = objects
         .persistent(sel4::cap_type::Endpoint::object_blueprint())
         .expect("room for one endpoint")
@@ -112,7 +121,7 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
                             silence_ticks: arch::ticks_in_ms(embedded::SILENCE_MS),
                         };
                         let summary = master.run(run, &options);
-                        sel4::debug_println!("{summary}");
+                        sel4_panicking_env::debug_println!("{summary}");
                     }
                 }
             }
@@ -120,11 +129,12 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
         Err(err) => {
             log::error!("{err}");
             let mut summary = Summary::new(arch::ARCH.name(), "", "", 0);
+            summary.kernel = KERNEL;
             summary.fail(Status::MasterError, format_args!("{err}"));
-            sel4::debug_println!("{summary}");
+            sel4_panicking_env::debug_println!("{summary}");
         }
     }
-    sel4::debug_println!("{END_MARKER}");
+    sel4_panicking_env::debug_println!("{END_MARKER}");
     sel4::init_thread::suspend_self()
 }
 
@@ -165,7 +175,7 @@ impl Master<'_> {
             silence_ticks: arch::ticks_in_ms(embedded::SILENCE_MS),
         };
         let golden = self.run(run, &options);
-        sel4::debug_println!("{}", GoldenLine(&golden));
+        sel4_panicking_env::debug_println!("{}", GoldenLine(&golden));
         if golden.status != Status::Ok {
             log::error!("golden run of {} failed: no experiments", run.app);
             return;
@@ -190,7 +200,7 @@ impl Master<'_> {
             options.injection = Some(injection);
             let summary = self.run(run, &options);
             let outcome = campaign::classify(&golden, &Observed::of(&summary));
-            sel4::debug_println!(
+            sel4_panicking_env::debug_println!(
                 "{}",
                 ExperimentLine {
                     index,
@@ -206,9 +216,17 @@ impl Master<'_> {
     }
 }
 
+/// The kernel flavour (see cmake/): the debug one has debug, printing and benchmark calls.
+const KERNEL: &str = if sel4::sel4_cfg_bool!(DEBUG_BUILD) {
+    "debug"
+} else {
+    "production"
+};
+
 /// Turns on the kernel's per-thread CPU accounting on every core: it is per core, switched on by
 /// `seL4_BenchmarkResetLog` on the core that calls it, so the master visits each core in turn
 /// and returns to core 0.
+#[sel4::sel4_cfg(BENCHMARK_TRACK_UTILISATION)]
 fn start_cpu_accounting(cores: usize) {
     let tcb = sel4::init_thread::slot::TCB.cap();
     for core in (0..cores).rev() {
@@ -220,3 +238,7 @@ fn start_cpu_accounting(cores: usize) {
         }
     }
 }
+
+/// A production kernel has no CPU accounting: the summary then has no CPU-time fields.
+#[sel4::sel4_cfg(not(BENCHMARK_TRACK_UTILISATION))]
+fn start_cpu_accounting(_cores: usize) {}

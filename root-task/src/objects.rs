@@ -16,6 +16,10 @@ use crate::vspace;
 const SHADOW_BASE: usize = 0x1_0000_0000;
 const PAGE: usize = sel4::FrameObjectType::GRANULE.bytes();
 
+/// Where the master maps a device frame of its own (the console's).
+#[cfg(target_arch = "aarch64")]
+const DEVICE_VADDR: usize = 0x8000_0000;
+
 /// A frame of the group, mapped in the master at `addr` for the group's lifetime.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
@@ -92,12 +96,6 @@ impl Objects {
         let (arena_bits, arena_index) = kernel_untyped.pop().expect("no untyped memory");
         let (_, persistent_index) = kernel_untyped.pop().expect("only one untyped region");
         let free = bootinfo.empty().range();
-
-        log::info!(
-            "arena: {} MiB; {} free slots",
-            (1usize << arena_bits) >> 20,
-            free.len()
-        );
         Self {
             next: free.start,
             group_start: free.start,
@@ -108,6 +106,15 @@ impl Objects {
             shadow_next: SHADOW_BASE,
             first_to_go: alloc::vec::Vec::new(),
         }
+    }
+
+    /// The pools' sizes, for the log.
+    pub(crate) fn describe(&self) -> alloc::string::String {
+        alloc::format!(
+            "arena: {} MiB; {} free slots",
+            self.arena_bytes >> 20,
+            self.free.end - self.next
+        )
     }
 
     /// Bytes a group may use at most.
@@ -153,6 +160,71 @@ impl Objects {
         let slot = self.slot()?;
         self.group_start = self.next;
         Ok(slot)
+    }
+
+    /// The device frame at physical address `paddr`, mapped uncached in the master for as long as
+    /// it lives; returns its address. Call only before the first group.
+    #[cfg(target_arch = "aarch64")]
+    pub(crate) fn persistent_device_frame(
+        &mut self,
+        bootinfo: &sel4::BootInfo,
+        paddr: usize,
+    ) -> Result<usize, AllocError> {
+        let (index, desc) = bootinfo
+            .untyped_list()
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.is_device() && (d.paddr()..d.paddr() + (1 << d.size_bits())).contains(&paddr))
+            .ok_or(AllocError::Kernel(sel4::Error::FailedLookup))?;
+        let untyped = bootinfo.untyped().index(index).cap();
+        // Retyping takes memory from the untyped's start: use up what lies before the frame in
+        // ever smaller untyped children, each deleted again (its memory stays used).
+        let scratch = self.persistent_slot()?;
+        let mut at = desc.paddr();
+        while at != paddr {
+            let size_bits = (paddr - at).ilog2() as usize;
+            untyped.untyped_retype(
+                &sel4::ObjectBlueprint::Untyped { size_bits },
+                &CNODE.cap().absolute_cptr_for_self(),
+                scratch,
+                1,
+            )?;
+            CNODE
+                .cap()
+                .absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Untyped>::from_index(scratch).cptr())
+                .delete()?;
+            at += 1 << size_bits;
+        }
+        let slot = self.persistent_slot()?;
+        untyped.untyped_retype(
+            &<sel4::cap_type::Granule as sel4::CapTypeForObjectOfFixedSize>::object_blueprint(),
+            &CNODE.cap().absolute_cptr_for_self(),
+            slot,
+            1,
+        )?;
+        let frame = sel4::init_thread::Slot::<sel4::cap_type::Granule>::from_index(slot).cap();
+        let range = DEVICE_VADDR as u64..DEVICE_VADDR as u64 + 1;
+        vspace::map_tables(VSPACE.cap(), range, |blueprint| self.persistent(blueprint))?;
+        frame.frame_map(
+            VSPACE.cap(),
+            DEVICE_VADDR,
+            sel4::CapRights::read_write(),
+            sel4::VmAttributes::EXECUTE_NEVER,
+        )?;
+        Ok(DEVICE_VADDR)
+    }
+
+    /// A capability to the I/O ports `first..=last`, for as long as the master lives; returns its
+    /// slot. Call only before the first group.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn persistent_io_ports(&mut self, first: u16, last: u16) -> Result<u64, AllocError> {
+        let slot = self.persistent_slot()?;
+        sel4::init_thread::slot::IO_PORT_CONTROL.cap().ioport_control_issue(
+            first.into(),
+            last.into(),
+            &CNODE.cap().absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cap()),
+        )?;
+        Ok(slot as u64)
     }
 
     /// An object of the current group.

@@ -6,6 +6,7 @@
 //! - [`regs`]: the replica register file of each architecture, with names.
 //! - [`event`]: one replica's externalization event (call, fault, exit) as the master saw it.
 //! - [`vote`]: full comparison of the N replicas' events and the majority decision.
+//! - [`message`]: checking every message on the endpoint (label, exact length, capabilities) before it is parsed.
 //! - [`proxy`]: checking and decoding replica call arguments.
 //! - [`rendezvous`]: collecting the N replicas' events for the same point.
 //! - [`memory`]: a replica's pages: lazy .bss and heap, write tracking, checkpoints, repair.
@@ -24,6 +25,7 @@ pub mod event;
 pub mod image;
 pub mod inject;
 pub mod memory;
+pub mod message;
 pub mod plan;
 pub mod proxy;
 pub mod regs;

@@ -105,8 +105,11 @@ pub struct Summary<'a> {
     pub counter_hz: u64,
     /// CPU time of the replicas (summed) and of the master during the run, as the kernel
     /// accounts it (its timestamp counter: the PMU cycle counter on aarch64, the TSC on x86_64).
-    pub replica_cpu: u64,
-    pub master_cpu: u64,
+    /// Only the debug kernel accounts it (`KERNEL=debug`): `None`, and not printed, otherwise.
+    pub replica_cpu: Option<u64>,
+    pub master_cpu: Option<u64>,
+    /// Which kernel ran: `production` or `debug`.
+    pub kernel: &'static str,
     pub status: Status,
     /// Human-readable reason when `status` is not ok.
     pub error: heapless::String<MAX_ERROR>,
@@ -139,8 +142,9 @@ impl<'a> Summary<'a> {
             cycles: 0,
             master_cycles: 0,
             counter_hz: 0,
-            replica_cpu: 0,
-            master_cpu: 0,
+            replica_cpu: None,
+            master_cpu: None,
+            kernel: "production",
             status: Status::Ok,
             error: heapless::String::new(),
         }
@@ -238,12 +242,18 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            ",\"cycles\":{},\"master_cycles\":{},\"counter_hz\":{},\"replica_cpu\":{},\"master_cpu\":{},\"status\":{},\"error\":{}}}",
+            ",\"cycles\":{},\"master_cycles\":{},\"counter_hz\":{},\"kernel\":{}",
             self.cycles,
             self.master_cycles,
             self.counter_hz,
-            self.replica_cpu,
-            self.master_cpu,
+            JsonStr(self.kernel),
+        )?;
+        if let (Some(replica), Some(master)) = (self.replica_cpu, self.master_cpu) {
+            write!(f, ",\"replica_cpu\":{replica},\"master_cpu\":{master}")?;
+        }
+        write!(
+            f,
+            ",\"status\":{},\"error\":{}}}",
             JsonStr(self.status.name()),
             JsonStr(&self.error)
         )

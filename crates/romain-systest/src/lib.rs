@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
+/// The master's first line: what comes before it is the boot loader's (and a debug kernel's).
+pub const START_MARKER: &str = "[romain INFO] master up";
+
 /// Prefix of the master's summary line (see `romain_core::summary`).
 pub const SUMMARY_PREFIX: &str = "ROMAIN-SUMMARY ";
 
@@ -104,7 +107,7 @@ pub fn parse(console: &str) -> Boot {
     let mut log = Vec::new();
     let mut in_user = false;
     for line in console.lines() {
-        if line.starts_with("Booting all finished") {
+        if line.starts_with(START_MARKER) {
             in_user = true;
             continue;
         }
@@ -166,7 +169,7 @@ mod tests {
     #[test]
     fn a_console_log_splits_into_runs_with_output_and_summary() {
         let console = "seL4 kernel loader | INFO boot\n\
-            Booting all finished, dropped to user space\n\
+            [romain INFO] master up on aarch64 (4 cores, 1 programs embedded, production kernel)\n\
             [romain INFO] run hello (tmr, 3 replicas)\n\
             hello\n\
             ROMAIN-SUMMARY {\"status\":\"ok\",\"replicas\":3}\n\
@@ -186,6 +189,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "not JSON")]
     fn a_broken_summary_line_fails_loudly() {
-        parse("Booting all finished\nROMAIN-SUMMARY {oops\n");
+        parse("[romain INFO] master up\nROMAIN-SUMMARY {oops\n");
     }
 }
