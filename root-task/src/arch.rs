@@ -1,13 +1,18 @@
 //! What differs between aarch64 and x86_64 in the master: the cycle counter, the register file
-//! and how kernel fault messages map onto events.
+//! (kernel fault messages are read by `romain_core::message`, for both).
 
-use romain_core::event::EventKind;
 use romain_core::regs::{Arch, RegisterFile};
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) const ARCH: Arch = Arch::Aarch64;
 #[cfg(target_arch = "x86_64")]
 pub(crate) const ARCH: Arch = Arch::X86_64;
+
+/// Whether the kernel has hypervisor support (its VCPU fault labels exist).
+#[cfg(target_arch = "aarch64")]
+pub(crate) const HYPERVISOR: bool = sel4::sel4_cfg_bool!(ARM_HYPERVISOR_SUPPORT);
+#[cfg(target_arch = "x86_64")]
+pub(crate) const HYPERVISOR: bool = false;
 
 /// The guest's free-running counter: CNTVCT_EL0 on aarch64 (exported to user level by the kernel
 /// configuration), the TSC on x86_64.
@@ -89,28 +94,4 @@ pub(crate) fn user_context(regs: &RegisterFile) -> sel4::UserContext {
     let words: &mut [u64; CONTEXT_WORDS] = unsafe { &mut *(ctx.inner_mut() as *mut _ as *mut _) };
     words.copy_from_slice(regs.words());
     ctx
-}
-
-/// The event a kernel fault message describes.
-pub(crate) fn fault_event(fault: &sel4::Fault) -> EventKind {
-    match fault {
-        sel4::Fault::VmFault(f) => EventKind::VmFault {
-            addr: f.inner().get_Addr(),
-            fsr: f.inner().get_FSR(),
-            prefetch: f.inner().get_PrefetchFault() != 0,
-        },
-        sel4::Fault::UserException(f) => EventKind::UserException {
-            number: f.inner().get_Number(),
-            code: f.inner().get_Code(),
-        },
-        sel4::Fault::UnknownSyscall(f) => EventKind::UnknownSyscall {
-            number: f.inner().get_Syscall(),
-        },
-        sel4::Fault::CapFault(f) => EventKind::CapFault {
-            addr: f.inner().get_Addr(),
-        },
-        // The label is filled in by the caller, which has the message.
-        #[allow(unreachable_patterns)]
-        _ => EventKind::OtherFault { label: 0 },
-    }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Console {
     pub hash: u64,
     /// Hash only, print nothing (campaign experiments).
     quiet: bool,
+    /// Unknown call labels already logged: each is logged once per group.
+    unknown_logged: heapless::Vec<u64, 16>,
 }
 
 impl Console {
@@ -34,6 +36,7 @@ impl Console {
             at_line_start: true,
             hash: 0xcbf2_9ce4_8422_2325,
             quiet,
+            unknown_logged: heapless::Vec::new(),
         }
     }
 
@@ -121,7 +124,11 @@ pub(crate) fn handle(
             Action::End
         }
         EventKind::UnknownCall { label } => {
-            log::warn!("unknown call (label {label:#x}) refused");
+            if !console.unknown_logged.contains(&label)
+                && console.unknown_logged.push(label).is_ok()
+            {
+                log::warn!("unknown call (label {label:#x}) refused (logged once per label)");
+            }
             word(CallError::UnknownCall.as_result_word())
         }
         // Every replica faulted the same way at the same place: a bug of the program (or an

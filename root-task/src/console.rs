@@ -37,6 +37,8 @@ pub(crate) fn init(objects: &mut Objects, bootinfo: &sel4::BootInfo) -> Result<(
         com1::init(port);
         DEVICE.store(port, Ordering::Release);
     }
+    // The firmware's last line may still be open (SeaBIOS's "Booting from ROM..").
+    put_char(b'\n');
     Ok(())
 }
 

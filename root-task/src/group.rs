@@ -684,7 +684,13 @@ impl Group<'_, '_> {
         }
         let replica = &self.replicas[badge.replica as usize];
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
-        let (kind, words) = read_message(info);
+        let (message, words) = read_message(info).map_err(|err| {
+            Stop(
+                Status::ProtocolError,
+                alloc::format!("replica {}: {err}", replica.index),
+            )
+        })?;
+        let kind = message.kind;
         if let EventKind::UserException { .. } = kind
             && let Some(trap) = self.trap.take_if(|t| t.replica == replica.index)
         {
@@ -698,8 +704,25 @@ impl Group<'_, '_> {
         {
             return Ok(Flow::Continue);
         }
-        replica.save_reply()?;
-        let mut event = Event::new(kind, words, replica.registers()?);
+        if !replica.save_reply()? {
+            let _ = replica.stop();
+            return Err(Stop(
+                Status::ProtocolError,
+                alloc::format!(
+                    "replica {}: a message ({kind}) sent without waiting for the reply \
+                     (seL4_Send or seL4_NBSend): no event",
+                    replica.index
+                ),
+            ));
+        }
+        let regs = replica.registers()?;
+        let kind = message.at(regs.pc()).map_err(|err| {
+            Stop(
+                Status::ProtocolError,
+                alloc::format!("replica {}: {err}", replica.index),
+            )
+        })?;
+        let mut event = Event::new(kind, words, regs);
         let point = summary.events + 1;
         if let Some(p) = injection.take_if(|p| p.at.replica == replica.index && p.at.event == point)
             && let Arrival::Lost = p.apply(replica, &mut event, summary)?
@@ -1011,7 +1034,13 @@ impl Group<'_, '_> {
         summary: &mut Summary<'_>,
     ) -> Result<Flow, Stop> {
         let companion = self.shared.companion.expect("a companion sent it");
-        let (kind, words) = read_message(info);
+        let (kind, words) = match read_message(info) {
+            Ok((message, words)) => (message.kind, words),
+            Err(err) => {
+                log::error!("companion: {err}; stopped");
+                return self.end_companion(companion).map(|()| Flow::Continue);
+            }
+        };
         let reply = |words: &[u64]| {
             sel4::with_ipc_buffer_mut(|ipc| {
                 ipc.msg_regs_mut()[..words.len()].copy_from_slice(words);
@@ -1027,9 +1056,7 @@ impl Group<'_, '_> {
             EventKind::VmFault { addr, .. } => {
                 if !self.serve_fault(companion, addr, summary)? {
                     log::error!("companion: {kind}; stopped");
-                    companion.stop()?;
-                    self.companion_done = true;
-                    self.release_wait(CallError::Gone.as_result_word())?;
+                    self.end_companion(companion)?;
                 }
             }
             EventKind::Call(Call::Write) => {
@@ -1047,9 +1074,7 @@ impl Group<'_, '_> {
                 if code != 0 {
                     log::warn!("companion exited with {code}");
                 }
-                companion.stop()?;
-                self.companion_done = true;
-                self.release_wait(CallError::Gone.as_result_word())?;
+                self.end_companion(companion)?;
             }
             EventKind::Call(Call::Attach) => match &self.shared.region {
                 Some(region) if words.first() == Some(&region::DEVICE) => {
@@ -1076,9 +1101,28 @@ impl Group<'_, '_> {
             EventKind::Call(Call::Time) => reply(&[arch::counter(), arch::counter_hz()]),
             EventKind::Call(Call::Yield) | EventKind::Call(Call::Null) => reply(&[0]),
             EventKind::Call(Call::Args) => reply(&[0]),
-            _ => reply(&[CallError::UnknownCall.as_result_word()]),
+            EventKind::Call(_) | EventKind::UnknownCall { .. } => {
+                reply(&[CallError::UnknownCall.as_result_word()])
+            }
+            // Any other fault of the companion (a capability fault, an exception) would repeat
+            // forever if answered: it ends the companion.
+            _ => {
+                log::error!(
+                    "companion: {kind} at pc {:#x}; stopped",
+                    words.first().unwrap_or(&0)
+                );
+                self.end_companion(companion)?;
+            }
         }
         Ok(Flow::Continue)
+    }
+
+    /// The companion is gone (exited, faulted, or misbehaved): replicas waiting for its
+    /// doorbell are told.
+    fn end_companion(&mut self, companion: &Replica) -> Result<(), Stop> {
+        companion.stop()?;
+        self.companion_done = true;
+        self.release_wait(CallError::Gone.as_result_word())
     }
 
     /// The grow call: every replica's heap grows alike (their spaces are in step).
@@ -1370,25 +1414,27 @@ enum Arrival {
     Lost,
 }
 
-/// The event kind and message words of the message just received.
-fn read_message(info: &sel4::MessageInfo) -> (EventKind, Words) {
+/// What the kernel may send on the endpoint besides calls (see `romain_core::message`).
+const KERNEL: romain_core::message::Kernel = romain_core::message::Kernel {
+    arch: ARCH,
+    hypervisor: cfg!(target_arch = "aarch64") && crate::arch::HYPERVISOR,
+};
+
+/// The message just received, checked (label, exact length, no capabilities) before anything is
+/// parsed: a malformed or forged one is the sender's protocol error, never a master fault.
+fn read_message(
+    info: &sel4::MessageInfo,
+) -> Result<(romain_core::message::Message, Words), romain_core::message::Malformed> {
+    let header = romain_core::message::Header {
+        label: info.label(),
+        length: info.length(),
+        extra_caps: info.extra_caps(),
+        caps_unwrapped: info.caps_unwrapped(),
+    };
     sel4::with_ipc_buffer(|ipc| {
-        // Label 0 is no kernel fault (seL4's null fault): a replica's call with a wrong label.
-        let kind = if EventKind::is_call_label(info.label()) || info.label() == 0 {
-            EventKind::from_call_label(info.label())
-        } else {
-            match arch::fault_event(&sel4::Fault::new(ipc, info)) {
-                EventKind::OtherFault { .. } => EventKind::OtherFault {
-                    label: info.label(),
-                },
-                kind => kind,
-            }
-        };
         let len = info.length().min(MAX_MESSAGE_WORDS);
-        (
-            kind,
-            Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default(),
-        )
+        let words = Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default();
+        KERNEL.check(header, &words).map(|m| (m, words))
     })
 }
 

@@ -174,7 +174,9 @@ impl Objects {
             .untyped_list()
             .iter()
             .enumerate()
-            .find(|(_, d)| d.is_device() && (d.paddr()..d.paddr() + (1 << d.size_bits())).contains(&paddr))
+            .find(|(_, d)| {
+                d.is_device() && (d.paddr()..d.paddr() + (1 << d.size_bits())).contains(&paddr)
+            })
             .ok_or(AllocError::Kernel(sel4::Error::FailedLookup))?;
         let untyped = bootinfo.untyped().index(index).cap();
         // Retyping takes memory from the untyped's start: use up what lies before the frame in
@@ -191,7 +193,9 @@ impl Objects {
             )?;
             CNODE
                 .cap()
-                .absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Untyped>::from_index(scratch).cptr())
+                .absolute_cptr(
+                    sel4::init_thread::Slot::<sel4::cap_type::Untyped>::from_index(scratch).cptr(),
+                )
                 .delete()?;
             at += 1 << size_bits;
         }
@@ -219,11 +223,15 @@ impl Objects {
     #[cfg(target_arch = "x86_64")]
     pub(crate) fn persistent_io_ports(&mut self, first: u16, last: u16) -> Result<u64, AllocError> {
         let slot = self.persistent_slot()?;
-        sel4::init_thread::slot::IO_PORT_CONTROL.cap().ioport_control_issue(
-            first.into(),
-            last.into(),
-            &CNODE.cap().absolute_cptr(sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cap()),
-        )?;
+        sel4::init_thread::slot::IO_PORT_CONTROL
+            .cap()
+            .ioport_control_issue(
+                first.into(),
+                last.into(),
+                &CNODE.cap().absolute_cptr(
+                    sel4::init_thread::Slot::<sel4::cap_type::Unspecified>::from_index(slot).cap(),
+                ),
+            )?;
         Ok(slot as u64)
     }
 

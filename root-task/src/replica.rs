@@ -32,6 +32,9 @@ pub(crate) struct Replica {
     /// Slot of the root CNode where the master keeps the replica's reply capability while the
     /// replica waits at an event.
     pub reply_slot: usize,
+    /// An empty slot that [`Replica::save_reply`] copies the reply capability into, to see that
+    /// there is one (the copy always fails, differently with and without one).
+    probe_slot: usize,
 }
 
 /// How the image of a group is loaded into each of its replicas.
@@ -148,6 +151,7 @@ impl Replica {
             space: RefCell::new(space),
             pool: RefCell::new(pool),
             reply_slot: objects.slot()?,
+            probe_slot: objects.slot()?,
         })
     }
 
@@ -184,8 +188,21 @@ impl Replica {
     }
 
     /// Keeps the replica's reply capability (it just sent the master a message).
-    pub(crate) fn save_reply(&self) -> sel4::Result<()> {
-        reply_slot_cptr(self.reply_slot).save_caller()
+    /// Saves the capability that answers the replica's waiting `Call` or fault. `Ok(false)`: the
+    /// message came with none (a `Send` or `NBSend`: the replica runs on), so it is no event.
+    pub(crate) fn save_reply(&self) -> sel4::Result<bool> {
+        let reply = reply_slot_cptr(self.reply_slot);
+        reply.save_caller()?;
+        // SaveCaller succeeds with nothing to save. Copying from the slot tells: an empty slot is
+        // a failed lookup, a reply capability cannot be copied (illegal operation).
+        match reply_slot_cptr(self.probe_slot).copy(&reply, sel4::CapRights::all()) {
+            Err(sel4::Error::FailedLookup) => Ok(false),
+            Err(_) => Ok(true),
+            Ok(()) => {
+                reply_slot_cptr(self.probe_slot).delete()?;
+                Ok(true)
+            }
+        }
     }
 
     /// Answers the replica's waiting call or fault with `info` (message registers already in the

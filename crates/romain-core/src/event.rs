@@ -98,7 +98,14 @@ impl fmt::Display for EventKind {
             EventKind::UserException { number, code } => {
                 write!(f, "user exception {number} (code {code:#x})")
             }
-            EventKind::UnknownSyscall { number } => write!(f, "unknown syscall {number:#x}"),
+            EventKind::UnknownSyscall { number } => match crate::message::syscall_name(*number) {
+                Some(name) => write!(
+                    f,
+                    "unknown syscall {} (seL4_{name}: not in this kernel, or not for replicas)",
+                    *number as i64
+                ),
+                None => write!(f, "unknown syscall {number:#x}"),
+            },
             EventKind::CapFault { addr } => write!(f, "capability fault at slot {addr:#x}"),
             EventKind::OtherFault { label } => write!(f, "kernel fault (label {label})"),
         }

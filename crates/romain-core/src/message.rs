@@ -150,12 +150,12 @@ impl Kernel {
         }
     }
 
-    /// Checks one message of a replica: its header, its message words (`words`, at least the
-    /// header's length of them) and the replica's pc as the master read it. Returns the event
-    /// kind it is. Labels below the call labels that are no fault (label 0 included) and call
+    /// Checks one message of a replica: its header and its message words (`words`, at least the
+    /// header's length of them). Returns the event kind it is, still to be checked against the
+    /// replica's pc ([`Message::at`]) once the master read its registers. Labels below the call labels that are no fault (label 0 included) and call
     /// labels that name no call are calls the replica got wrong: `UnknownCall`, answered with an
     /// error, as the replica runtime expects.
-    pub fn check(&self, header: Header, words: &[u64], pc: u64) -> Result<EventKind, Malformed> {
+    pub fn check(&self, header: Header, words: &[u64]) -> Result<Message, Malformed> {
         if header.length > length::MAX || words.len() < header.length {
             return Err(Malformed::Truncated {
                 length: header.length,
@@ -169,11 +169,17 @@ impl Kernel {
             });
         }
         let label = header.label;
+        let call = |kind| {
+            Ok(Message {
+                kind,
+                fault_pc: None,
+            })
+        };
         if label >= CALL_LABEL_BASE || label == label::NULL_FAULT {
-            return Ok(EventKind::from_call_label(label));
+            return call(EventKind::from_call_label(label));
         }
         let Some(fault) = self.fault_name(label) else {
-            return Ok(EventKind::UnknownCall { label });
+            return call(EventKind::UnknownCall { label });
         };
         let words = &words[..header.length];
         let exact = |expected: usize| {
@@ -188,22 +194,16 @@ impl Kernel {
             }
         };
         // The faulting instruction is where the replica stopped: a real fault message names it.
-        let at_pc = |reported: u64| {
-            if reported == pc {
-                Ok(())
-            } else {
-                Err(Malformed::FaultPc {
-                    fault,
-                    pc: reported,
-                    at: pc,
-                })
-            }
+        let at = |kind| {
+            Ok(Message {
+                kind,
+                fault_pc: Some((fault, words[0])),
+            })
         };
         match label {
             label::VM_FAULT => {
                 exact(length::VM_FAULT)?;
-                at_pc(words[0])?;
-                Ok(EventKind::VmFault {
+                at(EventKind::VmFault {
                     addr: words[1],
                     prefetch: words[2] != 0,
                     fsr: words[3],
@@ -211,8 +211,7 @@ impl Kernel {
             }
             label::USER_EXCEPTION => {
                 exact(length::USER_EXCEPTION)?;
-                at_pc(words[0])?;
-                Ok(EventKind::UserException {
+                at(EventKind::UserException {
                     number: words[3],
                     code: words[4],
                 })
@@ -220,7 +219,7 @@ impl Kernel {
             label::UNKNOWN_SYSCALL => {
                 let n = self.unknown_syscall_length();
                 exact(n)?;
-                Ok(EventKind::UnknownSyscall {
+                call(EventKind::UnknownSyscall {
                     number: words[n - 1],
                 })
             }
@@ -247,11 +246,75 @@ impl Kernel {
                         length: header.length,
                     });
                 }
-                Ok(EventKind::CapFault { addr: words[1] })
+                call(EventKind::CapFault { addr: words[1] })
             }
             // Debug exceptions, VCPU faults: labels of this kernel that no replica thread can
             // raise (no hardware debug API, no VCPUs).
             _ => Err(Malformed::ImpossibleFault { label }),
+        }
+    }
+}
+
+/// seL4's system call numbers (libsel4's generated `syscall.h`, the same in every
+/// configuration): the name of `number` as a register holds it. A production kernel has only
+/// the first eight (and `SetTLSBase`); a replica using any other raises an unknown-syscall fault.
+pub fn syscall_name(number: u64) -> Option<&'static str> {
+    const NAMES: [&str; 30] = [
+        "Call",
+        "ReplyRecv",
+        "Send",
+        "NBSend",
+        "Recv",
+        "Reply",
+        "Yield",
+        "NBRecv",
+        "DebugPutChar",
+        "DebugDumpScheduler",
+        "DebugHalt",
+        "DebugCapIdentify",
+        "DebugSnapshot",
+        "DebugNameThread",
+        "DebugSendIPI",
+        "DebugGetThreadAffinity",
+        "DebugRun",
+        "BenchmarkFlushCaches",
+        "BenchmarkResetLog",
+        "BenchmarkFinalizeLog",
+        "BenchmarkSetLogBuffer",
+        "BenchmarkNullSyscall",
+        "BenchmarkGetThreadUtilisation",
+        "BenchmarkResetThreadUtilisation",
+        "BenchmarkDumpAllThreadsUtilisation",
+        "BenchmarkResetAllThreadsUtilisation",
+        "X86DangerousWRMSR",
+        "X86DangerousRDMSR",
+        "VMEnter",
+        "SetTLSBase",
+    ];
+    let index = (number as i64).checked_neg()?.checked_sub(1)?;
+    NAMES.get(usize::try_from(index).ok()?).copied()
+}
+
+/// A message that passed the checks of its header and words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message {
+    pub kind: EventKind,
+    /// For faults raised by an instruction (VM faults, user exceptions): the fault's name and
+    /// the pc the message reports.
+    fault_pc: Option<(&'static str, u64)>,
+}
+
+impl Message {
+    /// The event, once the replica's pc is known: a fault message must name the instruction the
+    /// replica stopped at.
+    pub fn at(self, pc: u64) -> Result<EventKind, Malformed> {
+        match self.fault_pc {
+            Some((fault, reported)) if reported != pc => Err(Malformed::FaultPc {
+                fault,
+                pc: reported,
+                at: pc,
+            }),
+            _ => Ok(self.kind),
         }
     }
 }
@@ -300,7 +363,8 @@ mod tests {
         for k in KERNELS {
             let w = words(label::VM_FAULT);
             assert_eq!(
-                k.check(header(label::VM_FAULT, 4), &w, PC),
+                k.check(header(label::VM_FAULT, 4), &w)
+                    .and_then(|m| m.at(PC)),
                 Ok(EventKind::VmFault {
                     addr: w[1],
                     prefetch: true,
@@ -308,17 +372,20 @@ mod tests {
                 })
             );
             assert!(matches!(
-                k.check(header(label::USER_EXCEPTION, 5), &w, PC),
+                k.check(header(label::USER_EXCEPTION, 5), &w)
+                    .and_then(|m| m.at(PC)),
                 Ok(EventKind::UserException { .. })
             ));
             let n = k.unknown_syscall_length();
             assert!(matches!(
-                k.check(header(label::UNKNOWN_SYSCALL, n), &w, PC),
+                k.check(header(label::UNKNOWN_SYSCALL, n), &w)
+                    .and_then(|m| m.at(PC)),
                 Ok(EventKind::UnknownSyscall { .. })
             ));
             let c = words(label::CAP_FAULT);
             assert_eq!(
-                k.check(header(label::CAP_FAULT, 5), &c, PC),
+                k.check(header(label::CAP_FAULT, 5), &c)
+                    .and_then(|m| m.at(PC)),
                 Ok(EventKind::CapFault { addr: c[1] })
             );
         }
@@ -334,7 +401,7 @@ mod tests {
             for label in labels {
                 for length in 0..=length::MAX + 1 {
                     let w = words(label);
-                    let got = k.check(header(label, length), &w, PC);
+                    let got = k.check(header(label, length), &w).and_then(|m| m.at(PC));
                     if length > length::MAX {
                         assert!(matches!(got, Err(Malformed::Truncated { .. })));
                         continue;
@@ -367,7 +434,7 @@ mod tests {
             for length in 0..=length::MAX {
                 let mut w = words(label::CAP_FAULT);
                 w[3] = kind;
-                let ok = k.check(header(label::CAP_FAULT, length), &w, PC).is_ok();
+                let ok = k.check(header(label::CAP_FAULT, length), &w).is_ok();
                 assert_eq!(ok, (1..=4).contains(&kind) && length == 3 + kind as usize);
             }
         }
@@ -378,7 +445,8 @@ mod tests {
         let k = KERNELS[0];
         let w = words(label::VM_FAULT);
         assert_eq!(
-            k.check(header(label::VM_FAULT, 4), &w, PC + 4),
+            k.check(header(label::VM_FAULT, 4), &w)
+                .and_then(|m| m.at(PC + 4)),
             Err(Malformed::FaultPc {
                 fault: "vm fault",
                 pc: PC,
@@ -394,34 +462,45 @@ mod tests {
         let mut h = header(CALL_LABEL_BASE, 1);
         h.extra_caps = 1;
         assert!(matches!(
-            k.check(h, &w, PC),
+            k.check(h, &w),
             Err(Malformed::Capabilities { .. })
         ));
         for label in [label::DEBUG_EXCEPTION, label::VCPU_FAULT, label::VPPI_EVENT] {
             for length in 0..=length::MAX {
-                assert!(k.check(header(label, length), &w, PC).is_err());
+                assert!(k.check(header(label, length), &w).is_err());
             }
         }
         // Without hypervisor support the VCPU labels are no kernel's: unknown calls.
         assert_eq!(
-            KERNELS[2].check(header(label::VCPU_FAULT, 1), &w, PC),
+            KERNELS[2]
+                .check(header(label::VCPU_FAULT, 1), &w)
+                .map(|m| m.kind),
             Ok(EventKind::UnknownCall {
                 label: label::VCPU_FAULT
             })
         );
         assert!(matches!(
-            k.check(header(label::VM_FAULT, 4), &w[..3], PC),
+            k.check(header(label::VM_FAULT, 4), &w[..3]),
             Err(Malformed::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn system_call_numbers_have_their_libsel4_names() {
+        assert_eq!(syscall_name(-1i64 as u64), Some("Call"));
+        assert_eq!(syscall_name(-9i64 as u64), Some("DebugPutChar"));
+        assert_eq!(syscall_name(-13i64 as u64), Some("DebugSnapshot"));
+        assert_eq!(syscall_name(-30i64 as u64), Some("SetTLSBase"));
+        for n in [0, 1, -31i64 as u64, i64::MIN as u64, u64::MAX / 2] {
+            assert_eq!(syscall_name(n), None);
+        }
     }
 
     #[test]
     fn every_refusal_reads_as_a_sentence() {
         let k = KERNELS[1];
         let w = words(0);
-        let err = k
-            .check(header(label::USER_EXCEPTION, 2), &w, PC)
-            .unwrap_err();
+        let err = k.check(header(label::USER_EXCEPTION, 2), &w).unwrap_err();
         assert_eq!(
             alloc::format!("{err}"),
             "forged kernel message: user exception label with length 2 (a real one has 5)"

@@ -107,7 +107,8 @@ pub fn parse(console: &str) -> Boot {
     let mut log = Vec::new();
     let mut in_user = false;
     for line in console.lines() {
-        if line.starts_with(START_MARKER) {
+        // The firmware may leave its own text on the line (SeaBIOS's "Booting from ROM..").
+        if !in_user && line.contains(START_MARKER) {
             in_user = true;
             continue;
         }

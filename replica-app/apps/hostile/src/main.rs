@@ -9,18 +9,27 @@
 //! - `flood`: thousands of calls;
 //! - `oom`: allocates until the memory quota refuses more;
 //! - `ud`: executes an undefined instruction;
-//! - `spin`: loops forever.
+//! - `spin`: loops forever;
+//! - `sys N`: the raw seL4 system call number N (the debug and benchmark ones too);
+//! - `send`, `nbsend`: a message to the master without waiting for the reply;
+//! - `forge L [FIRST]`: `Call`s with kernel fault label L and lengths FIRST (0) to 120;
+//! - `labels`: labels that are no kernel fault and no call, at every length;
+//! - `timer`: programs its core's physical timer and reads the physical counter (aarch64);
+//! - `one debug|send`: misbehaves only where `HOSTILE_SWITCH` was flipped by an injection.
 #![no_std]
 #![no_main]
 
 use romain_abi::{CALL_LABEL_BASE, Call};
 use romain_replica::{Vec, args, println, raw_call};
 
+mod kernel;
+
 romain_replica::main!(main);
 
 fn main() -> i32 {
     let arguments = args();
     let what = arguments.first().map(|s| s.as_str()).unwrap_or("");
+    let arg = |i: usize| arguments.get(i).and_then(|a| a.parse::<i64>().ok());
     println!("hostile: {what}");
     match what {
         "cap" => {
@@ -101,6 +110,14 @@ fn main() -> i32 {
         "spin" => loop {
             core::hint::spin_loop();
         },
+        "sys" => kernel::any_syscall(arg(1).unwrap_or(-9)),
+        "send" => kernel::send(kernel::SYS_SEND),
+        "nbsend" => kernel::send(kernel::SYS_NBSEND),
+        "forge" => kernel::forge(arg(1).unwrap_or(5) as u64, arg(2).unwrap_or(0) as u64),
+        "labels" => kernel::unknown_labels(),
+        #[cfg(target_arch = "aarch64")]
+        "timer" => kernel::timer(),
+        "one" => kernel::one(arguments.get(1).map(|s| s.as_str()).unwrap_or("debug")),
         other => {
             println!("unknown misbehaviour {other:?}");
             return 2;
