@@ -2,7 +2,8 @@
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
 //! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
-//! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`): see the Makefile.
+//! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`), ROMAIN_CAE_LAX (`1`: the
+//! sandbox test's copy & execute without the decoder's checks): see the Makefile.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -13,6 +14,8 @@ fn main() {
     let quota_mb = number("ROMAIN_QUOTA_MB", 64);
     println!("cargo::rerun-if-env-changed=ROMAIN_CAMPAIGN");
     let campaign = env::var("ROMAIN_CAMPAIGN").unwrap_or_default();
+    println!("cargo::rerun-if-env-changed=ROMAIN_CAE_LAX");
+    let cae_lax = env::var("ROMAIN_CAE_LAX").is_ok_and(|v| v == "1");
     println!("cargo::rerun-if-env-changed=ROMAIN_REPAIR");
     let repair = env::var("ROMAIN_REPAIR")
         .ok()
@@ -46,6 +49,7 @@ fn main() {
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
     table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
     table.push_str(&format!("pub const CAMPAIGN: &str = {campaign:?};\n"));
+    table.push_str(&format!("pub const CAE_LAX: bool = {cae_lax};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");
     fs::write(out, table).unwrap();
 }

@@ -1,16 +1,35 @@
-//! Copy & execute in the master: a replica access to the shared region, agreed by the vote, is
-//! executed here once, by the instruction itself, against the master's own mapping of the region
-//! (`romain_cae`), and the resulting registers go to every replica.
+//! Copy & execute: a replica access to the shared region, agreed by the vote, is executed once,
+//! by the instruction itself, in the executor sandbox ([`crate::sandbox`]) where the region is
+//! mapped at the replicas' address (`romain_cae` decides what may run and what it may write),
+//! and the resulting registers go to every replica.
 
 use core::ops::Range;
 
 use romain_core::regs::RegisterFile;
 
 use crate::objects::Frame;
+use crate::sandbox::{Failed, Sandbox};
+use crate::timer::Timer;
 
 /// Why an access could not be copied and executed: the program's fault, reported with the
 /// instruction.
 pub(crate) struct Refused(pub alloc::string::String);
+
+impl From<Failed> for Refused {
+    fn from(Failed(why): Failed) -> Self {
+        Refused(why)
+    }
+}
+
+/// The sandbox test's mode (`CAE_LAX=1`): no range check, and every register change is one the
+/// decoder did not announce, as if the decoder had accepted what it should not have.
+pub(crate) const LAX: bool = crate::embedded::CAE_LAX;
+
+/// Where the executor runs, for one access.
+pub(crate) struct Exec<'a> {
+    pub sandbox: &'a mut Sandbox,
+    pub timer: Option<&'a mut Timer>,
+}
 
 /// The replicas' own memory, for the x86_64 string instructions that move data between it and
 /// the region (`rep movsb` into or out of the region, `repe cmpsb` against it). The private side
@@ -29,8 +48,6 @@ pub(crate) trait Private {
 pub(crate) struct Region {
     pub base: u64,
     pub frames: alloc::vec::Vec<Frame>,
-    /// A frame of the master, executable, where the executor's code is written.
-    pub code: Frame,
 }
 
 impl Region {
@@ -42,29 +59,32 @@ impl Region {
         (self.base..self.base + self.len()).contains(&addr)
     }
 
-    /// The master's address of the `len` bytes at replica address `addr`, which must lie in the
-    /// region.
-    fn view_of(&self, addr: u64, len: usize) -> Result<u64, Refused> {
-        let end = addr.wrapping_add(len as u64);
-        if !self.contains(addr) || end > self.base + self.len() || end < addr {
+    /// Checks that the `len` bytes at replica address `addr` lie in the region (not in the
+    /// sandbox test's lax mode).
+    fn check(&self, addr: u64, len: usize) -> Result<(), Refused> {
+        if LAX {
+            return Ok(());
+        }
+        let end = addr.checked_add(len as u64);
+        if !self.contains(addr) || end.is_none_or(|end| end > self.base + self.len()) {
             return Err(Refused(alloc::format!(
                 "access of {len} bytes at {addr:#x} leaves the shared region"
             )));
         }
-        Ok(self.frames[0].addr() as u64 + (addr - self.base))
+        Ok(())
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod arch {
-    use alloc::vec::Vec;
     use core::ops::Range;
 
     use romain_cae::x86::{self, Access, Op, RDI, RSI, Registers, StringOp};
     use romain_core::image::PAGE_SIZE;
     use romain_core::regs::{Arch, RegisterFile};
 
-    use super::{Private, Refused};
+    use super::{Exec, Private, Refused};
+    use crate::sandbox::BOUNCE_VA;
 
     /// seL4_UserContext names of the general-purpose registers in encoding order.
     const NAMES: [&str; 16] = [
@@ -87,6 +107,28 @@ mod arch {
         regs
     }
 
+    /// The decoders' write set (bit i: gpr i, bit 16: rflags) as register-file indices.
+    fn writes(set: u32) -> impl Fn(usize) -> bool {
+        let set = if super::LAX { 0 } else { set };
+        let mut indices = [false; 20];
+        for (i, name) in NAMES.iter().enumerate() {
+            indices[index(name)] = set & (1 << i) != 0;
+        }
+        indices[index("rflags")] = set & (1 << 16) != 0;
+        move |i| indices.get(i).copied().unwrap_or(false)
+    }
+
+    /// `file` with the general-purpose registers and flags of `regs`.
+    fn with(file: &RegisterFile, regs: &Registers) -> RegisterFile {
+        let mut out = file.clone();
+        let words = out.words_mut();
+        for (i, name) in NAMES.iter().enumerate() {
+            words[index(name)] = regs.gpr[i];
+        }
+        words[index("rflags")] = regs.rflags;
+        out
+    }
+
     fn decode(bytes: &[u8]) -> Result<Op, Refused> {
         x86::decode(&bytes[..15]).map_err(|e| Refused(alloc::format!("{e}")))
     }
@@ -95,49 +137,40 @@ mod arch {
     /// returns the replica's registers after it.
     pub(super) fn execute(
         region: &super::Region,
+        exec: &mut Exec<'_>,
         bytes: &[u8],
         file: &RegisterFile,
         private: &mut dyn Private,
     ) -> Result<RegisterFile, Refused> {
         let regs = registers(file);
-        let (out, len) = match decode(bytes)? {
-            Op::Access(access) => (access_once(region, &access, &regs)?, access.len),
-            Op::String(op) => match string_chunk(region, &op, &regs, private)? {
-                (out, true) => (out, op.len),
+        let (mut result, len) = match decode(bytes)? {
+            Op::Access(access) => (access_once(region, exec, &access, file, &regs)?, access.len),
+            Op::String(op) => match string_chunk(region, exec, &op, file, &regs, private)? {
+                (out, true) => (with(file, &out), op.len),
                 // Iterations are left: the replicas run the instruction again.
-                (out, false) => (out, 0),
+                (out, false) => (with(file, &out), 0),
             },
         };
-        let mut result = file.clone();
-        let words = result.words_mut();
-        for (i, name) in NAMES.iter().enumerate() {
-            words[index(name)] = out.gpr[i];
-        }
-        words[index("rflags")] = out.rflags;
-        words[Arch::PC] += len as u64;
+        result.words_mut()[Arch::PC] = file.pc() + len as u64;
         Ok(result)
     }
 
-    fn run(region: &super::Region, instruction: &[u8], regs: &Registers) -> Registers {
-        let mut code = [0u8; x86::CODE_BYTES];
-        let n = x86::write_code(instruction, &mut code);
-        region.code.bytes()[..n].copy_from_slice(&code[..n]);
-        // SAFETY: the code was just written for this instruction into an executable frame of
-        // the master, and the callers rebased its accesses into the master's mappings.
-        unsafe { x86::execute(region.code.bytes().as_ptr(), regs) }
-    }
-
+    /// One access, in the sandbox, at the replicas' own addresses: nothing is rebased.
     fn access_once(
         region: &super::Region,
+        exec: &mut Exec<'_>,
         access: &Access,
+        file: &RegisterFile,
         regs: &Registers,
-    ) -> Result<Registers, Refused> {
-        let view = region.view_of(access.address(regs), access.size)?;
-        let rebased = access.rebase(regs, view).ok_or_else(|| {
-            Refused("its address cannot be moved onto the master's mapping".into())
-        })?;
-        let after = run(region, access.bytes(), &rebased.regs);
-        Ok(access.result(regs, &rebased, &after))
+    ) -> Result<RegisterFile, Refused> {
+        let span = access
+            .span(regs)
+            .ok_or_else(|| Refused("an address that wraps the address space".into()))?;
+        region.check(span.start, (span.end - span.start) as usize)?;
+        let writes = writes(access.writes());
+        Ok(exec
+            .sandbox
+            .run(access.bytes(), file, &writes, exec.timer.as_deref_mut())?)
     }
 
     /// Bytes of private memory one chunk of a string instruction may cover: its bounce buffer.
@@ -182,47 +215,61 @@ mod arch {
 
     fn string_chunk(
         region: &super::Region,
+        exec: &mut Exec<'_>,
         op: &StringOp,
+        file: &RegisterFile,
         regs: &Registers,
         private: &mut dyn Private,
     ) -> Result<(Registers, bool), Refused> {
         let (chunk, source, destination) = plan(region, op, regs)?;
         let backward = StringOp::backward(regs);
-        // The master's address of an operand: in the region, or in a bounce buffer holding the
-        // chunk's span of private memory (read in first, unless the chunk only writes it).
-        let mut view = |o: &Operand, bounce: &mut Vec<u8>, read: bool| -> Result<u64, Refused> {
+        if source.as_ref().is_some_and(|s| !s.shared)
+            && destination.as_ref().is_some_and(|d| !d.shared)
+        {
+            return Err(Refused(
+                "a string instruction with no operand in the region".into(),
+            ));
+        }
+        // The sandbox's address of an operand: in the region (where the replicas see it), or in
+        // the bounce page holding the chunk's span of private memory (read in first, unless the
+        // chunk only writes it). At most one operand is private.
+        let bounce = exec.sandbox.bounce();
+        let mut view = |o: &Operand, read: bool| -> Result<u64, Refused> {
             if o.shared {
-                return Ok(region.frames[0].addr() as u64 + (o.addr - region.base));
+                return Ok(o.addr);
             }
-            let span = op.span(o.addr, chunk, backward);
-            bounce.resize((span.end - span.start) as usize, 0);
+            let span = op
+                .checked_span(o.addr, chunk, backward)
+                .ok_or_else(|| Refused("a string operand that wraps the address space".into()))?;
+            let len = (span.end - span.start) as usize;
+            if len > bounce.len() {
+                return Err(Refused("a string chunk larger than the bounce page".into()));
+            }
             if read {
-                private.read(span.start, bounce)?;
+                private.read(span.start, &mut bounce[..len])?;
             }
-            Ok(bounce.as_ptr() as u64 + (o.addr - span.start))
+            Ok(BOUNCE_VA + (o.addr - span.start))
         };
-        let (mut source_bounce, mut destination_bounce) = (Vec::new(), Vec::new());
         let source_view = match &source {
-            Some(o) => Some(view(o, &mut source_bounce, true)?),
+            Some(o) => Some(view(o, true)?),
             None => None,
         };
         let destination_view = match &destination {
-            Some(o) => Some(view(o, &mut destination_bounce, !op.writes_destination())?),
+            Some(o) => Some(view(o, !op.writes_destination())?),
             None => None,
         };
-        let after = run(
-            region,
-            op.bytes(),
-            &op.rebase(regs, chunk, source_view, destination_view),
-        );
+        let input = with(file, &op.rebase(regs, chunk, source_view, destination_view));
+        let writes = writes(op.writes());
+        let out = exec
+            .sandbox
+            .run(op.bytes(), &input, &writes, exec.timer.as_deref_mut())?;
+        let after = registers(&out);
         if let Some(d) = destination.filter(|d| !d.shared && op.writes_destination()) {
             let full = op.span(d.addr, chunk, backward);
             let done = op.span(d.addr, op.iterations(chunk, &after), backward);
             let from = (done.start - full.start) as usize;
-            private.write(
-                done.start,
-                &destination_bounce[from..from + (done.end - done.start) as usize],
-            )?;
+            let bytes = &exec.sandbox.bounce()[from..from + (done.end - done.start) as usize];
+            private.write(done.start, bytes)?;
         }
         Ok(op.result(regs, chunk, &after))
     }
@@ -240,7 +287,7 @@ mod arch {
         let regs = registers(file);
         let (chunk, source, _) = plan(region, &op, &regs).ok()?;
         let source = source.filter(|s| !s.shared)?;
-        Some(op.span(source.addr, chunk, StringOp::backward(&regs)))
+        op.checked_span(source.addr, chunk, StringOp::backward(&regs))
     }
 
     /// The register-file index of the register the instruction at the start of `bytes` writes,
@@ -268,6 +315,7 @@ mod arch {
 
     pub(super) fn execute(
         region: &super::Region,
+        exec: &mut super::Exec<'_>,
         bytes: &[u8],
         file: &RegisterFile,
         _private: &mut dyn super::Private,
@@ -278,31 +326,33 @@ mod arch {
             *w = u32::from_le_bytes(chunk.try_into().expect("4 bytes"));
         }
         let block = Block::decode(&words).map_err(|e| refused(alloc::format!("{e}")))?;
-        let access = block.access;
         let mut regs = Registers::default();
         for r in 0..31 {
             regs.x[r] = file.words()[index(r)];
         }
-        let view = region.view_of(access.address(&regs), access.len())?;
-        let (moved, delta) = access.rebase(&regs, view);
-        let mut code = [0u32; aarch64::CODE_WORDS];
-        let n = aarch64::write_code(&block, &mut code);
-        let bytes = region.code.bytes();
-        for (i, w) in code[..n].iter().enumerate() {
-            bytes[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        // Both halves of an exclusive block, aligned as the architecture requires.
+        let span = block
+            .span(&regs)
+            .map_err(|e| refused(alloc::format!("{e}")))?;
+        region.check(span.start, (span.end - span.start) as usize)?;
+        let mut code = [0u8; 4 * aarch64::MAX_BLOCK];
+        for (i, w) in block.words().iter().enumerate() {
+            code[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
         }
-        unify_instruction_cache(region.code.addr(), 4 * n);
-        // SAFETY: the code was just written for this access into an executable frame of the
-        // master, its instruction cache made coherent; the rebased access lies inside the
-        // master's mapping of the region.
-        let after = unsafe { aarch64::execute(bytes.as_ptr(), &moved) };
-        let out = access.result(&regs, delta, &after);
-        let mut result = file.clone();
-        let words = result.words_mut();
-        for r in 0..31 {
-            words[index(r)] = out.x[r];
+        // The block runs at the replicas' addresses: nothing is rebased.
+        let set = if super::LAX { 0 } else { block.writes() };
+        let mut may = [false; 36];
+        for r in (0..31).filter(|r| set & (1 << r) != 0) {
+            may[index(r)] = true;
         }
-        words[Arch::PC] += 4 * block.len as u64;
+        let writes = |i: usize| may.get(i).copied().unwrap_or(false);
+        let mut result = exec.sandbox.run(
+            &code[..4 * block.len],
+            file,
+            &writes,
+            exec.timer.as_deref_mut(),
+        )?;
+        result.words_mut()[Arch::PC] = file.pc() + 4 * block.len as u64;
         Ok(result)
     }
 
@@ -324,34 +374,19 @@ mod arch {
     ) -> Option<core::ops::Range<u64>> {
         None
     }
-
-    /// Cleans the data cache and invalidates the instruction cache over the executor's code (the
-    /// kernel does it: EL0 may not).
-    fn unify_instruction_cache(addr: usize, len: usize) {
-        let vspace = sel4::init_thread::slot::VSPACE.cap().bits();
-        let err = sel4::with_ipc_buffer_mut(|ipc| {
-            ipc.inner_mut().seL4_ARM_VSpace_Unify_Instruction(
-                vspace,
-                addr as u64,
-                (addr + len) as u64,
-            )
-        });
-        if err != 0 {
-            log::warn!("instruction cache maintenance failed ({err})");
-        }
-    }
 }
 
 /// Executes the access at the start of `bytes` (the instruction at the replicas' pc) with
-/// registers `regs` once against `region` (a string instruction: its next chunk); returns the
+/// registers `regs` once, in the sandbox, against `region` (a string instruction: its next chunk); returns the
 /// registers every replica continues with.
 pub(crate) fn execute(
     region: &Region,
+    exec: &mut Exec<'_>,
     bytes: &[u8],
     regs: &RegisterFile,
     private: &mut dyn Private,
 ) -> Result<RegisterFile, Refused> {
-    arch::execute(region, bytes, regs, private)
+    arch::execute(region, exec, bytes, regs, private)
 }
 
 /// The bytes of a replica's own memory that the access at the start of `bytes` would carry out

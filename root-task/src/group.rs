@@ -31,6 +31,7 @@ use crate::calls::{self, Action, Console};
 use crate::memory::Frame;
 use crate::objects::{AllocError, Objects};
 use crate::replica::{BuildError, Program, Replica};
+use crate::sandbox::Sandbox;
 use crate::timer::{DOORBELL_BADGE, TIMER_BADGE, Timer};
 
 /// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
@@ -197,6 +198,26 @@ fn build_and_drive(
         quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
         tracking,
     };
+    // The shared region's addresses and the sandbox's are the master's: no image or heap there.
+    let heap = program.heap_base
+        ..program
+            .heap_base
+            .saturating_add(program.quota_pages as u64 * PAGE_SIZE);
+    for reserved in [
+        SHARED_BASE..SHARED_BASE + region::DEVICE_PAGES as u64 * PAGE_SIZE,
+        crate::sandbox::CODE_VA..crate::sandbox::BOUNCE_VA + PAGE_SIZE,
+    ] {
+        if layout.reaches(&heap, &reserved) {
+            return Err(Stop(
+                Status::BadImage,
+                alloc::format!(
+                    "the image or its heap reaches {:#x}..{:#x}, which the master reserves for shared memory",
+                    reserved.start,
+                    reserved.end
+                ),
+            ));
+        }
+    }
     let injection = match (options.injection, run.inject) {
         (Some(at), _) => Some(at),
         (None, Some(spec)) => Some(
@@ -244,10 +265,28 @@ fn build_and_drive(
     let device = alloc::format!("{app}-device");
     let mut shared = None;
     let mut doorbell = None;
+    let mut sandbox = None;
     if let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) {
         let region = make_region(ctx.objects)?;
+        let sandbox_core = sandbox_core(ctx.cores);
+        if cae::LAX {
+            log::warn!(
+                "copy & execute in the sandbox test's lax mode: no range check, no write sets"
+            );
+        }
+        sandbox = Some(
+            Sandbox::new(ctx.objects, region.base, &region.frames, sandbox_core)
+                .map_err(|e| Stop(Status::MasterError, alloc::format!("sandbox: {e:?}")))?,
+        );
         let device_layout = image::load(device_bytes, ARCH, max_pages)
             .map_err(|e| Stop(Status::BadImage, alloc::format!("{device}: {e}")))?;
+        let shared_range = region.base..region.base + region.len();
+        if device_layout.reaches(&(0..0), &shared_range) {
+            return Err(Stop(
+                Status::BadImage,
+                alloc::format!("{device}: the image covers the shared region's addresses"),
+            ));
+        }
         let device_program = Program {
             bytes: device_bytes,
             layout: &device_layout,
@@ -275,7 +314,7 @@ fn build_and_drive(
         }
         doorbell = Some(bell);
         log::info!(
-            "companion {device} on core 0, sharing {} pages",
+            "companion {device} on core 0, sharing {} pages; shared accesses run in a sandbox on core {sandbox_core}",
             region.frames.len()
         );
         *companion = Some(c);
@@ -294,6 +333,7 @@ fn build_and_drive(
             companion: companion.as_ref(),
             region: shared,
             doorbell,
+            sandbox,
         },
         run.args,
         injection,
@@ -431,6 +471,8 @@ struct Shared<'g> {
     region: Option<Region>,
     /// The notification the companion waits on.
     doorbell: Option<sel4::cap::Notification>,
+    /// Where agreed shared accesses are executed.
+    sandbox: Option<Sandbox>,
 }
 
 /// A started group's replicas and the point they are collected at.
@@ -955,19 +997,25 @@ impl Group<'_, '_> {
     ) -> Result<Flow, Stop> {
         let bytes = code_at(&self.replicas[leader], event.regs.pc())?;
         let region = self.shared.region.as_ref().expect("checked by the caller");
+        let sandbox = self.shared.sandbox.as_mut().expect("made with the region");
         let mut private = PrivateMemory {
             objects: self.ctx.objects,
             replicas: self.replicas,
             leader,
         };
-        let regs = cae::execute(region, &bytes, &event.regs, &mut private).map_err(
-            |cae::Refused(why)| {
-                Stop(
-                    Status::AppFault,
-                    alloc::format!("copy & execute at pc {:#x}: {why}", event.regs.pc()),
-                )
-            },
-        )?;
+        let mut exec = cae::Exec {
+            sandbox,
+            timer: self.ctx.timer.as_deref_mut(),
+        };
+        let result = cae::execute(region, &mut exec, &bytes, &event.regs, &mut private);
+        // The companion may have rung while the master waited for the sandbox.
+        self.rung |= sandbox_rung(&mut self.shared);
+        let regs = result.map_err(|cae::Refused(why)| {
+            Stop(
+                Status::AppFault,
+                alloc::format!("copy & execute at pc {:#x}: {why}", event.regs.pc()),
+            )
+        })?;
         summary.shm_accesses += 1;
         for r in self.replicas {
             r.with_memory(self.ctx.objects, |space, mmu| space.agree(mmu))?;
@@ -1469,8 +1517,25 @@ fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
     Ok(Region {
         base: SHARED_BASE,
         frames,
-        code: objects.frame()?,
     })
+}
+
+/// The core the executor sandbox runs on: the master's on x86_64 (no switch to another core per
+/// access); on aarch64 a replica core, since every user thread may program its core's timer and
+/// core 0's is the master's watchdog.
+fn sandbox_core(cores: usize) -> usize {
+    match ARCH {
+        romain_core::regs::Arch::X86_64 => 0,
+        romain_core::regs::Arch::Aarch64 => usize::from(cores > 1),
+    }
+}
+
+/// Takes the sandbox's record of a doorbell ring.
+fn sandbox_rung(shared: &mut Shared<'_>) -> bool {
+    shared
+        .sandbox
+        .as_mut()
+        .is_some_and(|s| core::mem::take(&mut s.rung))
 }
 
 /// The page of `replica` holding `addr`, if it has one.

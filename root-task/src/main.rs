@@ -23,6 +23,7 @@ mod group;
 mod memory;
 mod objects;
 mod replica;
+mod sandbox;
 mod timer;
 mod vspace;
 

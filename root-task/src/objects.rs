@@ -235,6 +235,22 @@ impl Objects {
         Ok(slot as u64)
     }
 
+    /// A second capability of the current group to what `cap` names (a frame is mapped once per
+    /// capability).
+    pub(crate) fn copy_cap<T: sel4::CapType>(
+        &mut self,
+        cap: sel4::Cap<T>,
+    ) -> Result<sel4::Cap<T>, AllocError> {
+        let slot = self.slot()?;
+        let copy = sel4::init_thread::Slot::<T>::from_index(slot).cap();
+        CNODE
+            .cap()
+            .absolute_cptr(copy)
+            .copy(&CNODE.cap().absolute_cptr(cap), sel4::CapRights::all())
+            .inspect_err(|_| self.next -= 1)?;
+        Ok(copy)
+    }
+
     /// An object of the current group.
     pub(crate) fn alloc<T: sel4::CapTypeForObjectOfFixedSize>(
         &mut self,

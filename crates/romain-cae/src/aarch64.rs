@@ -12,6 +12,14 @@
 //! the register-only instructions after it, up to the store-exclusive to the same base, as the
 //! compiler emits them for an atomic read-modify-write; the pair runs back to back in the master,
 //! once, and succeeds or fails as the hardware says.
+//!
+//! The decoder refuses what it cannot fully describe (see [`Access::decode`] and
+//! [`Block::decode`]): whatever it accepts reads and writes only x0–x30 and the accessed bytes,
+//! and [`Block::writes`] is a superset (in practice exactly the set) of the registers it may
+//! write, for the executor's sandbox to check. [`Block::span`] adds the checks that need the
+//! register values: exclusives and acquire/release aligned, no wrap-around.
+
+use core::ops::Range;
 
 use crate::Unsupported;
 
@@ -92,48 +100,53 @@ fn sign_extend(value: u32, width: u32) -> i64 {
     ((value as i64) << shift) >> shift
 }
 
+/// The error for `word`, naming its bytes.
+fn refusal(word: u32, reason: &'static str) -> Unsupported {
+    let mut bytes = [0u8; 15];
+    bytes[..4].copy_from_slice(&word.to_le_bytes());
+    Unsupported::Instruction {
+        bytes,
+        len: 4,
+        reason,
+    }
+}
+
+/// A single-register load or store from its size and opc fields: opc 00 stores, 01 loads, 10
+/// and 11 sign-extend (to 64 and 32 bits) but for the word and doubleword sizes, where 10 is
+/// ldrsw / a prefetch and 11 is unallocated.
+fn single_op(size_bits: u32, opc: u32) -> Result<Op, &'static str> {
+    match (size_bits, opc) {
+        (_, 0) => Ok(Op::Store),
+        (_, 1) => Ok(Op::Load),
+        (3, 2) => Err("prefetch"),
+        (2 | 3, 3) => Err("unallocated load/store encoding (size and opc)"),
+        _ => Ok(Op::Load),
+    }
+}
+
 impl Access {
+    /// Decodes one A64 load or store. Refused (each with a reason naming it): FP/SIMD forms,
+    /// prefetches, unprivileged, literal (pc-relative), LSE atomics, CAS, exclusive pairs,
+    /// LORegions and other ARMv8.1+ forms, memory tagging, unallocated size/opc combinations,
+    /// "should be one" fields that are not, the stack pointer as base, write-back into a
+    /// transferred register, a pair load into one register twice, a store of its own base
+    /// register (the master would store its rebased value), a register offset that is the base.
     pub fn decode(word: u32) -> Result<Access, Unsupported> {
-        let mut bytes = [0u8; 15];
-        bytes[..4].copy_from_slice(&word.to_le_bytes());
-        let refuse = |reason| Unsupported::Instruction {
-            bytes,
-            len: 4,
-            reason,
-        };
+        let refuse = |reason| refusal(word, reason);
         let rt = bits(word, 4, 0) as usize;
         let rn = bits(word, 9, 5) as usize;
         let size_bits = bits(word, 31, 30);
         let v = bits(word, 26, 26) == 1;
-        let access = if word & 0x3b00_0000 == 0x3900_0000 {
-            // Load/store register, unsigned immediate.
+        let access = if word & 0x3b00_0000 == 0x3900_0000 || word & 0x3b00_0000 == 0x3800_0000 {
+            // Single register: unsigned immediate (bits 25:24 = 01), or unscaled, pre- and
+            // post-indexed immediate, unprivileged, register offset, atomics (bits 25:24 = 00).
             if v {
                 return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
             }
-            let opc = bits(word, 23, 22);
-            if size_bits == 3 && opc == 2 {
-                return Err(refuse("prefetch"));
-            }
-            Access {
-                word,
-                op: if opc == 0 { Op::Store } else { Op::Load },
-                size: 1 << size_bits,
-                rt,
-                rt2: None,
-                rn,
-                rs: None,
-                mode: Mode::Offset((bits(word, 21, 10) << size_bits) as i64),
-            }
-        } else if word & 0x3b00_0000 == 0x3800_0000 {
-            if v {
-                return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
-            }
-            let opc = bits(word, 23, 22);
-            if size_bits == 3 && opc == 2 {
-                return Err(refuse("prefetch"));
-            }
-            let op = if opc == 0 { Op::Store } else { Op::Load };
-            let mode = if bits(word, 21, 21) == 0 {
+            let unsigned = bits(word, 24, 24) == 1;
+            let mode = if unsigned {
+                Mode::Offset((bits(word, 21, 10) << size_bits) as i64)
+            } else if bits(word, 21, 21) == 0 {
                 let imm = sign_extend(bits(word, 20, 12), 9);
                 match bits(word, 11, 10) {
                     0 => Mode::Offset(imm),
@@ -162,11 +175,13 @@ impl Access {
             } else if bits(word, 11, 10) == 0 {
                 return Err(refuse("LSE atomics (ARMv8.1; not on this CPU)"));
             } else {
-                return Err(refuse("not a supported load or store"));
+                return Err(refuse(
+                    "not a supported load or store (pointer-authenticated loads)",
+                ));
             };
             Access {
                 word,
-                op,
+                op: single_op(size_bits, bits(word, 23, 22)).map_err(refuse)?,
                 size: 1 << size_bits,
                 rt,
                 rt2: None,
@@ -174,17 +189,21 @@ impl Access {
                 rs: None,
                 mode,
             }
+        } else if word & 0x3b00_0000 == 0x1800_0000 {
+            return Err(refuse("pc-relative (literal) loads"));
         } else if word & 0x3a00_0000 == 0x2800_0000 {
-            // Load/store pair.
+            // Load/store pair (bits 24:23: 00 no-allocate, 01 post-, 10 offset, 11 pre-index).
             if v {
                 return Err(refuse("FP/SIMD loads and stores (replicas are soft-float)"));
             }
             let load = bits(word, 22, 22) == 1;
+            let no_allocate = bits(word, 24, 23) == 0;
             let size = match size_bits {
                 0 => 4,
                 2 => 8,
-                1 if load => 4, // ldpsw
-                _ => return Err(refuse("not a supported pair form")),
+                1 if load && !no_allocate => 4, // ldpsw
+                1 if !load => return Err(refuse("memory tagging (stgp; ARMv8.5)")),
+                _ => return Err(refuse("unallocated pair encoding")),
             };
             let imm = sign_extend(bits(word, 21, 15), 7) * size as i64;
             let mode = match bits(word, 24, 23) {
@@ -192,32 +211,49 @@ impl Access {
                 1 => Mode::PostIndex(imm),
                 _ => Mode::PreIndex(imm),
             };
+            let rt2 = bits(word, 14, 10) as usize;
+            if load && rt2 == rt {
+                return Err(refuse(
+                    "a pair load into one register twice (unpredictable)",
+                ));
+            }
             Access {
                 word,
                 op: if load { Op::LoadPair } else { Op::StorePair },
                 size,
                 rt,
-                rt2: Some(bits(word, 14, 10) as usize),
+                rt2: Some(rt2),
                 rn,
                 rs: None,
                 mode,
             }
         } else if word & 0x3f00_0000 == 0x0800_0000 {
-            // Exclusives and acquire/release.
-            let (o2, load, o1) = (
+            // Exclusives and acquire/release: o2 (23), L (22), o1 (21), Rs, o0 (15), Rt2.
+            let (o2, load, o1, o0) = (
                 bits(word, 23, 23),
                 bits(word, 22, 22) == 1,
                 bits(word, 21, 21),
+                bits(word, 15, 15),
             );
             let rs = bits(word, 20, 16) as usize;
-            let op = match (o2, o1, load) {
-                (0, 0, true) => Op::LoadExclusive,
-                (0, 0, false) => Op::StoreExclusive,
-                (1, 0, true) => Op::LoadAcquire,
-                (1, 0, false) => Op::StoreRelease,
-                (0, 1, _) => return Err(refuse("exclusive pairs")),
+            let op = match (o2, o1, load, o0) {
+                (0, 0, true, _) => Op::LoadExclusive,
+                (0, 0, false, _) => Op::StoreExclusive,
+                (1, 0, true, 1) => Op::LoadAcquire,
+                (1, 0, false, 1) => Op::StoreRelease,
+                (1, 0, _, _) => {
+                    return Err(refuse(
+                        "LORegions acquire/release (ARMv8.1; not on this CPU)",
+                    ));
+                }
+                (0, 1, _, _) if size_bits >= 2 => return Err(refuse("exclusive pairs")),
                 _ => return Err(refuse("compare-and-swap (ARMv8.1; not on this CPU)")),
             };
+            if bits(word, 14, 10) != 31 || (op != Op::StoreExclusive && rs != 31) {
+                return Err(refuse(
+                    "a should-be-one register field (Rs or Rt2) is not 31 (unpredictable)",
+                ));
+            }
             Access {
                 word,
                 op,
@@ -236,11 +272,16 @@ impl Access {
         }
         let writeback = matches!(access.mode, Mode::PreIndex(_) | Mode::PostIndex(_));
         let overlaps = |r: Option<usize>| r == Some(access.rn);
-        if writeback && (access.rt == access.rn || overlaps(access.rt2)) && access.rn != 31 {
+        if writeback && (access.rt == access.rn || overlaps(access.rt2)) {
             return Err(refuse("writes back to a register it also transfers"));
         }
         if overlaps(access.rs) || access.rs == Some(access.rt) {
             return Err(refuse("store-exclusive status overlaps its operands"));
+        }
+        if !access.op.loads() && (access.rt == access.rn || overlaps(access.rt2)) {
+            return Err(refuse(
+                "stores its own base register (the master would store its rebased value)",
+            ));
         }
         if let Mode::Register { rm, .. } = access.mode
             && rm == access.rn
@@ -298,6 +339,48 @@ impl Access {
         };
         out
     }
+
+    /// Whether the access must be aligned to its size (exclusives and acquire/release: a
+    /// misaligned one takes an alignment fault whatever the memory type).
+    pub fn must_align(&self) -> bool {
+        matches!(
+            self.op,
+            Op::LoadExclusive | Op::StoreExclusive | Op::LoadAcquire | Op::StoreRelease
+        )
+    }
+
+    /// The bytes accessed with `regs` (`address..address + len`), or why they cannot be: a
+    /// misaligned exclusive or acquire/release access ([`Access::must_align`]), or a range
+    /// that wraps around the end of the address space.
+    pub fn span(&self, regs: &Registers) -> Result<Range<u64>, Unsupported> {
+        let start = self.address(regs);
+        if self.must_align() && !start.is_multiple_of(self.size as u64) {
+            return Err(refusal(
+                self.word,
+                "misaligned exclusive or acquire/release access (an alignment fault in the master)",
+            ));
+        }
+        let end = start.checked_add(self.len() as u64).ok_or(refusal(
+            self.word,
+            "the access wraps around the address space",
+        ))?;
+        Ok(start..end)
+    }
+
+    /// The general-purpose registers the instruction may write: bit i for xi. A load's rt
+    /// (and rt2), a store-exclusive's status register, the base register of a pre- or
+    /// post-indexed access; never the zero register or sp (bit 31).
+    pub fn writes(&self) -> u32 {
+        let mut mask = 0;
+        if self.op.loads() {
+            mask |= bit(self.rt as u32) | self.rt2.map_or(0, |r| bit(r as u32));
+        }
+        mask |= self.rs.map_or(0, |r| bit(r as u32));
+        if matches!(self.mode, Mode::PreIndex(_) | Mode::PostIndex(_)) {
+            mask |= bit(self.rn as u32);
+        }
+        mask
+    }
 }
 
 /// Most instructions in an exclusive block (load-exclusive to store-exclusive).
@@ -312,48 +395,343 @@ pub struct Block {
     pub len: usize,
 }
 
-/// Whether `word` only computes on registers (A64 data processing, immediate or register).
-fn register_only(word: u32) -> bool {
-    bits(word, 28, 26) == 0b100 || bits(word, 27, 25) == 0b101
+/// The registers a register-only instruction of an exclusive block reads and writes (bit i:
+/// xi; the zero register is in neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RegisterOp {
+    reads: u32,
+    writes: u32,
+}
+
+/// Bit `r` unless `r` is 31 (the zero register where this is called).
+fn bit(r: u32) -> u32 {
+    if r < 31 { 1 << r } else { 0 }
+}
+
+/// Whether a logical immediate's (N, imms) pair is a valid bitmask (DecodeBitMasks: an element
+/// size is found and the run of ones is not the whole element).
+fn bitmask_valid(sf: bool, n: u32, imms: u32) -> bool {
+    if !sf && n == 1 {
+        return false;
+    }
+    let combined = (n << 6) | (!imms & 0x3f);
+    if combined < 2 {
+        return false; // element size below 2 bits: reserved
+    }
+    let len = 31 - combined.leading_zeros();
+    let levels = (1 << len) - 1;
+    imms & levels != levels
+}
+
+/// Decodes an instruction between a load-exclusive and its store-exclusive. `None` when it is
+/// not data processing at all (a branch, a load or store, a system instruction: the block is
+/// not closed); otherwise the registers it reads and writes, or why the master cannot run it.
+///
+/// Accepted: the ARMv8.0 base data-processing instructions that read and write nothing but
+/// x0–x30 (and the zero register as a source): add/sub (immediate, shifted and extended
+/// register) and the logical operations without setting flags, move wide, bitfield, extract,
+/// the two-source shifts and divisions, the one-source bit and byte reversals and counts, and
+/// the three-source multiplies. Refused: anything setting or reading the condition flags (the
+/// executor does not carry NZCV either way), reading the pc (adr, adrp), reading or writing sp,
+/// writing the zero register, and every other encoding (unallocated, CRC32, pointer
+/// authentication, memory tagging, later extensions) by name.
+fn register_op(word: u32) -> Option<Result<RegisterOp, &'static str>> {
+    const FLAGS: &str =
+        "exclusive block: sets or reads the condition flags, which the executor does not carry";
+    const OTHER: &str = "exclusive block: a data-processing instruction the executor does not know (unallocated or not ARMv8.0 base)";
+    const SP_READ: &str = "exclusive block: reads the stack pointer";
+    let sf = bits(word, 31, 31) == 1;
+    let rd = bits(word, 4, 0);
+    let rn = bits(word, 9, 5);
+    let rm = bits(word, 20, 16);
+    let (reads, rd_read): (u32, bool) = if bits(word, 28, 26) == 0b100 {
+        // Data processing, immediate.
+        match bits(word, 25, 23) {
+            0b000 | 0b001 => return Some(Err("exclusive block: reads the pc (adr, adrp)")),
+            0b010 => {
+                // add/sub immediate: rd and rn are sp when 31.
+                if bits(word, 29, 29) == 1 {
+                    return Some(Err(FLAGS));
+                }
+                if rd == 31 {
+                    return Some(Err("exclusive block: writes sp or the zero register"));
+                }
+                if rn == 31 {
+                    return Some(Err(SP_READ));
+                }
+                (bit(rn), false)
+            }
+            0b100 => {
+                // Logical immediate: rd is sp when 31 (but for ands), rn is the zero register.
+                if bits(word, 30, 29) == 0b11 {
+                    return Some(Err(FLAGS));
+                }
+                if !bitmask_valid(sf, bits(word, 22, 22), bits(word, 15, 10)) {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn), false)
+            }
+            0b101 => {
+                // Move wide: movn, movz, movk (which keeps the other bits of rd).
+                let opc = bits(word, 30, 29);
+                if opc == 0b01 || (!sf && bits(word, 22, 22) == 1) {
+                    return Some(Err(OTHER));
+                }
+                (0, opc == 0b11)
+            }
+            0b110 => {
+                // Bitfield: sbfm, bfm (which keeps bits of rd), ubfm.
+                let opc = bits(word, 30, 29);
+                let n = bits(word, 22, 22) == 1;
+                if opc == 0b11 || n != sf || (!sf && (bits(word, 21, 21) | bits(word, 15, 15)) == 1)
+                {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn), opc == 0b01)
+            }
+            0b111 => {
+                // Extract.
+                let n = bits(word, 22, 22) == 1;
+                if bits(word, 30, 29) != 0
+                    || bits(word, 21, 21) != 0
+                    || n != sf
+                    || (!sf && bits(word, 15, 15) == 1)
+                {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn) | bit(rm), false)
+            }
+            _ => return Some(Err(OTHER)), // add/sub with tags (ARMv8.5)
+        }
+    } else if bits(word, 27, 25) == 0b101 {
+        // Data processing, register: op0 (30), op1 (28), op2 (24:21).
+        let op1 = bits(word, 28, 28);
+        let op2 = bits(word, 24, 21);
+        let s = bits(word, 29, 29) == 1;
+        match (op1, op2) {
+            (0, 0b0000..=0b0111) => {
+                // Logical, shifted register: all 31s are the zero register.
+                if bits(word, 30, 29) == 0b11 {
+                    return Some(Err(FLAGS));
+                }
+                if !sf && bits(word, 15, 15) == 1 {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn) | bit(rm), false)
+            }
+            (0, _) if op2 & 1 == 0 => {
+                // Add/sub, shifted register: all 31s are the zero register.
+                if s {
+                    return Some(Err(FLAGS));
+                }
+                if bits(word, 23, 22) == 0b11 || (!sf && bits(word, 15, 15) == 1) {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn) | bit(rm), false)
+            }
+            (0, _) => {
+                // Add/sub, extended register: rd and rn are sp when 31.
+                if s {
+                    return Some(Err(FLAGS));
+                }
+                if bits(word, 23, 22) != 0 || bits(word, 12, 10) > 4 {
+                    return Some(Err(OTHER));
+                }
+                if rd == 31 {
+                    return Some(Err("exclusive block: writes sp or the zero register"));
+                }
+                if rn == 31 {
+                    return Some(Err(SP_READ));
+                }
+                (bit(rn) | bit(rm), false)
+            }
+            (1, 0b0000 | 0b0010 | 0b0100) => {
+                // With carry, flag manipulation, conditional compare, conditional select.
+                return Some(Err(FLAGS));
+            }
+            (1, 0b0110) if bits(word, 30, 30) == 0 => {
+                // Two-source: udiv, sdiv, lslv, lsrv, asrv, rorv.
+                if s || !matches!(
+                    bits(word, 15, 10),
+                    0b000010 | 0b000011 | 0b001000..=0b001011
+                ) {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn) | bit(rm), false)
+            }
+            (1, 0b0110) => {
+                // One-source: rbit, rev16, rev32/rev, rev, clz, cls.
+                let opcode = bits(word, 15, 10);
+                if s || rm != 0 || opcode > 0b000101 || (!sf && opcode == 0b000011) {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn), false)
+            }
+            (1, 0b1000..=0b1111) => {
+                // Three-source: madd, msub, smaddl, smsubl, smulh, umaddl, umsubl, umulh.
+                let op31 = bits(word, 23, 21);
+                let o0 = bits(word, 15, 15);
+                let ra = bits(word, 14, 10);
+                let valid = bits(word, 30, 29) == 0
+                    && match (sf, op31) {
+                        (_, 0b000) => true,
+                        (true, 0b001 | 0b101) => true,
+                        (true, 0b010 | 0b110) => o0 == 0 && ra == 31,
+                        _ => false,
+                    };
+                if !valid {
+                    return Some(Err(OTHER));
+                }
+                (bit(rn) | bit(rm) | bit(ra), false)
+            }
+            _ => return Some(Err(OTHER)),
+        }
+    } else {
+        return None;
+    };
+    if rd == 31 {
+        return Some(Err("exclusive block: writes sp or the zero register"));
+    }
+    let reads = reads | if rd_read { bit(rd) } else { 0 };
+    Some(Ok(RegisterOp {
+        reads,
+        writes: bit(rd),
+    }))
 }
 
 impl Block {
     /// The access at `words[0]`, with the rest of its exclusive block if it opens one.
+    ///
+    /// An exclusive block is a load-exclusive, register-only instructions (see below), and a
+    /// store-exclusive of the same size to the same base register, at most [`MAX_BLOCK`] words.
+    /// Refused, besides what [`Access::decode`] refuses: a load-exclusive into its own base; a
+    /// store-exclusive of another size (the region check covers the load's bytes); an
+    /// instruction in between that reads or writes the base (its value is the master's
+    /// rebased address), sets or reads the condition flags, reads the pc, reads or writes sp,
+    /// writes the zero register, or is not one of the ARMv8.0 base data-processing
+    /// instructions the executor knows; and a block that leaves the executor no register for
+    /// its frame pointer.
     pub fn decode(words: &[u32]) -> Result<Block, Unsupported> {
-        let access = Access::decode(words[0])?;
+        let Some(&first) = words.first() else {
+            return Err(Unsupported::Invalid {
+                bytes: [0; 15],
+                len: 0,
+            });
+        };
+        let access = Access::decode(first)?;
         let mut block = Block {
             access,
             words: [0; MAX_BLOCK],
             len: 1,
         };
-        block.words[0] = words[0];
+        block.words[0] = first;
         if access.op != Op::LoadExclusive {
             return Ok(block);
         }
+        // The first word and the one refused.
+        let refuse = |word: u32, reason| {
+            let mut bytes = [0u8; 15];
+            bytes[..4].copy_from_slice(&first.to_le_bytes());
+            bytes[4..8].copy_from_slice(&word.to_le_bytes());
+            Unsupported::Instruction {
+                bytes,
+                len: 8,
+                reason,
+            }
+        };
+        if access.rt == access.rn {
+            return Err(refusal(
+                first,
+                "exclusive block: the load-exclusive loads into its own base register",
+            ));
+        }
+        let base = 1u32 << access.rn;
         for &word in words.iter().skip(1).take(MAX_BLOCK - 1) {
-            block.words[block.len] = word;
-            block.len += 1;
             if let Ok(store) = Access::decode(word)
                 && store.op == Op::StoreExclusive
                 && store.rn == access.rn
             {
+                if store.size != access.size {
+                    return Err(refuse(
+                        word,
+                        "exclusive block: the store-exclusive's size differs from the load-exclusive's",
+                    ));
+                }
+                block.words[block.len] = word;
+                block.len += 1;
+                if !(0..29).any(|r| block.named() & (1 << r) == 0) {
+                    return Err(refusal(
+                        first,
+                        "exclusive block: names every register the executor could use for its frame",
+                    ));
+                }
                 return Ok(block);
             }
-            if !register_only(word) || bits(word, 4, 0) as usize == access.rn {
-                break;
+            if word & 0xffc0_0000 == 0xd500_0000 {
+                return Err(refuse(
+                    word,
+                    "exclusive block: a system instruction or system-register access (not modelled by the executor)",
+                ));
+            }
+            match register_op(word) {
+                None => break,
+                Some(Err(reason)) => return Err(refuse(word, reason)),
+                Some(Ok(op)) if op.writes & base != 0 => {
+                    return Err(refuse(
+                        word,
+                        "exclusive block: writes the exclusive's base register",
+                    ));
+                }
+                Some(Ok(op)) if op.reads & base != 0 => {
+                    return Err(refuse(
+                        word,
+                        "exclusive block: reads the exclusive's base register (the master's rebased address)",
+                    ));
+                }
+                Some(Ok(_)) => {
+                    block.words[block.len] = word;
+                    block.len += 1;
+                }
             }
         }
-        let mut bytes = [0u8; 15];
-        bytes[..4].copy_from_slice(&words[0].to_le_bytes());
-        Err(Unsupported::Instruction {
-            bytes,
-            len: 4,
-            reason: "a load-exclusive not closed by a store-exclusive to the same address within a few register-only instructions",
-        })
+        Err(refusal(
+            first,
+            "a load-exclusive not closed by a store-exclusive to the same address within a few register-only instructions",
+        ))
     }
 
     pub fn words(&self) -> &[u32] {
         &self.words[..self.len]
+    }
+
+    /// The general-purpose registers the block may write when the executor runs it: bit i for
+    /// xi (i < 31); never bit 31 (sp, refused by [`Block::decode`], and the zero register).
+    ///
+    /// It is the union, over the block's words, of: a load's transferred registers (rt, and rt2
+    /// of a pair); the base register of a pre- or post-indexed access (its write-back); a
+    /// store-exclusive's status register; the destination of each register-only instruction
+    /// of an exclusive block. Registers written as 32-bit W registers count (their upper half
+    /// is zeroed). The set is exact or larger (a conditional store-exclusive status always
+    /// counts); the condition flags, sp and the FP/SIMD registers are never written by a
+    /// decoded block.
+    pub fn writes(&self) -> u32 {
+        let mut mask = self.access.writes();
+        for &word in self.words().iter().skip(1) {
+            mask |= match register_op(word) {
+                Some(Ok(op)) => op.writes,
+                _ => Access::decode(word).map_or(0, |a| a.writes()),
+            };
+        }
+        mask
+    }
+
+    /// The replica addresses the block accesses with `regs` (its exclusive's store accesses
+    /// the same bytes), or why it cannot run there: an exclusive or acquire/release access not
+    /// aligned to its size (an alignment fault, in the master), or bytes that wrap around the
+    /// end of the address space. The master must check the range against the region and call
+    /// this before running the block.
+    pub fn span(&self, regs: &Registers) -> Result<Range<u64>, Unsupported> {
+        self.access.span(regs)
     }
 
     /// Every register any word of the block may name (all 5-bit register fields).

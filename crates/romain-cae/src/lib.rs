@@ -15,7 +15,13 @@
 //! - [`aarch64`]: decoding the A64 load/store classes, rebasing the base register (with
 //!   write-back), and the executor's code, which re-arms exclusive monitors.
 //!
-//! Anything not supported gets an error naming the instruction bytes, never a guess.
+//! Anything not supported gets an error naming the instruction bytes, never a guess: the
+//! decoders refuse what they cannot fully describe. What they accept comes with the set of
+//! registers it may write (`writes()`: [`x86::Access::writes`], [`x86::StringOp::writes`],
+//! [`aarch64::Block::writes`]), exact or larger, never sp/rsp, for a sandbox to check the
+//! executed instruction against. The host tests compare both decoders with independent ones
+//! (iced-x86's instruction information and the processor itself for x86_64, yaxpeax-arm and GNU
+//! objdump for A64) over large fixed sets of encodings.
 #![cfg_attr(not(test), no_std)]
 
 pub mod aarch64;

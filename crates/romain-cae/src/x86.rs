@@ -18,6 +18,7 @@ pub struct Registers {
 }
 
 /// Indices in [`Registers::gpr`].
+pub const RAX: usize = 0;
 pub const RCX: usize = 1;
 pub const RSP: usize = 4;
 pub const RSI: usize = 6;
@@ -67,6 +68,16 @@ const SUPPORTED: &[Mnemonic] = &[
 pub enum Op {
     Access(Access),
     String(StringOp),
+}
+
+impl Op {
+    /// The registers the instruction may write: [`Access::writes`] or [`StringOp::writes`].
+    pub fn writes(&self) -> u32 {
+        match self {
+            Op::Access(a) => a.writes(),
+            Op::String(s) => s.writes(),
+        }
+    }
 }
 
 /// Decodes the instruction at the start of `bytes` and checks that the executor handles it.
@@ -157,6 +168,38 @@ pub struct Access {
     /// Whether the instruction writes the register used as the base (its result wins).
     writes_base: bool,
     writes_index: bool,
+    /// [`Access::writes`].
+    regs_written: u32,
+}
+
+/// The bit of the flags in the `writes()` sets (above the sixteen general-purpose registers).
+pub const RFLAGS_WRITTEN: u32 = 1 << 16;
+
+/// [`Access::writes`] from the decoder's own table.
+fn written_registers(instr: &Instruction) -> u32 {
+    use Mnemonic::*;
+    let mnemonic = instr.mnemonic();
+    let mut mask = 0;
+    for i in 0..instr.op_count() {
+        if instr.op_kind(i) != OpKind::Register {
+            continue;
+        }
+        let written = match mnemonic {
+            Cmp | Test | Bt | Bts | Btr | Btc => false,
+            Xchg | Xadd => true,
+            _ => i == 0,
+        };
+        if let Some(r) = gpr(instr.op_register(i)).filter(|_| written) {
+            mask |= 1 << r;
+        }
+    }
+    if mnemonic == Cmpxchg {
+        mask |= 1 << RAX;
+    }
+    if !matches!(mnemonic, Mov | Movzx | Movsx | Movsxd | Movbe | Xchg | Not) {
+        mask |= RFLAGS_WRITTEN;
+    }
+    mask
 }
 
 fn gpr(register: Register) -> Option<usize> {
@@ -167,6 +210,16 @@ fn gpr(register: Register) -> Option<usize> {
 impl Access {
     /// Decodes an instruction with one explicit memory operand (not a string instruction: see
     /// [`decode`]).
+    ///
+    /// Refused, each with a reason naming it: mnemonics outside the supported list; rep,
+    /// xacquire and xrelease prefixes; not exactly one memory operand; fs/gs-relative,
+    /// rip-relative, 32-bit and absolute (register-less) addresses; a base that is also the
+    /// index (rebasing it would move the index term too); register operands that are not
+    /// general-purpose registers (segment registers, as in `mov ss, [mem]`) and vector
+    /// registers; the stack pointer in any role; the bit tests with a register bit offset
+    /// (they reach beyond the operand); an address register that is also read as a value,
+    /// explicitly or implicitly (cmpxchg's rax): it would be read rebased; and any register
+    /// write the decoder's own table ([`Access::writes`]) does not describe.
     pub fn decode(bytes: &[u8]) -> Result<Access, Unsupported> {
         let (instr, copy, _) = decode_one(bytes)?;
         let len = instr.len();
@@ -175,11 +228,14 @@ impl Access {
             len,
             reason,
         };
-        if !SUPPORTED.contains(&instr.mnemonic()) {
+        let mnemonic = instr.mnemonic();
+        if !SUPPORTED.contains(&mnemonic) {
             return Err(unsupported("not a supported shared-memory access"));
         }
         if instr.has_rep_prefix() || instr.has_repne_prefix() {
-            return Err(unsupported("repeated string operations are not supported"));
+            return Err(unsupported(
+                "rep, xacquire or xrelease prefix (repeated string operations are decoded apart)",
+            ));
         }
         let memory = (0..instr.op_count())
             .filter(|&i| instr.op_kind(i) == OpKind::Memory)
@@ -192,15 +248,50 @@ impl Access {
         {
             return Err(unsupported("fs/gs-relative addressing"));
         }
-        let base = match instr.memory_base() {
-            Register::None => None,
-            Register::RIP => return Err(unsupported("rip-relative addressing")),
-            r => Some(gpr(r).ok_or(unsupported("the base is not a 64-bit register"))?),
+        let address_register = |r: Register| match r {
+            Register::None => Ok(None),
+            Register::RIP => Err(unsupported("rip-relative addressing")),
+            r if r.is_gpr64() => Ok(gpr(r)),
+            Register::EIP => Err(unsupported("rip-relative addressing")),
+            _ => Err(unsupported(
+                "32-bit addressing (the address register is not a 64-bit register)",
+            )),
         };
-        let index = match instr.memory_index() {
-            Register::None => None,
-            r => Some(gpr(r).ok_or(unsupported("the index is not a 64-bit register"))?),
-        };
+        let base = address_register(instr.memory_base())?;
+        let index = address_register(instr.memory_index())?;
+        if base.is_none() && index.is_none() {
+            return Err(unsupported(
+                "an absolute address (no register to move it onto the master's mapping)",
+            ));
+        }
+        if base.is_some() && base == index {
+            return Err(unsupported(
+                "base and index are the same register (rebasing would move both terms)",
+            ));
+        }
+        for i in 0..instr.op_count() {
+            if instr.op_kind(i) != OpKind::Register {
+                continue;
+            }
+            let r = instr.op_register(i);
+            if r.is_segment_register() {
+                return Err(unsupported("a segment register operand"));
+            }
+            if gpr(r).is_none() {
+                return Err(unsupported(
+                    "a register operand that is not a general-purpose register",
+                ));
+            }
+        }
+        if matches!(
+            mnemonic,
+            Mnemonic::Bt | Mnemonic::Bts | Mnemonic::Btr | Mnemonic::Btc
+        ) && instr.op_kind(1) == OpKind::Register
+        {
+            return Err(unsupported(
+                "a bit test with a register bit offset (it reaches beyond the operand)",
+            ));
+        }
         let mut factory = InstructionInfoFactory::new();
         let info = factory.info(&instr);
         let (mut reads, mut writes) = (false, false);
@@ -217,6 +308,10 @@ impl Access {
         }
         let mut writes_base = false;
         let mut writes_index = false;
+        // Reads of each register by iced's account: an address register has one, for the
+        // address; any other is a read of its (rebased) value.
+        let mut value_reads = [0u32; 16];
+        let mut written_by_iced = 0u32;
         for used in info.used_registers() {
             let register = used.register();
             if register.is_xmm() || register.is_ymm() || register.is_zmm() {
@@ -233,6 +328,15 @@ impl Access {
                     | OpAccess::ReadWrite
                     | OpAccess::ReadCondWrite
             );
+            if written {
+                written_by_iced |= 1 << r;
+            }
+            if matches!(
+                used.access(),
+                OpAccess::Read | OpAccess::CondRead | OpAccess::ReadWrite | OpAccess::ReadCondWrite
+            ) {
+                value_reads[r] += 1;
+            }
             writes_base |= written && Some(r) == base;
             writes_index |= written && Some(r) == index;
         }
@@ -250,10 +354,30 @@ impl Access {
                 }
             }
         }
+        if mnemonic == Mnemonic::Cmpxchg && (base == Some(RAX) || index == Some(RAX)) {
+            return Err(unsupported(
+                "cmpxchg's implicit rax is also an address register (it would compare the rebased value)",
+            ));
+        }
+        for r in [base, index].into_iter().flatten() {
+            if value_reads[r] > 1 {
+                return Err(unsupported(
+                    "an address register is also an implicit operand (its value would be rebased)",
+                ));
+            }
+        }
+        let regs_written = written_registers(&instr);
+        if written_by_iced & !regs_written != 0
+            || (instr.rflags_modified() != 0 && regs_written & RFLAGS_WRITTEN == 0)
+        {
+            return Err(unsupported(
+                "writes registers the decoder does not describe",
+            ));
+        }
         Ok(Access {
             bytes: copy,
             len,
-            mnemonic: instr.mnemonic(),
+            mnemonic,
             size: instr.memory_size().size(),
             reads,
             writes,
@@ -263,7 +387,32 @@ impl Access {
             displacement: instr.memory_displacement64(),
             writes_base,
             writes_index,
+            regs_written,
         })
+    }
+
+    /// The registers the instruction may write when executed (rebased or not): bit i for
+    /// `gpr[i]` (encoding order: rax = 0, rcx = 1, ... r15 = 15), bit [`RFLAGS_WRITTEN`] (16)
+    /// when it may change a status flag (CF, PF, AF, ZF, SF or OF, including leaving one
+    /// undefined). A partial write (al, ax, eax: the latter zero-extends) counts as a write of
+    /// the whole register. Never rsp (bit 4): instructions using it are refused.
+    ///
+    /// From the decoder's own table, not from iced's register usage: the first operand of
+    /// the moves and ALU forms when it is a register, but for cmp, test and bt, which write
+    /// only flags; both operands of xchg and xadd; rax for cmpxchg (conditionally: counted);
+    /// the flags for everything but the moves (mov, movzx, movsx, movsxd, movbe), xchg and
+    /// not. Exact or larger: [`Access::decode`] refuses an instruction that iced says writes
+    /// anything outside it. The memory write is [`Access::writes`](field@Access::writes), a
+    /// field.
+    pub fn writes(&self) -> u32 {
+        self.regs_written
+    }
+
+    /// The bytes the instruction accesses with `regs`: `address..address + size`, or `None`
+    /// when they wrap around the end of the address space.
+    pub fn span(&self, regs: &Registers) -> Option<Range<u64>> {
+        let start = self.address(regs);
+        Some(start..start.checked_add(self.size as u64)?)
     }
 
     /// The instruction's bytes.
@@ -448,9 +597,12 @@ impl StringOp {
         regs.rflags & DF != 0
     }
 
-    /// Elements that fit in `window` from the one at `addr` on, in the direction of travel.
+    /// Elements that fit in `window` from the one at `addr` on, in the direction of travel: 0
+    /// when the element at `addr` is not inside it (or would wrap around the address space).
     pub fn fit(&self, addr: u64, window: &Range<u64>, backward: bool) -> u64 {
-        let end = addr.saturating_add(self.size);
+        let Some(end) = addr.checked_add(self.size) else {
+            return 0;
+        };
         if addr < window.start || end > window.end {
             return 0;
         }
@@ -461,14 +613,57 @@ impl StringOp {
         }
     }
 
-    /// The bytes `elements` elements from the one at `addr` on cover.
+    /// The bytes `elements` elements from the one at `addr` on cover, clamped to the address
+    /// space: the part of them inside `0..u64::MAX`, shorter than `elements × size` when they
+    /// would run over either end (see [`StringOp::checked_span`]). Never panics.
     pub fn span(&self, addr: u64, elements: u64, backward: bool) -> Range<u64> {
-        let bytes = elements * self.size;
+        let (start, end) = self.exact_span(addr, elements, backward);
+        let clamp = |x: i128| x.clamp(0, u64::MAX as i128) as u64;
+        clamp(start)..clamp(end)
+    }
+
+    /// [`StringOp::span`], or `None` when it would not hold all `elements × size` bytes.
+    pub fn checked_span(&self, addr: u64, elements: u64, backward: bool) -> Option<Range<u64>> {
+        let (start, end) = self.exact_span(addr, elements, backward);
+        let start = u64::try_from(start).ok()?;
+        let end = u64::try_from(end).ok()?;
+        Some(start..end)
+    }
+
+    /// The span without wrapping or clamping (both ends fit in an i128: below 2^68 in magnitude).
+    fn exact_span(&self, addr: u64, elements: u64, backward: bool) -> (i128, i128) {
+        let bytes = elements as i128 * self.size as i128;
+        let addr = addr as i128;
         if backward {
-            addr + self.size - bytes..addr + self.size
+            let top = addr + self.size as i128;
+            (top - bytes, top)
         } else {
-            addr..addr + bytes
+            (addr, addr + bytes)
         }
+    }
+
+    /// The registers the instruction may write, as [`Access::writes`]: rcx when repeated, rsi
+    /// when it has a source, rdi when it has a destination, rax for lods, the flags
+    /// ([`RFLAGS_WRITTEN`]) for cmps and scas; never rsp. Exact, but for a repeat that
+    /// runs no iteration (rcx = 0: it writes nothing).
+    pub fn writes(&self) -> u32 {
+        let mut mask = 0;
+        if self.repeat != Repeat::Once {
+            mask |= 1 << RCX;
+        }
+        if self.has_source() {
+            mask |= 1 << RSI;
+        }
+        if self.has_destination() {
+            mask |= 1 << RDI;
+        }
+        if self.kind == StringKind::Lods {
+            mask |= 1 << RAX;
+        }
+        if matches!(self.kind, StringKind::Cmps | StringKind::Scas) {
+            mask |= RFLAGS_WRITTEN;
+        }
+        mask
     }
 
     /// Registers that run `chunk` iterations with the operands at the master's addresses
@@ -497,7 +692,7 @@ impl StringOp {
     pub fn iterations(&self, chunk: u64, after: &Registers) -> u64 {
         match self.repeat {
             Repeat::Once => 1,
-            _ => chunk - after.gpr[RCX],
+            _ => chunk.saturating_sub(after.gpr[RCX]),
         }
     }
 
@@ -505,7 +700,7 @@ impl StringOp {
     /// whether the instruction is finished (its pc then moves past it).
     pub fn result(&self, before: &Registers, chunk: u64, after: &Registers) -> (Registers, bool) {
         let done_iterations = self.iterations(chunk, after);
-        let step = done_iterations * self.size;
+        let step = done_iterations.wrapping_mul(self.size);
         let walk = |addr: u64| {
             if Self::backward(before) {
                 addr.wrapping_sub(step)
@@ -515,7 +710,7 @@ impl StringOp {
         };
         let mut out = *before;
         if self.repeat != Repeat::Once {
-            out.gpr[RCX] = before.gpr[RCX] - done_iterations;
+            out.gpr[RCX] = before.gpr[RCX].saturating_sub(done_iterations);
         }
         if self.has_source() {
             out.gpr[RSI] = walk(before.gpr[RSI]);

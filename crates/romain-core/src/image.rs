@@ -240,6 +240,14 @@ const fn page_floor(addr: u64) -> u64 {
 }
 
 impl Layout {
+    /// Whether the image, or the heap that may grow from `heap` (`heap.start` up to `heap.end`),
+    /// reaches into `reserved`: address ranges the master keeps for itself (a shared region).
+    /// Such an image is refused: its pages would shadow the region.
+    pub fn reaches(&self, heap: &Range<u64>, reserved: &Range<u64>) -> bool {
+        let meets = |r: &Range<u64>| r.start < reserved.end && reserved.start < r.end;
+        meets(&self.span) || meets(heap)
+    }
+
     /// Every page of the image in address order, with the union of the rights of the segments
     /// that touch it (segments may share a page).
     pub fn pages(&self) -> impl Iterator<Item = (u64, Rights)> + '_ {
@@ -284,6 +292,35 @@ impl Layout {
 
 fn overlaps(s: &Segment, page: u64) -> bool {
     s.vaddr < page + PAGE_SIZE && page < s.vaddr + s.mem_size
+}
+
+#[cfg(test)]
+mod reserved_tests {
+    use super::*;
+
+    #[test]
+    fn an_image_or_heap_reaching_a_reserved_range_is_seen() {
+        let layout = Layout {
+            entry: 0x40_0000,
+            segments: Vec::new(),
+            span: 0x40_0000..0x50_0000,
+        };
+        let reserved = 0x20_0000_0000..0x20_0000_4000;
+        assert!(!layout.reaches(&(0x60_0000..0x460_0000), &reserved));
+        assert!(layout.reaches(&(0x60_0000..0x20_0000_1000), &reserved));
+        assert!(layout.reaches(&(0x60_0000..u64::MAX), &reserved));
+        let inside = Layout {
+            span: 0x20_0000_3000..0x20_0001_0000,
+            ..layout
+        };
+        assert!(inside.reaches(&(0..0), &reserved));
+        // Touching is not reaching: ranges are half-open.
+        let below = Layout {
+            span: 0x1f_ffff_0000..0x20_0000_0000,
+            ..inside
+        };
+        assert!(!below.reaches(&(0x20_0000_4000..0x20_0001_0000), &reserved));
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! add), copies a blob in and back out with `memcpy` (string moves on x86_64), then increments a
 //! shared atomic counter 1000 times and prints the counter.
 //!
-//! With the argument `bench` it first times 1000 shared loads and 1000 shared stores.
+//! With the argument `bench` it first times 1000 shared loads and 1000 shared stores; with
+//! `hostile CASE` it makes one access that copy & execute must refuse or contain (`hostile.rs`).
 #![no_std]
 #![no_main]
 
@@ -16,6 +17,8 @@ use romain_abi::region;
 use romain_replica::{String, args, attach, println, signal, wait};
 
 romain_replica::main!(main);
+
+mod hostile;
 
 #[path = "../../shm-demo-device/src/layout.rs"]
 mod layout;
@@ -40,10 +43,16 @@ fn main() -> i32 {
         *b = blob_transform(blob_byte(i), i);
     }
     let arg = args();
+    if arg.first().map(String::as_str) == Some("hostile") {
+        // Before any other shared access: the hostile one is the first the master sees.
+        hostile::run(arg.get(1).map(String::as_str).unwrap_or(""), base, len);
+        return 1;
+    }
     shared.copy_out(BLOB_OUT, out);
     match arg.first().map(String::as_str) {
         Some("bench") => bench(&shared),
         Some("rep") => unsupported(base),
+
         _ => {}
     }
     // The device writes its inputs, then the record count, and rings.
