@@ -28,6 +28,9 @@ SILENCE_MS ?= 0
 # A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see README, "Fault
 # injection campaigns"); `make campaign` drives many of them.
 CAMPAIGN ?=
+# Test only: CAE_LAX=1 drops copy & execute's range check and the decoders' write sets, to show
+# that the executor sandbox contains an access the decoder wrongly accepted (see README).
+CAE_LAX ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
 # How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
@@ -109,6 +112,7 @@ master: replicas
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
+	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 
