@@ -137,7 +137,7 @@ impl Sandbox {
         code: &[u8],
         regs: &RegisterFile,
         writes: &dyn Fn(usize) -> bool,
-        timer: Option<&mut Timer>,
+        mut timer: Option<&mut Timer>,
     ) -> Result<RegisterFile, Failed> {
         let page = self.code.bytes();
         let trap_at = code.len();
@@ -153,9 +153,12 @@ impl Sandbox {
         self.tcb
             .tcb_write_all_registers(true, &mut arch::user_context(&input))
             .map_err(|e| Failed(alloc::format!("sandbox start failed: {e:?}")))?;
-        let message = self.wait(timer);
+        let message = self.wait(timer.as_deref_mut());
         // Stopped whatever came: it runs again only from fresh registers.
         let _ = self.tcb.tcb_suspend();
+        if let Some(t) = timer {
+            t.rearm();
+        }
         let (header, words) = message?;
         let out = arch::register_file(
             &self

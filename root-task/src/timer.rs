@@ -125,6 +125,17 @@ impl Timer {
         }
     }
 
+    /// Writes the deadline into the timer again, whatever the master last wrote: after something
+    /// else ran on the master's core (the executor sandbox).
+    pub(crate) fn rearm(&mut self) {
+        let deadline = self.deadline.take();
+        #[cfg(target_arch = "aarch64")]
+        if deadline.is_none() {
+            disable();
+        }
+        self.set(deadline);
+    }
+
     /// Puts a capability to the master's notification, badged [`DOORBELL_BADGE`] and good for
     /// signalling only, into `slot` of `cnode`: a companion's doorbell.
     pub(crate) fn mint_doorbell(&self, cnode: sel4::cap::CNode, slot: u64) -> sel4::Result<()> {
