@@ -56,6 +56,14 @@ pub(crate) fn put_char(byte: u8) {
 
 /// Writes bytes to the console.
 pub(crate) fn put_bytes(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let device = DEVICE.load(Ordering::Acquire);
+        if device != 0 {
+            com1::put_bytes(device, bytes);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
     bytes.iter().for_each(|&b| put_char(b));
 }
 
@@ -127,14 +135,35 @@ mod com1 {
         out8(port, MCR, 0x03);
     }
 
-    pub(super) fn put(port: u64, byte: u8) {
-        // A bounded wait: a missing device must not stop the master.
+    /// Waits (boundedly: a missing device must not stop the master) until the transmitter's
+    /// FIFO is empty.
+    fn wait_empty(port: u64) {
         for _ in 0..100_000 {
             match in8(port, LSR) {
                 Some(status) if status & THR_EMPTY == 0 => continue,
                 _ => break,
             }
         }
+    }
+
+    pub(super) fn put(port: u64, byte: u8) {
+        wait_empty(port);
         out8(port, DATA, byte);
+    }
+
+    /// The 16550's transmit FIFO holds 16 bytes: one status read per 16 bytes written (every
+    /// port access is a system call).
+    pub(super) fn put_bytes(port: u64, bytes: &[u8]) {
+        let mut room = 0;
+        for &b in bytes {
+            for byte in [b'\r', b].into_iter().skip(usize::from(b != b'\n')) {
+                if room == 0 {
+                    wait_empty(port);
+                    room = 16;
+                }
+                out8(port, DATA, byte);
+                room -= 1;
+            }
+        }
     }
 }
