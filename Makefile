@@ -8,7 +8,8 @@
 #   make cae-bench [ARCH=...]      cost of a shared-memory access through copy & execute
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
-#   make docker-build docker-run   the same inside the project's container
+#   make docker-build docker-run   the same inside the project's container (docker-run: APP=sha)
+#   make fresh-test                the two commands of the README in a clean Debian 12 container
 #
 # Everything built goes under $(BUILD) (default ./build).
 
@@ -87,7 +88,7 @@ embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if 
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign cae-bench clean docker-build docker-run
+.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
 
 all: image
 
@@ -172,9 +173,23 @@ lint:
 clean:
 	rm -rf $(BUILD)/out $(BUILD)/target target
 
+# The container (docker/Dockerfile, built by docker/build.sh from a debootstrap'd Debian 12 base
+# image, romain-base:bookworm, that docker/make-base.sh makes when Docker has none; see README,
+# "Docker, offline set-up and fresh-test"). docker-run runs `make run APP=sha` in it by default;
+# ARCH, MODE, APP and the other run variables given on the command line are passed on.
 DOCKER_IMAGE ?= romain-sel4
+DOCKER_BASE ?= romain-base:bookworm
+DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR QUOTA_MB SMP TIMEOUT TCG
 docker-build:
-	docker build -f docker/Dockerfile -t $(DOCKER_IMAGE) .
+	docker/build.sh $(DOCKER_IMAGE) $(DOCKER_BASE)
 
 docker-run: docker-build
-	docker run --rm -it $(DOCKER_IMAGE) make run ARCH=$(ARCH) MODE=$(MODE) APP=$(APP)
+	docker run --rm $$([ -t 0 ] && echo -it) $(DOCKER_IMAGE) make run \
+	  APP=$(if $(filter command line,$(origin APP)),$(APP),sha) \
+	  $(foreach v,$(DOCKER_VARS),$(if $(filter command line,$(origin $(v))),'$(v)=$($(v))'))
+
+# `make run APP=sha` and then `make test` in a fresh Debian 12 container, from a clean git clone
+# of this repository (HEAD; FRESH_WORKTREE=1 adds the uncommitted changes), with only this host's
+# git URL rewrites and added CA certificates besides (docker/fresh-test.sh). Logs: $(BUILD)/fresh-test.
+fresh-test:
+	docker/fresh-test.sh $(DOCKER_BASE)

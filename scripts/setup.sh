@@ -40,8 +40,10 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 APT_PKGS=(build-essential git make cmake ninja-build python3 python3-venv python3-pip
   gcc-aarch64-linux-gnu device-tree-compiler libxml2-utils cpio clang libclang-dev
   qemu-system-arm qemu-system-x86 curl ca-certificates)
-# The offline Rust route (see rust_toolchain below) needs these too; harmless online.
+# Debian's Rust (see host_rust and sel4_rust below): the seL4 targets' compiler, its sources for
+# -Z build-std and lld as rust-lld; and, on a machine with no cargo at all, cargo, rustfmt and clippy.
 APT_RUST_PKGS=(rustc-web rust-web-src lld-22)
+APT_CARGO_PKGS=(cargo-web rustfmt-web rust-web-clippy)
 
 apt_missing() {
   local p missing=()
@@ -77,46 +79,102 @@ install_packages() {
 }
 
 # --- Rust ----------------------------------------------------------------------------------------
-# Host tests need any stable cargo. The seL4 targets need -Z build-std: the pinned nightly with
-# rust-src when rustup can download it, otherwise Debian's rustc-web + rust-web-src driven by
-# rustup's stable cargo with RUSTC_BOOTSTRAP=1. The choice is written to $BUILD/toolchain.env,
-# which the Makefile reads.
+# Host tests need a cargo of Rust 1.85 or later (edition 2024). The seL4 targets need -Z build-std:
+# the nightly that rust-sel4 v5.0.0 pins, with rust-src, where rustup is installed and can download
+# it; otherwise Debian's rustc-web with rust-web-src under RUSTC_BOOTSTRAP=1. Nothing is downloaded
+# outside the package registries: where there is no cargo, Debian's cargo-web is installed (never
+# rustup). Debian's cargo cannot check out git dependencies (its libgit2 fails with "invalid
+# version 0 on git_proxy_options"), so with it the rust-sel4 crates come from the clone in
+# $BUILD/src/rust-sel4 through path patches that scripts/sel4-cargo adds on the command line
+# (SEL4_RUST_SEL4=path), with the lock files kept under $BUILD/locks: the repository's Cargo.toml
+# and Cargo.lock files are never touched. The choice is written to $BUILD/toolchain.env, which
+# scripts/sel4-cargo reads.
+apt_install() {
+  local missing
+  missing=$(apt_missing "$@")
+  [[ -z "$missing" ]] && return 0
+  log "installing Debian packages: $missing"
+  as_root apt-get update -qq
+  # shellcheck disable=SC2086
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+cargo_minor() { { "${1:-cargo}" --version 2>/dev/null || true; } | sed -nE 's/^cargo 1\.([0-9]+).*/\1/p'; }
+
 host_rust() {
-  if ! command -v cargo >/dev/null; then
-    log "no cargo: installing rustup's stable toolchain"
-    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain stable
+  local minor
+  minor=$(cargo_minor)
+  [[ -n $minor ]] && ((minor >= 85)) && return 0
+  if [[ -n $minor ]]; then
+    log "cargo 1.$minor is too old (edition 2024 needs 1.85): installing Debian's Rust 1.96"
+  else
+    log "no cargo: installing Debian's Rust toolchain (not rustup)"
   fi
+  apt_install "${APT_CARGO_PKGS[@]}" "${APT_RUST_PKGS[@]}"
+  hash -r
+  minor=$(cargo_minor)
+  [[ -n $minor ]] && ((minor >= 85)) || { log "no usable cargo after installing ${APT_CARGO_PKGS[*]}"; exit 1; }
+}
+
+# Whether a cargo can check out a git dependency: a throwaway crate depending on a throwaway local
+# repository, with a throwaway CARGO_HOME (nothing is downloaded).
+cargo_fetches_git() { # cargo
+  local d rc=0
+  d=$(mktemp -d)
+  mkdir -p "$d/dep/src" "$d/top/src"
+  : >"$d/dep/src/lib.rs"
+  : >"$d/top/src/lib.rs"
+  printf '[package]\nname = "dep"\nversion = "0.0.0"\nedition = "2021"\n' >"$d/dep/Cargo.toml"
+  printf '[package]\nname = "top"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\ndep = { git = "file://%s/dep" }\n' \
+    "$d" >"$d/top/Cargo.toml"
+  { git -C "$d/dep" init -q && git -C "$d/dep" add -A &&
+    git -C "$d/dep" -c user.name=probe -c user.email=probe@localhost commit -qm probe; } >"$d/log" 2>&1 || rc=1
+  if ((rc == 0)); then
+    (cd "$d/top" && CARGO_HOME=$d/home timeout 120 "$1" generate-lockfile) >"$d/log" 2>&1 || rc=1
+  fi
+  ((rc == 0)) || log "$1 cannot fetch git dependencies: $(grep -v '^ *$' "$d/log" | tail -1 | sed 's/^ *//')"
+  rm -rf "$d"
+  return $rc
 }
 
 sel4_rust() {
   local env=$BUILD/toolchain.env
   [[ -s $env ]] && return 0
-  if command -v rustup >/dev/null && timeout 300 rustup toolchain install "$NIGHTLY" \
-    --profile minimal --component rust-src >/dev/null 2>&1; then
-    log "seL4 toolchain: $NIGHTLY (rustup)"
-    cat >"$env" <<EOF
+  if command -v rustup >/dev/null; then
+    if timeout 300 rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src \
+      >"$BUILD/rustup.log" 2>&1; then
+      log "seL4 toolchain: $NIGHTLY (rustup)"
+      cat >"$env" <<EOF
 SEL4_CARGO="cargo +$NIGHTLY"
 SEL4_ZFLAGS="-Zjson-target-spec"
 SEL4_RUSTC=""
+SEL4_RUST_SEL4=git
 EOF
-    return 0
+      return 0
+    fi
+    log "rustup cannot install $NIGHTLY: $(grep -v '^ *$' "$BUILD/rustup.log" | tail -1)"
   fi
-  log "rustup cannot fetch $NIGHTLY: using Debian's rustc-web with rust-web-src (offline route)"
-  local missing
-  missing=$(apt_missing "${APT_RUST_PKGS[@]}")
-  if [[ -n "$missing" ]]; then
-    # shellcheck disable=SC2086
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-  fi
+  log "seL4 toolchain: Debian's rustc-web with rust-web-src (RUSTC_BOOTSTRAP=1)"
+  apt_install "${APT_RUST_PKGS[@]}"
   mkdir -p "$BUILD/bin"
   ln -sf "$(command -v ld.lld-22 || echo /usr/lib/llvm-22/bin/ld.lld)" "$BUILD/bin/rust-lld"
-  # Debian's cargo cannot fetch git dependencies (libgit2 mismatch): use rustup's stable cargo.
-  local cargo_bin
+  # rustup's stable cargo where there is one (it fetches git dependencies), else Debian's.
+  local cargo_bin deps=git zflags=""
   cargo_bin=$(rustup which cargo --toolchain stable 2>/dev/null || command -v cargo)
+  cargo_fetches_git "$cargo_bin" || deps=path
+  # cargo 1.96 (like the nightly) wants -Zjson-target-spec for JSON targets; older ones refuse it.
+  if RUSTC_BOOTSTRAP=1 "$cargo_bin" -Z help 2>/dev/null | grep -q json-target-spec; then
+    zflags="-Zjson-target-spec"
+  fi
+  if [[ $deps == path ]]; then
+    log "rust-sel4 crates: path patches into $BUILD/src/rust-sel4 (scripts/sel4-cargo)"
+  fi
   cat >"$env" <<EOF
 SEL4_CARGO="$cargo_bin"
+SEL4_ZFLAGS="$zflags"
 SEL4_RUSTC=/usr/bin/rustc
 SEL4_RUSTFLAGS="-Zunstable-options"
+SEL4_RUST_SEL4=$deps
 EOF
 }
 
@@ -177,19 +235,32 @@ kernel() { # platform-settings-name
 # --- aarch64 kernel loader -----------------------------------------------------------------------
 # rust-sel4's loader and its add-payload tool, built per aarch64 platform (the loader embeds the
 # platform's memory map). They are built from the cloned sources in a standalone workspace whose
-# dependencies on other rust-sel4 crates are git dependencies on the same tag: building inside the
-# rust-sel4 workspace would resolve all of its members (and their forks) for nothing.
+# dependencies on other rust-sel4 crates are git dependencies on the same tag (building inside the
+# rust-sel4 workspace would resolve all of its members, and their forks, for nothing), or, with a
+# cargo that cannot fetch git dependencies (SEL4_RUST_SEL4=path), path dependencies into the clone.
 loader_workspace() {
-  local ws=$BUILD/loader-ws
-  [[ -f $ws/Cargo.toml ]] && return 0
+  local ws=$BUILD/loader-ws src=$BUILD/src/rust-sel4/crates/sel4-kernel-loader deps
+  deps=$(sed -n 's/^SEL4_RUST_SEL4=//p' "$BUILD/toolchain.env")
+  deps=${deps:-git}
+  if [[ -f $ws/Cargo.toml ]]; then
+    local have
+    have=$(sed -n 's/^# rust-sel4: //p' "$ws/Cargo.toml")
+    [[ ${have:-git} == "$deps" ]] && return 0
+  fi
   rm -rf "$ws" && mkdir -p "$ws"
-  cp -r "$BUILD/src/rust-sel4/crates/sel4-kernel-loader" "$ws/loader"
+  cp -r "$src" "$ws/loader"
   rm -rf "$ws/loader/payload-types"
-  local toml
-  for toml in "$ws/loader/Cargo.toml" "$ws/loader/add-payload/Cargo.toml"; do
-    sed -E -i "s|path = \"[^\"]*\"|git = \"$RUST_SEL4_URL\", tag = \"$RUST_SEL4_TAG\"|" "$toml"
+  local toml dir
+  for toml in Cargo.toml add-payload/Cargo.toml; do
+    if [[ $deps == path ]]; then
+      dir=$(dirname "$src/$toml")
+      sed -E -i "s|path = \"([^\"]*)\"|path = \"$dir/\\1\"|" "$ws/loader/$toml"
+    else
+      sed -E -i "s|path = \"[^\"]*\"|git = \"$RUST_SEL4_URL\", tag = \"$RUST_SEL4_TAG\"|" "$ws/loader/$toml"
+    fi
   done
-  printf '[workspace]\nresolver = "3"\nmembers = ["loader", "loader/add-payload"]\n' >"$ws/Cargo.toml"
+  printf '# rust-sel4: %s\n[workspace]\nresolver = "3"\nmembers = ["loader", "loader/add-payload"]\n' \
+    "$deps" >"$ws/Cargo.toml"
 }
 
 loader() { # platform
