@@ -1,6 +1,8 @@
 //! What differs between aarch64 and x86_64 in the master: the cycle counter, the register file
-//! (kernel fault messages are read by `romain_core::message`, for both).
+//! and reading a message off an endpoint (checked by `romain_core::message`, for both).
 
+use romain_core::event::Words;
+use romain_core::message::{Header, Kernel, Malformed, Message};
 use romain_core::regs::{Arch, RegisterFile};
 
 #[cfg(target_arch = "aarch64")]
@@ -94,4 +96,28 @@ pub(crate) fn user_context(regs: &RegisterFile) -> sel4::UserContext {
     let words: &mut [u64; CONTEXT_WORDS] = unsafe { &mut *(ctx.inner_mut() as *mut _ as *mut _) };
     words.copy_from_slice(regs.words());
     ctx
+}
+
+/// What the kernel may send on an endpoint besides calls (see `romain_core::message`).
+const KERNEL: Kernel = Kernel {
+    arch: ARCH,
+    hypervisor: HYPERVISOR,
+};
+
+/// The message just received (on the master's endpoint or the sandbox's), checked (label, exact
+/// length, no capabilities) before anything is parsed: a malformed or forged one is the
+/// sender's error, never a master fault. Read it before any invocation: invocations reuse the
+/// master's IPC buffer.
+pub(crate) fn read_message(info: &sel4::MessageInfo) -> Result<(Message, Words), Malformed> {
+    let header = Header {
+        label: info.label(),
+        length: info.length(),
+        extra_caps: info.extra_caps(),
+        caps_unwrapped: info.caps_unwrapped(),
+    };
+    sel4::with_ipc_buffer(|ipc| {
+        let len = info.length().min(romain_abi::MAX_MESSAGE_WORDS);
+        let words = Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default();
+        KERNEL.check(header, &words).map(|m| (m, words))
+    })
 }

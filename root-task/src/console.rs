@@ -44,41 +44,38 @@ pub(crate) fn init(objects: &mut Objects, bootinfo: &sel4::BootInfo) -> Result<(
 
 /// Writes one byte to the console (dropped before [`init`]).
 pub(crate) fn put_char(byte: u8) {
-    let device = DEVICE.load(Ordering::Acquire);
-    if device == 0 {
-        return;
-    }
-    if byte == b'\n' {
-        put_raw(device, b'\r');
-    }
-    put_raw(device, byte);
+    put_bytes(&[byte]);
 }
 
-/// Writes bytes to the console.
+/// Writes bytes to the console, each line ending in CR LF (dropped before [`init`]).
 pub(crate) fn put_bytes(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let device = DEVICE.load(Ordering::Acquire);
-        if device != 0 {
-            com1::put_bytes(device, bytes);
-        }
+    let device = DEVICE.load(Ordering::Acquire);
+    if device != 0 {
+        write(device, bytes);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    bytes.iter().for_each(|&b| put_char(b));
+}
+
+/// The bytes with a CR before each LF.
+fn with_crlf(bytes: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    bytes
+        .iter()
+        .flat_map(|&b| [b'\r', b].into_iter().skip(usize::from(b != b'\n')))
 }
 
 #[cfg(target_arch = "aarch64")]
-fn put_raw(device: u64, byte: u8) {
+fn write(device: u64, bytes: &[u8]) {
     use embedded_hal_nb::serial::Write;
     // SAFETY: `device` is the register block `init` mapped; the driver keeps no state of its own
     // beyond the pointer, and the master is single-threaded.
     let mut driver = unsafe { uart::Driver::new_uninit(device as *mut ()) };
-    let _ = embedded_hal_nb::nb::block!(driver.write(byte));
+    for byte in with_crlf(bytes) {
+        let _ = embedded_hal_nb::nb::block!(driver.write(byte));
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn put_raw(device: u64, byte: u8) {
-    com1::put(device, byte);
+fn write(device: u64, bytes: &[u8]) {
+    com1::write(device, with_crlf(bytes));
 }
 
 #[cfg(target_arch = "aarch64")]
@@ -146,24 +143,17 @@ mod com1 {
         }
     }
 
-    pub(super) fn put(port: u64, byte: u8) {
-        wait_empty(port);
-        out8(port, DATA, byte);
-    }
-
     /// The 16550's transmit FIFO holds 16 bytes: one status read per 16 bytes written (every
     /// port access is a system call).
-    pub(super) fn put_bytes(port: u64, bytes: &[u8]) {
+    pub(super) fn write(port: u64, bytes: impl Iterator<Item = u8>) {
         let mut room = 0;
-        for &b in bytes {
-            for byte in [b'\r', b].into_iter().skip(usize::from(b != b'\n')) {
-                if room == 0 {
-                    wait_empty(port);
-                    room = 16;
-                }
-                out8(port, DATA, byte);
-                room -= 1;
+        for byte in bytes {
+            if room == 0 {
+                wait_empty(port);
+                room = 16;
             }
+            out8(port, DATA, byte);
+            room -= 1;
         }
     }
 }

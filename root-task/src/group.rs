@@ -13,7 +13,7 @@
 
 use alloc::vec::Vec;
 
-use romain_abi::{Call, CallError, MAX_MESSAGE_WORDS, ReplicaBadge, region, slot};
+use romain_abi::{Call, CallError, ReplicaBadge, region, slot};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{self, Address, Injection, Target};
@@ -268,14 +268,13 @@ fn build_and_drive(
     let mut sandbox = None;
     if let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) {
         let region = make_region(ctx.objects)?;
-        let sandbox_core = sandbox_core(ctx.cores);
         if cae::LAX {
             log::warn!(
                 "copy & execute in the sandbox test's lax mode: no range check, no write sets"
             );
         }
         sandbox = Some(
-            Sandbox::new(ctx.objects, region.base, &region.frames, sandbox_core)
+            Sandbox::new(ctx.objects, region.base, &region.frames, SANDBOX_CORE)
                 .map_err(|e| Stop(Status::MasterError, alloc::format!("sandbox: {e:?}")))?,
         );
         let device_layout = image::load(device_bytes, ARCH, max_pages)
@@ -314,7 +313,7 @@ fn build_and_drive(
         }
         doorbell = Some(bell);
         log::info!(
-            "companion {device} on core 0, sharing {} pages; shared accesses run in a sandbox on core {sandbox_core}",
+            "companion {device} on core 0, sharing {} pages; shared accesses run in a sandbox on core {SANDBOX_CORE}",
             region.frames.len()
         );
         *companion = Some(c);
@@ -726,7 +725,7 @@ impl Group<'_, '_> {
         }
         let replica = &self.replicas[badge.replica as usize];
         // Read the message before any invocation: invocations reuse the master's IPC buffer.
-        let (message, words) = read_message(info).map_err(|err| {
+        let (message, words) = arch::read_message(info).map_err(|err| {
             Stop(
                 Status::ProtocolError,
                 alloc::format!("replica {}: {err}", replica.index),
@@ -1009,7 +1008,7 @@ impl Group<'_, '_> {
         };
         let result = cae::execute(region, &mut exec, &bytes, &event.regs, &mut private);
         // The companion may have rung while the master waited for the sandbox.
-        self.rung |= sandbox_rung(&mut self.shared);
+        self.rung |= exec.sandbox.take_rung();
         let regs = result.map_err(|cae::Refused(why)| {
             Stop(
                 Status::AppFault,
@@ -1082,7 +1081,7 @@ impl Group<'_, '_> {
         summary: &mut Summary<'_>,
     ) -> Result<Flow, Stop> {
         let companion = self.shared.companion.expect("a companion sent it");
-        let (kind, words) = match read_message(info) {
+        let (kind, words) = match arch::read_message(info) {
             Ok((message, words)) => (message.kind, words),
             Err(err) => {
                 log::error!("companion: {err}; stopped");
@@ -1462,30 +1461,6 @@ enum Arrival {
     Lost,
 }
 
-/// What the kernel may send on the endpoint besides calls (see `romain_core::message`).
-const KERNEL: romain_core::message::Kernel = romain_core::message::Kernel {
-    arch: ARCH,
-    hypervisor: cfg!(target_arch = "aarch64") && crate::arch::HYPERVISOR,
-};
-
-/// The message just received, checked (label, exact length, no capabilities) before anything is
-/// parsed: a malformed or forged one is the sender's protocol error, never a master fault.
-fn read_message(
-    info: &sel4::MessageInfo,
-) -> Result<(romain_core::message::Message, Words), romain_core::message::Malformed> {
-    let header = romain_core::message::Header {
-        label: info.label(),
-        length: info.length(),
-        extra_caps: info.extra_caps(),
-        caps_unwrapped: info.caps_unwrapped(),
-    };
-    sel4::with_ipc_buffer(|ipc| {
-        let len = info.length().min(MAX_MESSAGE_WORDS);
-        let words = Words::from_slice(&ipc.msg_regs()[..len]).unwrap_or_default();
-        KERNEL.check(header, &words).map(|m| (m, words))
-    })
-}
-
 /// The CPU time the kernel accounted to `tcb` so far (its timestamp counter); only the debug
 /// kernel accounts it.
 #[sel4::sel4_cfg(BENCHMARK_TRACK_UTILISATION)]
@@ -1524,17 +1499,7 @@ fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
 /// another core and back. (On aarch64 every user thread could program its core's timer, which on
 /// core 0 is the watchdog's: the decoders admit no system instruction, and the master re-arms
 /// its timer after every sandbox run.)
-fn sandbox_core(_cores: usize) -> usize {
-    0
-}
-
-/// Takes the sandbox's record of a doorbell ring.
-fn sandbox_rung(shared: &mut Shared<'_>) -> bool {
-    shared
-        .sandbox
-        .as_mut()
-        .is_some_and(|s| core::mem::take(&mut s.rung))
-}
+const SANDBOX_CORE: usize = 0;
 
 /// The page of `replica` holding `addr`, if it has one.
 /// The code at `pc` in `replica`'s own memory: an x86_64 instruction, or an aarch64 exclusive

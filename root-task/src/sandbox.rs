@@ -12,7 +12,7 @@
 //! the decoder did not say the instruction writes ends the group with a named error. A wrong
 //! decode can at worst touch the region, which the access was allowed to touch anyway.
 
-use romain_core::message::{Header, Kernel};
+use romain_core::message::{Malformed, Message};
 use romain_core::regs::{Arch, RegisterFile};
 use sel4::init_thread::slot::{ASID_POOL, CNODE, TCB};
 
@@ -44,7 +44,7 @@ pub(crate) struct Sandbox {
     #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
     bounce: Frame,
     /// The companion rang while the master waited for the sandbox.
-    pub rung: bool,
+    rung: bool,
 }
 
 /// The trap that ends the sandbox's code: `ud2` / `udf #0`.
@@ -123,6 +123,11 @@ impl Sandbox {
         })
     }
 
+    /// Whether the companion rang while the master waited for the sandbox (since last asked).
+    pub(crate) fn take_rung(&mut self) -> bool {
+        core::mem::take(&mut self.rung)
+    }
+
     /// The bounce page, as the master sees it.
     #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
     pub(crate) fn bounce(&self) -> &'static mut [u8] {
@@ -159,15 +164,14 @@ impl Sandbox {
         if let Some(t) = timer {
             t.rearm();
         }
-        let (header, words) = message?;
+        let message = message?;
         let out = arch::register_file(
             &self
                 .tcb
                 .tcb_read_all_registers(false)
                 .map_err(|e| Failed(alloc::format!("sandbox registers: {e:?}")))?,
         );
-        let kind = KERNEL
-            .check(header, &words)
+        let kind = message
             .and_then(|m| m.at(out.pc()))
             .map_err(|e| Failed(alloc::format!("sandbox: {e}")))?;
         let trap = CODE_VA + trap_at as u64;
@@ -193,7 +197,10 @@ impl Sandbox {
     }
 
     /// The sandbox's exit, or the bound passing.
-    fn wait(&mut self, mut timer: Option<&mut Timer>) -> Result<(Header, Words), Failed> {
+    fn wait(
+        &mut self,
+        mut timer: Option<&mut Timer>,
+    ) -> Result<Result<Message, Malformed>, Failed> {
         let until = arch::counter() + arch::ticks_in_ms(BOUND_MS);
         loop {
             if let Some(t) = timer.as_deref_mut() {
@@ -201,17 +208,7 @@ impl Sandbox {
             }
             let (info, badge) = self.endpoint.recv(());
             if badge == SANDBOX_BADGE {
-                let header = Header {
-                    label: info.label(),
-                    length: info.length(),
-                    extra_caps: info.extra_caps(),
-                    caps_unwrapped: info.caps_unwrapped(),
-                };
-                let words = sel4::with_ipc_buffer(|ipc| {
-                    let n = info.length().min(romain_abi::MAX_MESSAGE_WORDS);
-                    Words::from_slice(&ipc.msg_regs()[..n]).unwrap_or_default()
-                });
-                return Ok((header, words));
+                return Ok(arch::read_message(&info).map(|(m, _)| m));
             }
             if badge & DOORBELL_BADGE != 0 {
                 self.rung = true;
@@ -245,13 +242,6 @@ impl Sandbox {
         }
     }
 }
-
-type Words = romain_core::event::Words;
-
-const KERNEL: Kernel = Kernel {
-    arch: arch::ARCH,
-    hypervisor: arch::HYPERVISOR,
-};
 
 /// Register changes that are no instruction's doing, or that none can avoid: aarch64's
 /// condition flags (exclusive blocks may compute), x86_64's flags the kernel keeps for itself
