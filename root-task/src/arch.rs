@@ -71,12 +71,6 @@ pub(crate) fn ticks_in_ms(ms: u64) -> u64 {
     ms.saturating_mul(hz) / 1000
 }
 
-/// Milliseconds in `ticks` counter ticks (with the same assumption as [`ticks_in_ms`]).
-pub(crate) fn ms_in_ticks(ticks: u64) -> u64 {
-    let per_ms = ticks_in_ms(1).max(1);
-    ticks / per_ms
-}
-
 /// Words of `seL4_UserContext`.
 const CONTEXT_WORDS: usize = core::mem::size_of::<sel4::UserContext>() / 8;
 const _: () = assert!(CONTEXT_WORDS == ARCH.num_registers());

@@ -17,7 +17,6 @@ extern crate alloc;
 
 mod arch;
 mod cae;
-mod calls;
 mod console;
 mod group;
 mod memory;

@@ -316,7 +316,7 @@ impl Objects {
                 vspace::map_tables(VSPACE.cap(), range, |blueprint| {
                     let table = self.alloc_blueprint(blueprint)?;
                     self.first_to_go.push(table.bits() as usize);
-                    Ok(table)
+                    Ok::<_, AllocError>(table)
                 })?;
                 map_view()?;
             }

@@ -2,15 +2,14 @@
 
 use core::ops::Range;
 
-use crate::objects::AllocError;
-
 /// Maps the translation tables of every level that `range` of `vspace` needs, made by `alloc`.
-/// Tables that are already there are kept.
-pub(crate) fn map_tables(
+/// Tables that are already there are kept. Generic in the allocator's error, so that this
+/// module needs nothing of the object allocator's (which maps its own tables through it).
+pub(crate) fn map_tables<E: From<sel4::Error>>(
     vspace: sel4::cap::VSpace,
     range: Range<u64>,
-    mut alloc: impl FnMut(sel4::ObjectBlueprint) -> Result<sel4::cap::Unspecified, AllocError>,
-) -> Result<(), AllocError> {
+    mut alloc: impl FnMut(sel4::ObjectBlueprint) -> Result<sel4::cap::Unspecified, E>,
+) -> Result<(), E> {
     for level in 1..sel4::vspace_levels::NUM_LEVELS {
         let span = 1u64 << sel4::vspace_levels::span_bits(level);
         let start = range.start - range.start % span;

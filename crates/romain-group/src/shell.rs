@@ -1,0 +1,102 @@
+//! What the core asks of the shell: the effects, each one or a few seL4 invocations there.
+
+use alloc::string::String;
+
+use romain_core::event::Event;
+use romain_core::inject::Injection;
+use romain_core::memory::{Repaired, Scope};
+use romain_core::regs::RegisterFile;
+use romain_core::summary::Status;
+
+/// Why a group stopped early: the status and reason go into its summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop(pub Status, pub String);
+
+impl Stop {
+    pub fn new(status: Status, reason: impl Into<String>) -> Self {
+        Stop(status, reason.into())
+    }
+}
+
+/// The result of a copy & execute: the registers every replica continues with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    pub regs: RegisterFile,
+    /// The companion rang its doorbell while the master waited for the executor.
+    pub rung: bool,
+}
+
+/// A heap may not grow past the memory quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverQuota;
+
+/// What became of an injection the core asked the shell to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Injected {
+    /// Applied (the event, if any, carries the flip).
+    Applied,
+    /// The replica was sent off into a hang: its event never arrives.
+    Lost,
+    /// Not possible now; try again a little later. `counted`: an attempt used up.
+    Retry { counted: bool },
+}
+
+/// The seL4 shell's effects. Replica indices are `0..replicas`; a replica that arrived at the
+/// current point is blocked with its reply capability kept by the shell.
+pub trait Shell {
+    /// The master's counter (ticks at [`crate::Config::counter_hz`]).
+    fn now(&self) -> u64;
+
+    /// Suspends replica `k`.
+    fn stop(&mut self, k: usize) -> Result<(), Stop>;
+    /// Resumes replica `k` where its registers say.
+    fn start(&mut self, k: usize) -> Result<(), Stop>;
+    /// Drops the reply capability kept for `k`: it will make its call again.
+    fn forget_reply(&mut self, k: usize);
+    /// Writes `k`'s registers; it stays blocked (or stopped).
+    fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop>;
+    /// Writes `k`'s registers and resumes it there.
+    fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop>;
+    /// Answers `k`'s event with `words` (empty: a fault's instruction runs again).
+    fn reply(&mut self, k: usize, words: &[u64]);
+
+    /// Makes replica `bad` identical to `good`: registers `regs`, and the pages in `scope`.
+    fn repair(
+        &mut self,
+        good: usize,
+        bad: usize,
+        regs: &RegisterFile,
+        scope: Scope,
+    ) -> Result<Repaired, Stop>;
+    /// Returns `k`'s memory to its checkpoint; the number of pages restored.
+    fn roll_back_memory(&mut self, k: usize) -> Result<usize, Stop>;
+    /// `k`'s memory as it is now is agreed: the next checkpoint, write tracking restarts.
+    fn agree_memory(&mut self, k: usize) -> Result<(), Stop>;
+
+    /// A hash of the private bytes that the shared access of `k`'s `event` is about to copy
+    /// into the shared region, if it copies any: part of what is compared.
+    fn private_digest(&mut self, k: usize, event: &Event) -> Option<u64>;
+    /// Executes the agreed shared access of `leader`'s `event` once, on the shared region.
+    fn execute_shared(&mut self, leader: usize, event: &Event) -> Result<Executed, Stop>;
+    /// Applies `at` to replica `k`: at its `event` (just arrived), or, with `None`, wherever it
+    /// is (`running`: not waiting at the current point).
+    fn inject(
+        &mut self,
+        k: usize,
+        at: &Injection<'static>,
+        event: Option<&mut Event>,
+        running: bool,
+    ) -> Result<Injected, Stop>;
+
+    // The outside world, as personalities use it.
+    /// Prints the program's output (once, for all replicas).
+    fn print(&mut self, bytes: &[u8]);
+    /// Ends an unfinished output line before a log line.
+    fn end_line(&mut self);
+    /// A random number, drawn once for all replicas.
+    fn random(&mut self) -> u64;
+    /// Grows `k`'s heap by `bytes`: its old end, or `Err` past the quota.
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota>;
+    /// Rings the companion's doorbell.
+    fn ring_doorbell(&mut self);
+}

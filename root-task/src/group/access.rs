@@ -1,0 +1,174 @@
+//! Reading and patching a replica's own memory from the master.
+
+use romain_core::image::PAGE_SIZE;
+use romain_core::memory::Refusal;
+use romain_core::summary::Status;
+use romain_group::Stop;
+
+use crate::cae;
+use crate::memory::Frame;
+use crate::objects::Objects;
+use crate::replica::Replica;
+
+pub(super) fn page_of(replica: &Replica, addr: u64) -> Option<(u64, Frame)> {
+    let space = replica.space.borrow();
+    space.page_at(addr).map(|(vaddr, page)| (vaddr, page.frame))
+}
+
+/// The code at `pc` in `replica`'s own memory: an x86_64 instruction, or an aarch64 exclusive
+/// block (it may end at the end of a page).
+pub(super) fn code_at(replica: &Replica, pc: u64) -> Result<[u8; 32], Stop> {
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        match page_of(replica, pc + i as u64) {
+            Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
+            None if i > 0 => break,
+            None => {
+                return Err(Stop(
+                    Status::AppFault,
+                    alloc::format!("copy & execute: no code at pc {pc:#x}"),
+                ));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// `replica`'s memory over `span`, page by page: each piece's addresses and its bytes (`None`
+/// for a page the replica does not have).
+fn pieces(
+    replica: &Replica,
+    span: core::ops::Range<u64>,
+) -> impl Iterator<Item = (core::ops::Range<u64>, Option<&'static [u8]>)> + '_ {
+    let mut at = span.start;
+    core::iter::from_fn(move || {
+        if at >= span.end {
+            return None;
+        }
+        let end = span.end.min(at - at % PAGE_SIZE + PAGE_SIZE);
+        let bytes = page_of(replica, at).map(|(vaddr, frame)| {
+            &frame.bytes()[(at - vaddr) as usize..(end - vaddr) as usize] as &'static [u8]
+        });
+        let piece = (at..end, bytes);
+        at = end;
+        Some(piece)
+    })
+}
+
+/// FNV-1a over `replica`'s bytes in `span` (a page not there yet reads as zeros, as it would).
+pub(super) fn digest(replica: &Replica, span: core::ops::Range<u64>) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |byte: u8| hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    for (range, bytes) in pieces(replica, span) {
+        match bytes {
+            Some(bytes) => bytes.iter().for_each(|&b| mix(b)),
+            None => range.for_each(|_| mix(0)),
+        }
+    }
+    hash
+}
+
+/// Writes `code` (an instruction: up to 4 bytes, within one page) at `addr` of `replica`'s
+/// private code; returns the bytes it replaced. Under QEMU's TCG the write is seen at once;
+/// hardware also needs the instruction cache made coherent.
+pub(super) fn patch_code(
+    replica: &Replica,
+    addr: u64,
+    code: &[u8],
+) -> Option<heapless::Vec<u8, 4>> {
+    let (vaddr, frame) =
+        page_of(replica, addr).filter(|(v, _)| addr + code.len() as u64 <= v + PAGE_SIZE)?;
+    let at = (addr - vaddr) as usize..(addr - vaddr) as usize + code.len();
+    let saved = heapless::Vec::from_slice(&frame.bytes()[at.clone()]).ok()?;
+    frame.bytes()[at].copy_from_slice(code);
+    Some(saved)
+}
+
+/// The replicas' own memory as copy & execute's string instructions see it: read from the
+/// leading replica, written into every replica.
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
+pub(super) struct PrivateMemory<'a> {
+    pub objects: &'a mut Objects,
+    pub replicas: &'a [Replica],
+    pub leader: usize,
+}
+
+impl cae::Private for PrivateMemory<'_> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), cae::Refused> {
+        let leader = &self.replicas[self.leader];
+        for (range, bytes) in pieces(leader, addr..addr + buf.len() as u64) {
+            let to = &mut buf[(range.start - addr) as usize..(range.end - addr) as usize];
+            match bytes {
+                Some(bytes) => to.copy_from_slice(bytes),
+                // A lazy page not there yet: zeros, as the replica would read.
+                None if leader
+                    .space
+                    .borrow()
+                    .is_lazy(range.start - range.start % PAGE_SIZE) =>
+                {
+                    to.fill(0)
+                }
+                None => {
+                    return Err(cae::Refused(alloc::format!(
+                        "reads {:#x}, which is not the program's memory",
+                        range.start
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), cae::Refused> {
+        let end = addr + bytes.len() as u64;
+        for r in self.replicas {
+            let mut page = addr - addr % PAGE_SIZE;
+            while page < end {
+                self.writable(r, page)?;
+                let (_, frame) = page_of(r, page).expect("made present");
+                let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
+                frame.bytes()[(from - page) as usize..(to - page) as usize]
+                    .copy_from_slice(&bytes[(from - addr) as usize..(to - addr) as usize]);
+                page += PAGE_SIZE;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
+impl PrivateMemory<'_> {
+    /// Makes `replica`'s page at `vaddr` present and writable as the replica's own store would
+    /// have: a lazy page is brought in, a write-protected one made writable (and saved first,
+    /// for a rollback).
+    fn writable(&mut self, replica: &Replica, vaddr: u64) -> Result<(), cae::Refused> {
+        let refused = |why: alloc::string::String| Err(cae::Refused(why));
+        let present = replica.space.borrow().page_at(vaddr).is_some();
+        match replica.with_memory(self.objects, |space, mmu| space.on_fault(mmu, vaddr)) {
+            Ok(_) => {}
+            Err(Refusal::NotMine) if present => {}
+            Err(Refusal::NotMine) => {
+                return refused(alloc::format!(
+                    "writes {vaddr:#x}, which is not the program's memory"
+                ));
+            }
+            Err(Refusal::Quota { pages }) => {
+                return refused(alloc::format!(
+                    "writes {vaddr:#x}, beyond the memory quota of {pages} pages"
+                ));
+            }
+            Err(Refusal::Mmu(err)) => {
+                return refused(alloc::format!("no memory for {vaddr:#x}: {err:?}"));
+            }
+        }
+        if !replica
+            .space
+            .borrow()
+            .page_at(vaddr)
+            .is_some_and(|(_, p)| p.writable)
+        {
+            return refused(alloc::format!("writes read-only memory at {vaddr:#x}"));
+        }
+        Ok(())
+    }
+}

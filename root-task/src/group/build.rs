@@ -1,0 +1,246 @@
+//! A group's replicas from its program's image, and its companion with the shared region.
+
+use alloc::vec::Vec;
+
+use romain_abi::{ReplicaBadge, region, slot};
+use romain_core::image::{self, PAGE_SIZE};
+use romain_core::inject;
+use romain_core::memory::Tracking;
+use romain_core::plan;
+use romain_core::summary::{Status, Summary};
+use romain_group::Stop;
+
+use super::inject::Pending;
+use super::{Context, Options, OrStop, stop};
+use crate::arch::ARCH;
+use crate::cae::{self, Region};
+use crate::memory::Frame;
+use crate::objects::Objects;
+use crate::replica::{BuildError, Program, Replica};
+use crate::sandbox::Sandbox;
+
+/// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
+const HEAP_GAP: u64 = 2 << 20;
+
+/// Where replicas and the companion see the shared region.
+const SHARED_BASE: u64 = 0x20_0000_0000;
+
+/// The core the executor sandbox runs on: the master's, so that an access costs no switch to
+/// another core and back. (On aarch64 every user thread could program its core's timer, which on
+/// core 0 is the watchdog's: the decoders admit no system instruction, and the master re-arms
+/// its timer after every sandbox run.)
+const SANDBOX_CORE: usize = 0;
+
+/// What the shell keeps of a built group besides its replicas.
+pub(super) struct Built {
+    pub tracking: Tracking,
+    pub injection: Option<Pending>,
+    pub shared: Option<Region>,
+    /// The notification the companion waits on.
+    pub doorbell: Option<sel4::cap::Notification>,
+    /// Where agreed shared accesses are executed.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// The core of replica `index`: core 0 is the master's, replicas take the others in turn.
+fn core_of(index: usize, cores: usize) -> usize {
+    if cores <= 1 {
+        0
+    } else {
+        1 + index % (cores - 1)
+    }
+}
+
+pub(super) fn build(
+    ctx: &mut Context<'_>,
+    run: &plan::Run<'static>,
+    apps: &[(&str, &'static [u8])],
+    options: &Options,
+    replicas: &mut Vec<Replica>,
+    companion: &mut Option<Replica>,
+    summary: &mut Summary<'_>,
+) -> Result<Built, Stop> {
+    let (app, mode) = (run.app, run.mode);
+    let bytes = apps
+        .iter()
+        .find(|(name, _)| *name == app)
+        .map(|(_, bytes)| *bytes)
+        .ok_or_else(|| {
+            stop(
+                Status::UnknownApp,
+                alloc::format!("no program {app:?} in this image"),
+            )
+        })?;
+    // An image may take at most half the arena per replica: room for tables and objects.
+    let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
+    let layout = image::load(bytes, ARCH, max_pages)
+        .map_err(|e| stop(Status::BadImage, alloc::format!("{e}")))?;
+    let written = crate::embedded::REPAIR == "written";
+    let tracking = match mode.replicas {
+        1 => Tracking::Off,
+        2 if written => Tracking::Checkpoints,
+        2 => Tracking::Snapshots,
+        _ if written => Tracking::Writes,
+        _ => Tracking::Off,
+    };
+    summary.repair = if written && mode.replicas > 1 {
+        "written"
+    } else {
+        "all"
+    };
+    let ipc_buffer_end = layout.span.end + PAGE_SIZE;
+    let program = Program {
+        bytes,
+        layout: &layout,
+        heap_base: (ipc_buffer_end + HEAP_GAP).next_multiple_of(HEAP_GAP),
+        quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
+        tracking,
+    };
+    // The shared region's addresses and the sandbox's are the master's: no image or heap there.
+    let heap = program.heap_base
+        ..program
+            .heap_base
+            .saturating_add(program.quota_pages as u64 * PAGE_SIZE);
+    for reserved in [
+        SHARED_BASE..SHARED_BASE + region::DEVICE_PAGES as u64 * PAGE_SIZE,
+        crate::sandbox::CODE_VA..crate::sandbox::BOUNCE_VA + PAGE_SIZE,
+    ] {
+        if layout.reaches(&heap, &reserved) {
+            return Err(stop(
+                Status::BadImage,
+                alloc::format!(
+                    "the image or its heap reaches {:#x}..{:#x}, which the master reserves for shared memory",
+                    reserved.start,
+                    reserved.end
+                ),
+            ));
+        }
+    }
+    let injection = match (options.injection, run.inject) {
+        (Some(at), _) => Some(at),
+        (None, Some(spec)) => Some(
+            inject::parse(spec, ARCH).map_err(|e| stop(Status::BadPlan, alloc::format!("{e}")))?,
+        ),
+        (None, None) => None,
+    }
+    .map(|at| Pending::new(at, bytes, mode))
+    .transpose()?;
+
+    if mode.replicas >= ctx.cores {
+        log::warn!(
+            "{} replicas on {} cores: some share a core",
+            mode.replicas,
+            ctx.cores
+        );
+    }
+    for index in 0..mode.replicas {
+        let badge = ReplicaBadge {
+            group: ctx.group_number,
+            replica: index as u8,
+        };
+        let core = core_of(index, ctx.cores);
+        let replica = Replica::build(ctx.objects, &program, ctx.endpoint, badge, core).map_err(
+            |err| match err {
+                BuildError::Alloc(e) => Stop::from(e),
+                BuildError::Quota { pages } => stop(
+                    Status::OutOfMemory,
+                    alloc::format!(
+                        "the image needs more than the memory quota of {pages} pages per replica"
+                    ),
+                ),
+            },
+        )?;
+        log::info!(
+            "replica {index} on core {core} ({} pages loaded)",
+            replica.space.borrow().len()
+        );
+        summary.cores.push(core).ok();
+        replicas.push(replica);
+    }
+    let mut built = Built {
+        tracking,
+        injection,
+        shared: None,
+        doorbell: None,
+        sandbox: None,
+    };
+
+    // A companion component `<app>-device`, if the image has one: outside the group, sharing a
+    // region with it.
+    let device = alloc::format!("{app}-device");
+    let Some((_, device_bytes)) = apps.iter().find(|(name, _)| *name == device) else {
+        return Ok(built);
+    };
+    let region = make_region(ctx.objects)?;
+    if cae::LAX {
+        log::warn!("copy & execute in the sandbox test's lax mode: no range check, no write sets");
+    }
+    built.sandbox = Some(
+        Sandbox::new(ctx.objects, region.base, &region.frames, SANDBOX_CORE)
+            .map_err(|e| stop(Status::MasterError, alloc::format!("sandbox: {e:?}")))?,
+    );
+    let device_layout = image::load(device_bytes, ARCH, max_pages)
+        .map_err(|e| stop(Status::BadImage, alloc::format!("{device}: {e}")))?;
+    let shared_range = region.base..region.base + region.len();
+    if device_layout.reaches(&(0..0), &shared_range) {
+        return Err(stop(
+            Status::BadImage,
+            alloc::format!("{device}: the image covers the shared region's addresses"),
+        ));
+    }
+    let device_program = Program {
+        bytes: device_bytes,
+        layout: &device_layout,
+        heap_base: (device_layout.span.end + PAGE_SIZE + HEAP_GAP).next_multiple_of(HEAP_GAP),
+        quota_pages: program.quota_pages,
+        tracking: Tracking::Off,
+    };
+    let badge = ReplicaBadge {
+        group: ctx.group_number,
+        replica: ReplicaBadge::COMPANION,
+    };
+    let c = Replica::build(ctx.objects, &device_program, ctx.endpoint, badge, 0)
+        .map_err(|_| stop(Status::OutOfMemory, alloc::format!("cannot build {device}")))?;
+    // Doorbells, real notifications: one the companion waits on (the master signals it for the
+    // replicas), and the master's own, which the companion rings.
+    let bell = ctx.objects.alloc::<sel4::cap_type::Notification>()?;
+    c.cnode
+        .absolute_cptr_from_bits_with_depth(slot::DOORBELL_WAIT, slot::BITS)
+        .copy(
+            &sel4::init_thread::slot::CNODE.cap().absolute_cptr(bell),
+            sel4::CapRights::read_only(),
+        )
+        .or_stop()?;
+    if let Some(timer) = ctx.timer.as_deref() {
+        timer
+            .mint_doorbell(c.cnode, slot::DOORBELL_RING)
+            .or_stop()?;
+    }
+    built.doorbell = Some(bell);
+    log::info!(
+        "companion {device} on core 0, sharing {} pages; shared accesses run in a sandbox on core {SANDBOX_CORE}",
+        region.frames.len()
+    );
+    *companion = Some(c);
+    built.shared = Some(region);
+    Ok(built)
+}
+
+/// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view.
+fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
+    let mut frames: Vec<Frame> = Vec::new();
+    for i in 0..region::DEVICE_PAGES {
+        let frame = objects.frame()?;
+        if i > 0 && frame.addr() != frames[0].addr() + i * PAGE_SIZE as usize {
+            return Err(stop(
+                Status::MasterError,
+                "shared region frames not consecutive".into(),
+            ));
+        }
+        frames.push(frame);
+    }
+    Ok(Region {
+        base: SHARED_BASE,
+        frames,
+    })
+}

@@ -1,0 +1,208 @@
+//! The core's effects as seL4 invocations on the group's replicas.
+
+use alloc::string::String;
+
+use romain_core::event::Event;
+use romain_core::inject::Injection;
+use romain_core::memory::{self, Repaired, Scope};
+use romain_core::regs::RegisterFile;
+use romain_core::summary::{Status, Summary};
+use romain_group::{Executed, Injected, OverQuota, Shell, Stop};
+
+use super::access::{PrivateMemory, code_at, digest};
+use super::build::Built;
+use super::inject::{self, ResultTrap};
+use super::output::{self, Console};
+use super::{Context, OrStop};
+use crate::arch;
+use crate::cae::{self, Region};
+use crate::replica::Replica;
+use crate::sandbox::Sandbox;
+
+/// The group as the shell holds it: its replicas and what they share with the outside.
+pub(super) struct Machine<'g, 'c> {
+    pub ctx: &'g mut Context<'c>,
+    pub replicas: &'g [Replica],
+    /// The companion component, if any: not a replica, never compared.
+    pub companion: Option<&'g Replica>,
+    pub companion_done: bool,
+    pub region: Option<Region>,
+    pub doorbell: Option<sel4::cap::Notification>,
+    pub sandbox: Option<Sandbox>,
+    pub console: &'g mut Console,
+    /// The run's injection, its address resolved; the core has its own copy to time it.
+    pub pending: Option<inject::Pending>,
+    /// A corrupted-result injection waiting for its replica to run the instruction.
+    pub trap: Option<ResultTrap>,
+    /// What an injection just did, for the summary.
+    injected: Option<String>,
+}
+
+impl<'g, 'c> Machine<'g, 'c> {
+    pub(super) fn new(
+        ctx: &'g mut Context<'c>,
+        replicas: &'g [Replica],
+        companion: Option<&'g Replica>,
+        built: Built,
+        console: &'g mut Console,
+    ) -> Self {
+        Machine {
+            ctx,
+            replicas,
+            companion,
+            companion_done: false,
+            region: built.shared,
+            doorbell: built.doorbell,
+            sandbox: built.sandbox,
+            console,
+            pending: built.injection,
+            trap: None,
+            injected: None,
+        }
+    }
+
+    /// Records what an injection did in the summary.
+    pub(super) fn note_injected(&mut self, summary: &mut Summary<'_>) {
+        if let Some(text) = self.injected.take() {
+            summary.set_injected(format_args!("{text}"));
+            log::warn!("injected: {text}");
+        }
+    }
+}
+
+impl Shell for Machine<'_, '_> {
+    fn now(&self) -> u64 {
+        arch::counter()
+    }
+
+    fn stop(&mut self, k: usize) -> Result<(), Stop> {
+        self.replicas[k].stop().or_stop()
+    }
+
+    fn start(&mut self, k: usize) -> Result<(), Stop> {
+        self.replicas[k].start().or_stop()
+    }
+
+    fn forget_reply(&mut self, k: usize) {
+        self.replicas[k].forget_reply();
+    }
+
+    fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.replicas[k].set_registers(regs).or_stop()
+    }
+
+    fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.replicas[k].restart_at(regs).or_stop()
+    }
+
+    fn reply(&mut self, k: usize, words: &[u64]) {
+        sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(words));
+        let info = sel4::MessageInfoBuilder::default()
+            .length(words.len())
+            .build();
+        self.replicas[k].reply(info);
+    }
+
+    fn repair(
+        &mut self,
+        good: usize,
+        bad: usize,
+        regs: &RegisterFile,
+        scope: Scope,
+    ) -> Result<Repaired, Stop> {
+        let (good, bad) = (&self.replicas[good], &self.replicas[bad]);
+        bad.set_registers(regs).or_stop()?;
+        let good_space = good.space.borrow();
+        bad.with_memory(self.ctx.objects, |space, mmu| {
+            memory::repair(&good_space, space, mmu, scope)
+        })
+        .or_stop()
+    }
+
+    fn roll_back_memory(&mut self, k: usize) -> Result<usize, Stop> {
+        Ok(self.replicas[k].with_memory(self.ctx.objects, |space, mmu| space.rollback(mmu))?)
+    }
+
+    fn agree_memory(&mut self, k: usize) -> Result<(), Stop> {
+        Ok(self.replicas[k].with_memory(self.ctx.objects, |space, mmu| space.agree(mmu))?)
+    }
+
+    fn private_digest(&mut self, k: usize, event: &Event) -> Option<u64> {
+        let replica = &self.replicas[k];
+        let region = self.region.as_ref()?;
+        let code = code_at(replica, event.regs.pc()).ok()?;
+        let span = cae::private_source(region, &code, &event.regs)?;
+        Some(digest(replica, span))
+    }
+
+    fn execute_shared(&mut self, leader: usize, event: &Event) -> Result<Executed, Stop> {
+        let bytes = code_at(&self.replicas[leader], event.regs.pc())?;
+        let region = self
+            .region
+            .as_ref()
+            .expect("the core executes only in the region");
+        let sandbox = self.sandbox.as_mut().expect("made with the region");
+        let mut private = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader,
+        };
+        let mut exec = cae::Exec {
+            sandbox,
+            timer: self.ctx.timer.as_deref_mut(),
+        };
+        let result = cae::execute(region, &mut exec, &bytes, &event.regs, &mut private);
+        // The companion may have rung while the master waited for the sandbox.
+        let rung = exec.sandbox.take_rung();
+        let regs = result.map_err(|cae::Refused(why)| {
+            Stop(
+                Status::AppFault,
+                alloc::format!("copy & execute at pc {:#x}: {why}", event.regs.pc()),
+            )
+        })?;
+        Ok(Executed { regs, rung })
+    }
+
+    fn inject(
+        &mut self,
+        k: usize,
+        at: &Injection<'static>,
+        event: Option<&mut Event>,
+        running: bool,
+    ) -> Result<Injected, Stop> {
+        let replica = &self.replicas[k];
+        let (result, text) = match (event, self.pending.as_ref()) {
+            (Some(event), Some(pending)) => inject::at_event(replica, pending, event)?,
+            (Some(_), None) => (Injected::Applied, None),
+            (None, _) => inject::now(replica, at, running, &mut self.trap)?,
+        };
+        self.injected = text;
+        Ok(result)
+    }
+
+    fn print(&mut self, bytes: &[u8]) {
+        self.console.print(bytes);
+    }
+
+    fn end_line(&mut self) {
+        self.console.end_line();
+    }
+
+    fn random(&mut self) -> u64 {
+        output::random()
+    }
+
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
+        self.replicas[k]
+            .space
+            .borrow_mut()
+            .grow(bytes)
+            .map_err(|_| OverQuota)
+    }
+
+    fn ring_doorbell(&mut self) {
+        if let Some(bell) = self.doorbell {
+            bell.signal();
+        }
+    }
+}

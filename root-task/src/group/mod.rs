@@ -1,0 +1,246 @@
+//! One replica group, from the program's image to its summary line: the seL4 shell around the
+//! protocol core.
+//!
+//! The master waits on its endpoint. Each message is one replica's event (a call or a fault); the
+//! replica stays blocked while the master keeps its reply capability. The shell checks the
+//! message, reads the replica's registers and steps the core (`romain_group`), which compares
+//! the N events when all have arrived, votes, and asks the shell (`Machine`) to repair, roll
+//! back, perform the agreed call once and answer every replica.
+//!
+//! - [`build`]: the program's image into N replicas, the companion and its shared region;
+//! - [`wake`]: what woke the master, translated into the core's inputs;
+//! - [`machine`]: the core's effects, as seL4 invocations;
+//! - [`companion`]: the companion component's calls, served at once and never compared;
+//! - [`inject`]: applying a fault injection (the core decides when);
+//! - [`access`]: reading and patching replica memory;
+//! - [`output`]: the group's console output and random numbers.
+
+mod access;
+mod build;
+mod companion;
+mod inject;
+mod machine;
+mod output;
+mod wake;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use romain_core::memory::Refusal;
+use romain_core::plan;
+use romain_core::summary::{Status, Summary};
+use romain_group::native::Native;
+use romain_group::{Flow, Group, Stop};
+
+use crate::arch::{self, ARCH};
+use crate::objects::{AllocError, Objects};
+use crate::replica::Replica;
+use crate::timer::Timer;
+
+use machine::Machine;
+use output::Console;
+
+/// What a group needs from the master.
+pub(crate) struct Context<'a> {
+    pub objects: &'a mut Objects,
+    pub endpoint: sel4::cap::Endpoint,
+    /// Wakes the master for the watchdog; `None` where the platform has no timer here.
+    pub timer: Option<&'a mut Timer>,
+    pub cores: usize,
+    pub group_number: u8,
+}
+
+/// How a run goes, beyond its plan entry.
+pub(crate) struct Options {
+    /// An injection instead of the plan's spec (a campaign's experiment).
+    pub injection: Option<romain_core::inject::Injection<'static>>,
+    /// Hash the program's output without printing it (campaigns).
+    pub quiet: bool,
+    /// The watchdog's lag and silence bounds, in counter ticks (0: off).
+    pub lag_ticks: u64,
+    pub silence_ticks: u64,
+}
+
+impl From<AllocError> for Stop {
+    fn from(err: AllocError) -> Self {
+        match err {
+            AllocError::OutOfMemory => {
+                Stop(Status::OutOfMemory, "group memory quota exhausted".into())
+            }
+            AllocError::OutOfSlots => Stop(Status::OutOfMemory, "no capability slots left".into()),
+            AllocError::Kernel(e) => Stop(Status::MasterError, alloc::format!("seL4 error {e:?}")),
+        }
+    }
+}
+
+/// Errors of seL4 and of the memory manager as a group's stop.
+pub(super) trait OrStop<T> {
+    fn or_stop(self) -> Result<T, Stop>;
+}
+
+impl<T> OrStop<T> for Result<T, sel4::Error> {
+    fn or_stop(self) -> Result<T, Stop> {
+        self.map_err(|e| AllocError::from(e).into())
+    }
+}
+
+impl<T> OrStop<T> for Result<T, Refusal<AllocError>> {
+    fn or_stop(self) -> Result<T, Stop> {
+        self.map_err(|err| match err {
+            Refusal::Mmu(e) => e.into(),
+            Refusal::Quota { pages } => Stop(
+                Status::OutOfMemory,
+                alloc::format!("memory quota of {pages} pages per replica reached"),
+            ),
+            Refusal::NotMine => Stop(
+                Status::MasterError,
+                "memory refused as not a replica's".into(),
+            ),
+        })
+    }
+}
+
+fn stop(status: Status, reason: String) -> Stop {
+    Stop(status, reason)
+}
+
+/// Runs `run.app` with `run.mode.replicas` replicas to its end and returns its summary.
+pub(crate) fn run(
+    mut ctx: Context<'_>,
+    run: &plan::Run<'static>,
+    apps: &[(&str, &'static [u8])],
+    options: &Options,
+) -> Summary<'static> {
+    let (app, mode) = (run.app, run.mode);
+    let mut summary = Summary::new(ARCH.name(), app, mode.name(), mode.replicas);
+    summary.kernel = crate::KERNEL;
+    summary.counter_hz = arch::counter_hz();
+    let mut console = Console::new(options.quiet);
+    let mut replicas = Vec::new();
+    let mut companion = None;
+    log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
+
+    let result = build::build(
+        &mut ctx,
+        run,
+        apps,
+        options,
+        &mut replicas,
+        &mut companion,
+        &mut summary,
+    )
+    .and_then(|built| {
+        start_and_drive(
+            &mut ctx,
+            run,
+            options,
+            built,
+            &replicas,
+            companion.as_ref(),
+            &mut console,
+            &mut summary,
+        )
+    });
+    if let Err(Stop(status, reason)) = result {
+        console.end_line();
+        log::error!("{app}: {}: {reason}", status.name());
+        summary.fail(status, format_args!("{reason}"));
+    }
+    for r in replicas.iter().chain(&companion) {
+        let _ = r.stop();
+    }
+    if let Err(err) = ctx.objects.end_group() {
+        log::error!("tearing down the group failed: {err:?}");
+    }
+    console.end_line();
+    summary.output_hash = console.hash;
+    summary
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_and_drive(
+    ctx: &mut Context<'_>,
+    run: &plan::Run<'static>,
+    options: &Options,
+    built: build::Built,
+    replicas: &[Replica],
+    companion: Option<&Replica>,
+    console: &mut Console,
+    summary: &mut Summary<'_>,
+) -> Result<(), Stop> {
+    let entry = replicas[0].registers().or_stop()?;
+    let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
+    let start = arch::counter();
+    for r in replicas.iter().chain(companion) {
+        r.start().or_stop()?;
+    }
+    let config = romain_group::Config {
+        replicas: replicas.len(),
+        tracking: built.tracking,
+        lag_ticks: options.lag_ticks,
+        silence_ticks: options.silence_ticks,
+        lag_ms: crate::embedded::WATCHDOG_MS,
+        silence_ms: crate::embedded::SILENCE_MS,
+        counter_hz: arch::counter_hz(),
+        shared: built.shared.as_ref().map(|r| r.base..r.base + r.len()),
+        retry_ticks: arch::ticks_in_ms(inject::RESULT_RETRY_US) / 1000,
+    };
+    let injection = built.injection.as_ref().map(|p| p.at);
+    let mut core = Group::new(
+        config,
+        Native::new(run.args, crate::embedded::QUOTA_MB),
+        entry,
+        start,
+        injection,
+    );
+    let mut machine = Machine::new(ctx, replicas, companion, built, console);
+    let result = drive(&mut machine, &mut core, summary);
+    summary.cycles = arch::counter().wrapping_sub(start);
+    summary.pages = replicas[0].space.borrow().len() as u64;
+    summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
+    summary.master_cpu = cpu_time(sel4::init_thread::slot::TCB.cap())
+        .zip(master_cpu_before)
+        .map(|(after, before)| after.wrapping_sub(before));
+    result
+}
+
+/// The event loop of a started group: receive, translate, step the core (which applies its
+/// effects through the machine).
+fn drive(
+    machine: &mut Machine<'_, '_>,
+    core: &mut Group<Native<'_>>,
+    summary: &mut Summary<'_>,
+) -> Result<(), Stop> {
+    loop {
+        let wake = machine.next_wake(core.deadline());
+        // Everything until the next receive is the master's work: its cost per event.
+        let busy_from = arch::counter();
+        let mut flow = Flow::Continue;
+        for input in machine.translate(wake, summary)? {
+            flow = core.step(input, machine, summary)?;
+            machine.note_injected(summary);
+            if flow == Flow::End {
+                break;
+            }
+        }
+        summary.master_cycles += arch::counter().wrapping_sub(busy_from);
+        if flow == Flow::End {
+            companion::let_finish(machine, core, summary)?;
+            return core.finish(summary);
+        }
+    }
+}
+
+/// The CPU time the kernel accounted to `tcb` so far (its timestamp counter); only the debug
+/// kernel accounts it.
+#[sel4::sel4_cfg(BENCHMARK_TRACK_UTILISATION)]
+fn cpu_time(tcb: sel4::cap::Tcb) -> Option<u64> {
+    sel4::benchmark_get_thread_utilisation(tcb);
+    // BENCHMARK_TCB_UTILISATION is the first word.
+    Some(sel4::with_ipc_buffer(|ipc| ipc.msg_regs()[0]))
+}
+
+#[sel4::sel4_cfg(not(BENCHMARK_TRACK_UTILISATION))]
+fn cpu_time(_tcb: sel4::cap::Tcb) -> Option<u64> {
+    None
+}
