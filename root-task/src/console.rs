@@ -108,6 +108,7 @@ mod com1 {
 
     /// `port`: the I/O port capability's slot.
     fn out8(port: u64, reg: u16, value: u8) {
+        crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
             ipc.inner_mut()
                 .seL4_X86_IOPort_Out8(port, reg.into(), value.into())
@@ -115,6 +116,7 @@ mod com1 {
     }
 
     fn in8(port: u64, reg: u16) -> Option<u8> {
+        crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
             let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, reg.into());
             (ret.error == 0).then_some(ret.result)

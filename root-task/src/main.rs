@@ -18,6 +18,7 @@ extern crate alloc;
 mod arch;
 mod cae;
 mod console;
+mod count;
 mod group;
 mod memory;
 mod objects;

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use romain_core::memory::Mmu;
 
+use crate::count::{self, Kind};
 pub(crate) use crate::objects::Frame;
 use crate::objects::{AllocError, Objects};
 use crate::vspace;
@@ -42,6 +43,7 @@ impl Mmu for ReplicaMmu<'_> {
         };
         // Mapping a mapped frame again at the same address changes its rights.
         let map = || {
+            count::note(Kind::Map);
             frame.map.frame_map(
                 self.vspace,
                 vaddr as usize,

@@ -9,6 +9,7 @@ use core::ops::Range;
 
 use sel4::init_thread::slot::{CNODE, VSPACE};
 
+use crate::count::{self, Kind};
 use crate::vspace;
 
 /// Where the master maps the group's frames into its own address space (see [`Objects::frame`]):
@@ -137,6 +138,7 @@ impl Objects {
         blueprint: sel4::ObjectBlueprint,
     ) -> Result<sel4::cap::Unspecified, AllocError> {
         let slot = self.slot()?;
+        count::note(Kind::Retype);
         untyped
             .untyped_retype(&blueprint, &CNODE.cap().absolute_cptr_for_self(), slot, 1)
             .inspect_err(|_| self.next -= 1)?;
@@ -243,6 +245,7 @@ impl Objects {
     ) -> Result<sel4::Cap<T>, AllocError> {
         let slot = self.slot()?;
         let copy = sel4::init_thread::Slot::<T>::from_index(slot).cap();
+        count::note(Kind::Other);
         CNODE
             .cap()
             .absolute_cptr(copy)
@@ -297,12 +300,14 @@ impl Objects {
         let map = self.alloc::<sel4::cap_type::Granule>()?;
         let view =
             sel4::init_thread::Slot::<sel4::cap_type::Granule>::from_index(self.slot()?).cap();
+        count::note(Kind::Other);
         CNODE.cap().absolute_cptr(view).copy(
             &CNODE.cap().absolute_cptr(map),
             sel4::CapRights::read_write(),
         )?;
         let addr = self.shadow_next;
         let map_view = || {
+            count::note(Kind::Map);
             view.frame_map(
                 VSPACE.cap(),
                 addr,

@@ -12,6 +12,7 @@ use romain_core::regs::RegisterFile;
 use sel4::init_thread::slot::{ASID_POOL, CNODE, TCB};
 
 use crate::arch;
+use crate::count::{self, Kind};
 use crate::memory::{Frame, Pool, ReplicaMmu};
 use crate::objects::{AllocError, Objects};
 use crate::vspace;
@@ -171,11 +172,13 @@ impl Replica {
     }
 
     pub(crate) fn start(&self) -> sel4::Result<()> {
+        count::note(Kind::Other);
         self.tcb.tcb_resume()
     }
 
     /// The replica's registers. It must be blocked (at an event).
     pub(crate) fn registers(&self) -> sel4::Result<RegisterFile> {
+        count::note(Kind::ReadRegs);
         Ok(arch::register_file(
             &self.tcb.tcb_read_all_registers(false)?,
         ))
@@ -183,6 +186,7 @@ impl Replica {
 
     /// Overwrites the replica's registers. It must be blocked (at an event).
     pub(crate) fn set_registers(&self, regs: &RegisterFile) -> sel4::Result<()> {
+        count::note(Kind::WriteRegs);
         self.tcb
             .tcb_write_all_registers(false, &mut arch::user_context(regs))
     }
@@ -192,13 +196,16 @@ impl Replica {
     /// message came with none (a `Send` or `NBSend`: the replica runs on), so it is no event.
     pub(crate) fn save_reply(&self) -> sel4::Result<bool> {
         let reply = reply_slot_cptr(self.reply_slot);
+        count::note(Kind::Other);
         reply.save_caller()?;
+        count::note(Kind::Other);
         // SaveCaller succeeds with nothing to save. Copying from the slot tells: an empty slot is
         // a failed lookup, a reply capability cannot be copied (illegal operation).
         match reply_slot_cptr(self.probe_slot).copy(&reply, sel4::CapRights::all()) {
             Err(sel4::Error::FailedLookup) => Ok(false),
             Err(_) => Ok(true),
             Ok(()) => {
+                count::note(Kind::Other);
                 reply_slot_cptr(self.probe_slot).delete()?;
                 Ok(true)
             }
@@ -208,21 +215,25 @@ impl Replica {
     /// Answers the replica's waiting call or fault with `info` (message registers already in the
     /// master's IPC buffer) and lets it run on.
     pub(crate) fn reply(&self, info: sel4::MessageInfo) {
+        count::note(Kind::Reply);
         sel4::cap::Endpoint::from_bits(self.reply_slot as u64).send(info);
     }
 
     pub(crate) fn stop(&self) -> sel4::Result<()> {
+        count::note(Kind::Other);
         self.tcb.tcb_suspend()
     }
 
     /// Drops the saved reply capability, if any (the replica will not be answered at this
     /// point: it is restarted instead).
     pub(crate) fn forget_reply(&self) {
+        count::note(Kind::Other);
         let _ = reply_slot_cptr(self.reply_slot).delete();
     }
 
     /// Makes the replica run from `regs` (cancelling the call it waits in, if any).
     pub(crate) fn restart_at(&self, regs: &RegisterFile) -> sel4::Result<()> {
+        count::note(Kind::WriteRegs);
         self.tcb
             .tcb_write_all_registers(true, &mut arch::user_context(regs))
     }

@@ -17,6 +17,7 @@ use romain_core::regs::{Arch, RegisterFile};
 use sel4::init_thread::slot::{ASID_POOL, CNODE, TCB};
 
 use crate::arch;
+use crate::count::{self, Kind};
 use crate::objects::{AllocError, Frame, Objects};
 use crate::timer::{DOORBELL_BADGE, TIMER_BADGE, Timer};
 
@@ -155,16 +156,19 @@ impl Sandbox {
         self.unify_instruction_cache(trap_at + TRAP.len());
         let mut input = regs.clone();
         input.words_mut()[Arch::PC] = CODE_VA;
+        count::note(Kind::WriteRegs);
         self.tcb
             .tcb_write_all_registers(true, &mut arch::user_context(&input))
             .map_err(|e| Failed(alloc::format!("sandbox start failed: {e:?}")))?;
         let message = self.wait(timer.as_deref_mut());
         // Stopped whatever came: it runs again only from fresh registers.
+        count::note(Kind::Other);
         let _ = self.tcb.tcb_suspend();
         if let Some(t) = timer {
             t.rearm();
         }
         let message = message?;
+        count::note(Kind::ReadRegs);
         let out = arch::register_file(
             &self
                 .tcb
@@ -206,6 +210,7 @@ impl Sandbox {
             if let Some(t) = timer.as_deref_mut() {
                 t.set(Some(until));
             }
+            count::note(Kind::Recv);
             let (info, badge) = self.endpoint.recv(());
             if badge == SANDBOX_BADGE {
                 return Ok(arch::read_message(&info).map(|(m, _)| m));

@@ -157,6 +157,7 @@ impl Timer {
             // Reading register C acknowledges the RTC's interrupt and lets it fire again.
             let _ = self.rtc_read(rtc::C);
         }
+        crate::count::note(crate::count::Kind::Other);
         if let Err(err) = self.handler.irq_handler_ack() {
             log::error!("timer interrupt acknowledgement failed: {err:?}");
         }
@@ -238,6 +239,7 @@ impl Timer {
     fn rtc_read(&self, register: u8) -> sel4::Result<u8> {
         self.out8(rtc::INDEX, 0x80 | register)?;
         let port = self.port.bits();
+        crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
             let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, rtc::DATA.into());
             check(ret.error as _).map(|()| ret.result)
@@ -251,6 +253,7 @@ impl Timer {
 
     fn out8(&self, port: u16, value: u8) -> sel4::Result<()> {
         let cap = self.port.bits();
+        crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
             check(
                 ipc.inner_mut()

@@ -17,6 +17,7 @@ pub(crate) fn map_tables<E: From<sel4::Error>>(
         for addr in (start..range.end).step_by(span as usize) {
             let table = alloc(ty.blueprint())?
                 .cast::<sel4::cap_type::UnspecifiedIntermediateTranslationTable>();
+            crate::count::note(crate::count::Kind::Map);
             match table.generic_intermediate_translation_table_map(
                 ty,
                 vspace,

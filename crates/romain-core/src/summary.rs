@@ -110,6 +110,8 @@ pub struct Summary<'a> {
     pub master_cpu: Option<u64>,
     /// Which kernel ran: `production` or `debug`.
     pub kernel: &'static str,
+    /// The master's seL4 invocations from the replicas' start to the group's end.
+    pub invocations: Invocations,
     pub status: Status,
     /// Human-readable reason when `status` is not ok.
     pub error: heapless::String<MAX_ERROR>,
@@ -145,6 +147,7 @@ impl<'a> Summary<'a> {
             replica_cpu: None,
             master_cpu: None,
             kernel: "production",
+            invocations: Invocations::default(),
             status: Status::Ok,
             error: heapless::String::new(),
         }
@@ -166,6 +169,47 @@ impl<'a> Summary<'a> {
         self.error.clear();
         // Truncation of a long reason is fine: the master logged it in full.
         let _ = Truncating(&mut self.error).write_fmt(reason);
+    }
+}
+
+/// seL4 invocations of the master, by kind: what it costs, independent of host and timing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Invocations {
+    /// Receives on its endpoints.
+    pub recv: u64,
+    /// Replies to replicas.
+    pub reply: u64,
+    pub read_regs: u64,
+    pub write_regs: u64,
+    /// Frames and translation tables mapped.
+    pub map: u64,
+    pub retype: u64,
+    /// TCB suspend and resume, capability copies and deletes, signals, yields, I/O ports.
+    pub other: u64,
+}
+
+impl Invocations {
+    pub fn total(&self) -> u64 {
+        self.recv
+            + self.reply
+            + self.read_regs
+            + self.write_regs
+            + self.map
+            + self.retype
+            + self.other
+    }
+
+    /// The counts since `earlier`.
+    pub fn since(&self, earlier: &Invocations) -> Invocations {
+        Invocations {
+            recv: self.recv - earlier.recv,
+            reply: self.reply - earlier.reply,
+            read_regs: self.read_regs - earlier.read_regs,
+            write_regs: self.write_regs - earlier.write_regs,
+            map: self.map - earlier.map,
+            retype: self.retype - earlier.retype,
+            other: self.other - earlier.other,
+        }
     }
 }
 
@@ -248,6 +292,19 @@ impl fmt::Display for Summary<'_> {
             self.counter_hz,
             JsonStr(self.kernel),
         )?;
+        let i = &self.invocations;
+        write!(
+            f,
+            ",\"invocations\":{{\"total\":{},\"recv\":{},\"reply\":{},\"read_regs\":{},\"write_regs\":{},\"map\":{},\"retype\":{},\"other\":{}}}",
+            i.total(),
+            i.recv,
+            i.reply,
+            i.read_regs,
+            i.write_regs,
+            i.map,
+            i.retype,
+            i.other
+        )?;
         if let (Some(replica), Some(master)) = (self.replica_cpu, self.master_cpu) {
             write!(f, ",\"replica_cpu\":{replica},\"master_cpu\":{master}")?;
         }
@@ -296,6 +353,31 @@ mod tests {
         assert_eq!(v["master_cycles"], 0);
         assert_eq!(v["status"], "ok");
         assert_eq!(v["error"], "");
+        assert_eq!(v["invocations"]["total"], 0);
+    }
+
+    #[test]
+    fn invocations_are_reported_by_kind_with_their_total() {
+        let mut s = Summary::new("aarch64", "sha", "tmr", 3);
+        let before = Invocations {
+            recv: 1,
+            ..Invocations::default()
+        };
+        let after = Invocations {
+            recv: 4,
+            reply: 3,
+            read_regs: 3,
+            write_regs: 0,
+            map: 2,
+            retype: 1,
+            other: 5,
+        };
+        s.invocations = after.since(&before);
+        let v = parse(&s.to_string());
+        assert_eq!(v["invocations"]["total"], 17);
+        assert_eq!(v["invocations"]["recv"], 3);
+        assert_eq!(v["invocations"]["map"], 2);
+        assert_eq!(v["invocations"]["other"], 5);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use romain_group::{Group, Input, Stop};
 use super::OrStop;
 use super::machine::Machine;
 use crate::arch;
+use crate::count::{self, Kind};
 use crate::objects::AllocError;
 use crate::timer::TIMER_BADGE;
 
@@ -17,6 +18,7 @@ use crate::timer::TIMER_BADGE;
 const COMPANION_GRACE_MS: u64 = 5000;
 
 fn reply(words: &[u64]) {
+    count::note(Kind::Reply);
     sel4::with_ipc_buffer_mut(|ipc| {
         ipc.msg_regs_mut()[..words.len()].copy_from_slice(words);
         sel4::reply(
@@ -136,6 +138,7 @@ pub(super) fn let_finish(
         let (info, badge) = match m.ctx.timer.as_deref_mut() {
             Some(timer) => {
                 timer.set(Some(until));
+                count::note(Kind::Recv);
                 let (info, badge) = m.ctx.endpoint.recv(());
                 if ReplicaBadge::from_word(badge).is_none() {
                     // The master's notification (no replica waits any more).
@@ -147,8 +150,10 @@ pub(super) fn let_finish(
                 (info, badge)
             }
             None => {
+                count::note(Kind::Recv);
                 let (info, badge) = m.ctx.endpoint.nb_recv(());
                 if badge == 0 {
+                    count::note(Kind::Other);
                     sel4::r#yield();
                     continue;
                 }

@@ -103,6 +103,7 @@ impl ResultTrap {
         regs.words_mut()[self.register] ^= 1u64 << self.bit;
         replica.set_registers(&regs).or_stop()?;
         // The empty reply restarts the replica at its pc: the original next instruction.
+        crate::count::note(crate::count::Kind::Reply);
         sel4::with_ipc_buffer_mut(|ipc| {
             sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
         });

@@ -202,6 +202,7 @@ impl Shell for Machine<'_, '_> {
 
     fn ring_doorbell(&mut self) {
         if let Some(bell) = self.doorbell {
+            crate::count::note(crate::count::Kind::Other);
             bell.signal();
         }
     }

@@ -170,6 +170,7 @@ fn start_and_drive(
 ) -> Result<(), Stop> {
     let entry = replicas[0].registers().or_stop()?;
     let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
+    let invocations_before = crate::count::snapshot();
     let start = arch::counter();
     for r in replicas.iter().chain(companion) {
         r.start().or_stop()?;
@@ -196,6 +197,7 @@ fn start_and_drive(
     let mut machine = Machine::new(ctx, replicas, companion, built, console);
     let result = drive(&mut machine, &mut core, summary);
     summary.cycles = arch::counter().wrapping_sub(start);
+    summary.invocations = crate::count::snapshot().since(&invocations_before);
     summary.pages = replicas[0].space.borrow().len() as u64;
     summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
     summary.master_cpu = cpu_time(sel4::init_thread::slot::TCB.cap())

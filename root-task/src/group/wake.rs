@@ -10,6 +10,7 @@ use super::OrStop;
 use super::companion;
 use super::machine::Machine;
 use crate::arch;
+use crate::count::{self, Kind};
 use crate::replica::Replica;
 use crate::timer::{DOORBELL_BADGE, TIMER_BADGE};
 
@@ -32,6 +33,7 @@ impl Machine<'_, '_> {
     pub(super) fn next_wake(&mut self, deadline: Option<u64>) -> Wake {
         if let Some(timer) = self.ctx.timer.as_deref_mut() {
             timer.set(deadline);
+            count::note(Kind::Recv);
             let (info, badge) = self.ctx.endpoint.recv(());
             if ReplicaBadge::from_word(badge).is_some()
                 || badge & (TIMER_BADGE | DOORBELL_BADGE) == 0
@@ -46,13 +48,16 @@ impl Machine<'_, '_> {
             };
         }
         if deadline.is_none() {
+            count::note(Kind::Recv);
             let (info, badge) = self.ctx.endpoint.recv(());
             return Wake::Message(info, badge);
         }
+        count::note(Kind::Recv);
         let (info, badge) = self.ctx.endpoint.nb_recv(());
         if badge != 0 {
             return Wake::Message(info, badge);
         }
+        count::note(Kind::Other);
         sel4::r#yield();
         Wake::Notification { doorbell: false }
     }
@@ -100,6 +105,7 @@ impl Machine<'_, '_> {
         }
         if info.label() == Call::Null.label() {
             // The floor measurement: reply at once with the implicit reply capability.
+            count::note(Kind::Reply);
             sel4::with_ipc_buffer_mut(|ipc| {
                 ipc.msg_regs_mut()[0] = 0;
                 sel4::reply(ipc, sel4::MessageInfoBuilder::default().length(1).build());
@@ -162,6 +168,7 @@ impl Machine<'_, '_> {
             Ok(_) => {
                 summary.memory_faults += 1;
                 // The empty reply restarts the faulting instruction.
+                count::note(Kind::Reply);
                 sel4::with_ipc_buffer_mut(|ipc| {
                     sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
                 });
