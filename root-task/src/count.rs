@@ -22,11 +22,39 @@ pub(crate) enum Kind {
     Other,
 }
 
+/// What the master is doing, for the invocations it makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Activity {
+    /// Events and everything else.
+    Events = 0,
+    /// Serving a page fault.
+    Paging,
+    /// Executing a shared access.
+    Shared,
+}
+
 static COUNTS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
+static BY_ACTIVITY: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static NOW: AtomicU64 = AtomicU64::new(Activity::Events as u64);
 
 /// One invocation of `kind`.
 pub(crate) fn note(kind: Kind) {
     COUNTS[kind as usize].fetch_add(1, Ordering::Relaxed);
+    BY_ACTIVITY[NOW.load(Ordering::Relaxed) as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Runs `f` with its invocations counted for `activity`.
+pub(crate) fn during<R>(activity: Activity, f: impl FnOnce() -> R) -> R {
+    let before = NOW.swap(activity as u64, Ordering::Relaxed);
+    let result = f();
+    NOW.store(before, Ordering::Relaxed);
+    result
+}
+
+/// The last receive brought a message for `activity`: it counts there.
+pub(crate) fn received_for(activity: Activity) {
+    BY_ACTIVITY[Activity::Events as usize].fetch_sub(1, Ordering::Relaxed);
+    BY_ACTIVITY[activity as usize].fetch_add(1, Ordering::Relaxed);
 }
 
 /// The counts so far.
@@ -40,5 +68,7 @@ pub(crate) fn snapshot() -> Invocations {
         map: c(Kind::Map),
         retype: c(Kind::Retype),
         other: c(Kind::Other),
+        paging: BY_ACTIVITY[Activity::Paging as usize].load(Ordering::Relaxed),
+        shared: BY_ACTIVITY[Activity::Shared as usize].load(Ordering::Relaxed),
     }
 }

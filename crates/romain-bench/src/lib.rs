@@ -21,6 +21,13 @@ pub struct Sample {
     /// CPU time of the replicas (summed) and of the master, as the kernel accounts it.
     pub replica_cpu: u64,
     pub master_cpu: u64,
+    /// The master's seL4 invocations: all, and those spent serving page faults and executing
+    /// shared accesses; with the number of faults served and accesses executed.
+    pub invocations: u64,
+    pub paging_invocations: u64,
+    pub shared_invocations: u64,
+    pub memory_faults: u64,
+    pub shm_accesses: u64,
 }
 
 impl Sample {
@@ -36,6 +43,11 @@ impl Sample {
             replicas: s["replicas"].as_u64().unwrap_or(1),
             replica_cpu: s["replica_cpu"].as_u64().unwrap_or(0),
             master_cpu: s["master_cpu"].as_u64().unwrap_or(0),
+            invocations: s["invocations"]["total"].as_u64().unwrap_or(0),
+            paging_invocations: s["invocations"]["paging"].as_u64().unwrap_or(0),
+            shared_invocations: s["invocations"]["shared"].as_u64().unwrap_or(0),
+            memory_faults: s["memory_faults"].as_u64().unwrap_or(0),
+            shm_accesses: s["shm_accesses"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -61,6 +73,25 @@ pub struct Row {
     /// CPU time of replicas and master over N times the unreplicated program's CPU time
     /// (median over runs): the replication cost whatever the host's core count.
     pub cpu_ratio: Option<f64>,
+    /// The master's seL4 invocations per event (page service and shared accesses apart), per
+    /// served page fault and per shared access (medians over runs; None where there were none).
+    pub invocations_per_event: f64,
+    pub invocations_per_fault: Option<f64>,
+    pub invocations_per_access: Option<f64>,
+}
+
+/// Median over `runs` of `part / of` (None where `of` is 0 in every run).
+fn median_ratio(
+    runs: &[&Sample],
+    part: impl Fn(&Sample) -> u64,
+    of: impl Fn(&Sample) -> u64,
+) -> Option<f64> {
+    let mut v: Vec<u64> = runs
+        .iter()
+        .filter(|s| of(s) > 0)
+        .map(|s| part(s) * 1000 / of(s))
+        .collect();
+    (!v.is_empty()).then(|| median(&mut v) as f64 / 1000.0)
 }
 
 pub fn median(values: &mut [u64]) -> u64 {
@@ -132,6 +163,22 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                     .map(|r| master_per_event / r),
                 pages_copied: runs.iter().map(|s| s.pages_copied).sum(),
                 cpu_ratio,
+                invocations_per_event: median_ratio(
+                    runs,
+                    |s| s.invocations - s.paging_invocations - s.shared_invocations,
+                    |s| s.events,
+                )
+                .unwrap_or(0.0),
+                invocations_per_fault: median_ratio(
+                    runs,
+                    |s| s.paging_invocations,
+                    |s| s.memory_faults,
+                ),
+                invocations_per_access: median_ratio(
+                    runs,
+                    |s| s.shared_invocations,
+                    |s| s.shm_accesses,
+                ),
             });
         }
     }
@@ -153,7 +200,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     writeln!(
         t,
-        "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7}",
+        "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7} {:>7} {:>7} {:>7}",
         "program",
         "mode",
         "ok",
@@ -165,13 +212,16 @@ pub fn table(rows: &[Row]) -> String {
         "master/ev",
         "x rtrip",
         "pages",
-        "cpu/N"
+        "cpu/N",
+        "inv/ev",
+        "inv/pf",
+        "inv/shm"
     )
     .unwrap();
     for r in rows {
         writeln!(
             t,
-            "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7}",
+            "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7} {:>7.1} {:>7} {:>7}",
             r.program,
             r.mode,
             format!("{}/{}", r.ok, r.runs),
@@ -184,7 +234,10 @@ pub fn table(rows: &[Row]) -> String {
             r.master_per_event_x_roundtrip
                 .map_or("-".into(), |x| format!("{x:.1}")),
             r.pages_copied,
-            r.cpu_ratio.map_or("-".into(), |x| format!("{x:.3}"))
+            r.cpu_ratio.map_or("-".into(), |x| format!("{x:.3}")),
+            r.invocations_per_event,
+            r.invocations_per_fault.map_or("-".into(), |x| format!("{x:.1}")),
+            r.invocations_per_access.map_or("-".into(), |x| format!("{x:.1}"))
         )
         .unwrap();
     }
@@ -203,6 +256,9 @@ pub fn rows_json(rows: &[Row]) -> Value {
                     "master_per_event_x_roundtrip": r.master_per_event_x_roundtrip,
                     "pages_copied": r.pages_copied,
                     "cpu_ratio": r.cpu_ratio,
+                    "invocations_per_event": r.invocations_per_event,
+                    "invocations_per_fault": r.invocations_per_fault,
+                    "invocations_per_access": r.invocations_per_access,
                 })
             })
             .collect(),
@@ -211,12 +267,12 @@ pub fn rows_json(rows: &[Row]) -> Value {
 
 pub fn rows_csv(rows: &[Row]) -> String {
     let mut t = String::from(
-        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,cpu_ratio\n",
+        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,cpu_ratio,invocations_per_event,invocations_per_fault,invocations_per_access\n",
     );
     for r in rows {
         writeln!(
             t,
-            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{},{:.2},{},{}",
             r.program,
             r.mode,
             r.runs,
@@ -230,7 +286,12 @@ pub fn rows_csv(rows: &[Row]) -> String {
             r.master_per_event_x_roundtrip
                 .map_or(String::new(), |x| format!("{x:.2}")),
             r.pages_copied,
-            r.cpu_ratio.map_or(String::new(), |x| format!("{x:.4}"))
+            r.cpu_ratio.map_or(String::new(), |x| format!("{x:.4}")),
+            r.invocations_per_event,
+            r.invocations_per_fault
+                .map_or(String::new(), |x| format!("{x:.2}")),
+            r.invocations_per_access
+                .map_or(String::new(), |x| format!("{x:.2}"))
         )
         .unwrap();
     }
@@ -373,6 +434,12 @@ mod tests {
                     1
                 },
             master_cpu: events * 50,
+            // 2N per event, 4 per served fault (10 faults), none shared.
+            invocations: events * 2 * (if mode == "tmr" { 3 } else { 2 }) + 40,
+            paging_invocations: 40,
+            shared_invocations: 0,
+            memory_faults: 10,
+            shm_accesses: 0,
         }
     }
 
@@ -398,6 +465,9 @@ mod tests {
         assert!((tmr.overhead.unwrap() - 1.1).abs() < 1e-9);
         assert_eq!(tmr.master_per_event, 50.0);
         assert_eq!(tmr.master_per_event_x_roundtrip, Some(2.0));
+        assert_eq!(tmr.invocations_per_event, 6.0);
+        assert_eq!(tmr.invocations_per_fault, Some(4.0));
+        assert_eq!(tmr.invocations_per_access, None);
         // (3 × 121 + 200) / (3 × 110): replicas and master over N unreplicated runs.
         assert!(
             (tmr.cpu_ratio.unwrap() - 1.706).abs() < 1e-3,

@@ -186,6 +186,10 @@ pub struct Invocations {
     pub retype: u64,
     /// TCB suspend and resume, capability copies and deletes, signals, yields, I/O ports.
     pub other: u64,
+    /// Of the total: spent serving page faults (from the receive that brought the fault to the
+    /// reply that restarts it), and executing agreed shared accesses in the sandbox.
+    pub paging: u64,
+    pub shared: u64,
 }
 
 impl Invocations {
@@ -209,6 +213,8 @@ impl Invocations {
             map: self.map - earlier.map,
             retype: self.retype - earlier.retype,
             other: self.other - earlier.other,
+            paging: self.paging - earlier.paging,
+            shared: self.shared - earlier.shared,
         }
     }
 }
@@ -295,7 +301,7 @@ impl fmt::Display for Summary<'_> {
         let i = &self.invocations;
         write!(
             f,
-            ",\"invocations\":{{\"total\":{},\"recv\":{},\"reply\":{},\"read_regs\":{},\"write_regs\":{},\"map\":{},\"retype\":{},\"other\":{}}}",
+            ",\"invocations\":{{\"total\":{},\"recv\":{},\"reply\":{},\"read_regs\":{},\"write_regs\":{},\"map\":{},\"retype\":{},\"other\":{},\"paging\":{},\"shared\":{}}}",
             i.total(),
             i.recv,
             i.reply,
@@ -303,7 +309,9 @@ impl fmt::Display for Summary<'_> {
             i.write_regs,
             i.map,
             i.retype,
-            i.other
+            i.other,
+            i.paging,
+            i.shared
         )?;
         if let (Some(replica), Some(master)) = (self.replica_cpu, self.master_cpu) {
             write!(f, ",\"replica_cpu\":{replica},\"master_cpu\":{master}")?;
@@ -371,6 +379,8 @@ mod tests {
             map: 2,
             retype: 1,
             other: 5,
+            paging: 4,
+            shared: 0,
         };
         s.invocations = after.since(&before);
         let v = parse(&s.to_string());
@@ -378,6 +388,7 @@ mod tests {
         assert_eq!(v["invocations"]["recv"], 3);
         assert_eq!(v["invocations"]["map"], 2);
         assert_eq!(v["invocations"]["other"], 5);
+        assert_eq!(v["invocations"]["paging"], 4);
     }
 
     #[test]

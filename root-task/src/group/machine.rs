@@ -16,6 +16,7 @@ use super::output::{self, Console};
 use super::{Context, OrStop};
 use crate::arch;
 use crate::cae::{self, Region};
+use crate::count::{self, Activity};
 use crate::replica::Replica;
 use crate::sandbox::Sandbox;
 
@@ -151,7 +152,9 @@ impl Shell for Machine<'_, '_> {
             sandbox,
             timer: self.ctx.timer.as_deref_mut(),
         };
-        let result = cae::execute(region, &mut exec, &bytes, &event.regs, &mut private);
+        let result = count::during(Activity::Shared, || {
+            cae::execute(region, &mut exec, &bytes, &event.regs, &mut private)
+        });
         // The companion may have rung while the master waited for the sandbox.
         let rung = exec.sandbox.take_rung();
         let regs = result.map_err(|cae::Refused(why)| {
@@ -202,7 +205,7 @@ impl Shell for Machine<'_, '_> {
 
     fn ring_doorbell(&mut self) {
         if let Some(bell) = self.doorbell {
-            crate::count::note(crate::count::Kind::Other);
+            count::note(count::Kind::Other);
             bell.signal();
         }
     }

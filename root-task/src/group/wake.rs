@@ -10,7 +10,7 @@ use super::OrStop;
 use super::companion;
 use super::machine::Machine;
 use crate::arch;
-use crate::count::{self, Kind};
+use crate::count::{self, Activity, Kind};
 use crate::replica::Replica;
 use crate::timer::{DOORBELL_BADGE, TIMER_BADGE};
 
@@ -132,8 +132,11 @@ impl Machine<'_, '_> {
             self.trap = Some(trap);
         }
         if let EventKind::VmFault { addr, .. } = kind
-            && self.serve_fault(replica, addr, summary)?
+            && count::during(Activity::Paging, || {
+                self.serve_fault(replica, addr, summary)
+            })?
         {
+            count::received_for(Activity::Paging);
             return Ok(None);
         }
         if !replica.save_reply().or_stop()? {
