@@ -118,7 +118,7 @@ mod com1 {
     fn in8(port: u64, reg: u16) -> Option<u8> {
         crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
-            let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, reg.into());
+            let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, reg);
             (ret.error == 0).then_some(ret.result)
         })
     }

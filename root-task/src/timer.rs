@@ -241,7 +241,7 @@ impl Timer {
         let port = self.port.bits();
         crate::count::note(crate::count::Kind::Other);
         sel4::with_ipc_buffer_mut(|ipc| {
-            let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, rtc::DATA.into());
+            let ret = ipc.inner_mut().seL4_X86_IOPort_In8(port, rtc::DATA);
             check(ret.error as _).map(|()| ret.result)
         })
     }
