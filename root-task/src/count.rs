@@ -31,10 +31,12 @@ pub(crate) enum Activity {
     Paging,
     /// Executing a shared access.
     Shared,
+    /// Writing to the console (the program's output and the master's log).
+    Console,
 }
 
 static COUNTS: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
-static BY_ACTIVITY: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static BY_ACTIVITY: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 static NOW: AtomicU64 = AtomicU64::new(Activity::Events as u64);
 
 /// One invocation of `kind`.
@@ -70,5 +72,6 @@ pub(crate) fn snapshot() -> Invocations {
         other: c(Kind::Other),
         paging: BY_ACTIVITY[Activity::Paging as usize].load(Ordering::Relaxed),
         shared: BY_ACTIVITY[Activity::Shared as usize].load(Ordering::Relaxed),
+        console: BY_ACTIVITY[Activity::Console as usize].load(Ordering::Relaxed),
     }
 }

@@ -26,6 +26,7 @@ pub struct Sample {
     pub invocations: u64,
     pub paging_invocations: u64,
     pub shared_invocations: u64,
+    pub console_invocations: u64,
     pub memory_faults: u64,
     pub shm_accesses: u64,
 }
@@ -46,6 +47,7 @@ impl Sample {
             invocations: s["invocations"]["total"].as_u64().unwrap_or(0),
             paging_invocations: s["invocations"]["paging"].as_u64().unwrap_or(0),
             shared_invocations: s["invocations"]["shared"].as_u64().unwrap_or(0),
+            console_invocations: s["invocations"]["console"].as_u64().unwrap_or(0),
             memory_faults: s["memory_faults"].as_u64().unwrap_or(0),
             shm_accesses: s["shm_accesses"].as_u64().unwrap_or(0),
         })
@@ -73,7 +75,8 @@ pub struct Row {
     /// CPU time of replicas and master over N times the unreplicated program's CPU time
     /// (median over runs): the replication cost whatever the host's core count.
     pub cpu_ratio: Option<f64>,
-    /// The master's seL4 invocations per event (page service and shared accesses apart), per
+    /// The master's seL4 invocations per event (page service, shared accesses and console output
+    /// apart), per
     /// served page fault and per shared access (medians over runs; None where there were none).
     pub invocations_per_event: f64,
     pub invocations_per_fault: Option<f64>,
@@ -165,7 +168,12 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                 cpu_ratio,
                 invocations_per_event: median_ratio(
                     runs,
-                    |s| s.invocations - s.paging_invocations - s.shared_invocations,
+                    |s| {
+                        s.invocations
+                            - s.paging_invocations
+                            - s.shared_invocations
+                            - s.console_invocations
+                    },
                     |s| s.events,
                 )
                 .unwrap_or(0.0),
@@ -438,6 +446,7 @@ mod tests {
             invocations: events * 2 * (if mode == "tmr" { 3 } else { 2 }) + 40,
             paging_invocations: 40,
             shared_invocations: 0,
+            console_invocations: 0,
             memory_faults: 10,
             shm_accesses: 0,
         }

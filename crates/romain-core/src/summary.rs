@@ -190,6 +190,8 @@ pub struct Invocations {
     /// reply that restarts it), and executing agreed shared accesses in the sandbox.
     pub paging: u64,
     pub shared: u64,
+    /// Of the total: spent writing to the console (x86_64's COM1 is I/O ports: per byte).
+    pub console: u64,
 }
 
 impl Invocations {
@@ -215,7 +217,14 @@ impl Invocations {
             other: self.other - earlier.other,
             paging: self.paging - earlier.paging,
             shared: self.shared - earlier.shared,
+            console: self.console - earlier.console,
         }
+    }
+
+    /// The invocations of events themselves: the total without page service, shared accesses
+    /// and console output.
+    pub fn of_events(&self) -> u64 {
+        self.total() - self.paging - self.shared - self.console
     }
 }
 
@@ -301,7 +310,7 @@ impl fmt::Display for Summary<'_> {
         let i = &self.invocations;
         write!(
             f,
-            ",\"invocations\":{{\"total\":{},\"recv\":{},\"reply\":{},\"read_regs\":{},\"write_regs\":{},\"map\":{},\"retype\":{},\"other\":{},\"paging\":{},\"shared\":{}}}",
+            ",\"invocations\":{{\"total\":{},\"recv\":{},\"reply\":{},\"read_regs\":{},\"write_regs\":{},\"map\":{},\"retype\":{},\"other\":{},\"paging\":{},\"shared\":{},\"console\":{}}}",
             i.total(),
             i.recv,
             i.reply,
@@ -311,7 +320,8 @@ impl fmt::Display for Summary<'_> {
             i.retype,
             i.other,
             i.paging,
-            i.shared
+            i.shared,
+            i.console
         )?;
         if let (Some(replica), Some(master)) = (self.replica_cpu, self.master_cpu) {
             write!(f, ",\"replica_cpu\":{replica},\"master_cpu\":{master}")?;
@@ -381,6 +391,7 @@ mod tests {
             other: 5,
             paging: 4,
             shared: 0,
+            console: 2,
         };
         s.invocations = after.since(&before);
         let v = parse(&s.to_string());
@@ -389,6 +400,8 @@ mod tests {
         assert_eq!(v["invocations"]["map"], 2);
         assert_eq!(v["invocations"]["other"], 5);
         assert_eq!(v["invocations"]["paging"], 4);
+        assert_eq!(v["invocations"]["console"], 2);
+        assert_eq!(s.invocations.of_events(), 11);
     }
 
     #[test]
