@@ -11,7 +11,7 @@ use romain_core::summary::{Status, Summary};
 use romain_group::Stop;
 
 use super::inject::Pending;
-use super::{Context, Options, OrStop, stop};
+use super::{Context, Options, OrStop};
 use crate::arch::ARCH;
 use crate::cae::{self, Region};
 use crate::memory::Frame;
@@ -66,7 +66,7 @@ pub(super) fn build(
         .find(|(name, _)| *name == app)
         .map(|(_, bytes)| *bytes)
         .ok_or_else(|| {
-            stop(
+            Stop(
                 Status::UnknownApp,
                 alloc::format!("no program {app:?} in this image"),
             )
@@ -74,7 +74,7 @@ pub(super) fn build(
     // An image may take at most half the arena per replica: room for tables and objects.
     let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
     let layout = image::load(bytes, ARCH, max_pages)
-        .map_err(|e| stop(Status::BadImage, alloc::format!("{e}")))?;
+        .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
     let written = crate::embedded::REPAIR == "written";
     let tracking = match mode.replicas {
         1 => Tracking::Off,
@@ -106,7 +106,7 @@ pub(super) fn build(
         crate::sandbox::CODE_VA..crate::sandbox::BOUNCE_VA + PAGE_SIZE,
     ] {
         if layout.reaches(&heap, &reserved) {
-            return Err(stop(
+            return Err(Stop(
                 Status::BadImage,
                 alloc::format!(
                     "the image or its heap reaches {:#x}..{:#x}, which the master reserves for shared memory",
@@ -119,7 +119,7 @@ pub(super) fn build(
     let injection = match (options.injection, run.inject) {
         (Some(at), _) => Some(at),
         (None, Some(spec)) => Some(
-            inject::parse(spec, ARCH).map_err(|e| stop(Status::BadPlan, alloc::format!("{e}")))?,
+            inject::parse(spec, ARCH).map_err(|e| Stop(Status::BadPlan, alloc::format!("{e}")))?,
         ),
         (None, None) => None,
     }
@@ -142,7 +142,7 @@ pub(super) fn build(
         let replica = Replica::build(ctx.objects, &program, ctx.endpoint, badge, core).map_err(
             |err| match err {
                 BuildError::Alloc(e) => Stop::from(e),
-                BuildError::Quota { pages } => stop(
+                BuildError::Quota { pages } => Stop(
                     Status::OutOfMemory,
                     alloc::format!(
                         "the image needs more than the memory quota of {pages} pages per replica"
@@ -177,13 +177,13 @@ pub(super) fn build(
     }
     built.sandbox = Some(
         Sandbox::new(ctx.objects, region.base, &region.frames, SANDBOX_CORE)
-            .map_err(|e| stop(Status::MasterError, alloc::format!("sandbox: {e:?}")))?,
+            .map_err(|e| Stop(Status::MasterError, alloc::format!("sandbox: {e:?}")))?,
     );
     let device_layout = image::load(device_bytes, ARCH, max_pages)
-        .map_err(|e| stop(Status::BadImage, alloc::format!("{device}: {e}")))?;
+        .map_err(|e| Stop(Status::BadImage, alloc::format!("{device}: {e}")))?;
     let shared_range = region.base..region.base + region.len();
     if device_layout.reaches(&(0..0), &shared_range) {
-        return Err(stop(
+        return Err(Stop(
             Status::BadImage,
             alloc::format!("{device}: the image covers the shared region's addresses"),
         ));
@@ -200,7 +200,7 @@ pub(super) fn build(
         replica: ReplicaBadge::COMPANION,
     };
     let c = Replica::build(ctx.objects, &device_program, ctx.endpoint, badge, 0)
-        .map_err(|_| stop(Status::OutOfMemory, alloc::format!("cannot build {device}")))?;
+        .map_err(|_| Stop(Status::OutOfMemory, alloc::format!("cannot build {device}")))?;
     // Doorbells, real notifications: one the companion waits on (the master signals it for the
     // replicas), and the master's own, which the companion rings.
     let bell = ctx.objects.alloc::<sel4::cap_type::Notification>()?;
@@ -232,7 +232,7 @@ fn make_region(objects: &mut Objects) -> Result<Region, Stop> {
     for i in 0..region::DEVICE_PAGES {
         let frame = objects.frame()?;
         if i > 0 && frame.addr() != frames[0].addr() + i * PAGE_SIZE as usize {
-            return Err(stop(
+            return Err(Stop(
                 Status::MasterError,
                 "shared region frames not consecutive".into(),
             ));

@@ -11,8 +11,8 @@ use romain_core::plan::Mode;
 use romain_core::summary::{Status, Summary};
 use romain_group::{Injected, Stop};
 
+use super::OrStop;
 use super::access::{code_at, page_of, patch_code};
-use super::{OrStop, stop};
 use crate::arch::ARCH;
 use crate::cae;
 use crate::memory::Frame;
@@ -31,7 +31,7 @@ pub(super) struct Pending {
 
 impl Pending {
     pub(super) fn new(at: Injection<'static>, image: &[u8], mode: Mode) -> Result<Pending, Stop> {
-        let bad = |why: String| stop(Status::BadPlan, why);
+        let bad = |why: String| Stop(Status::BadPlan, why);
         if at.replica >= mode.replicas {
             return Err(bad(alloc::format!(
                 "no replica {} in {}",
@@ -185,7 +185,7 @@ pub(super) fn at_event(
             // Its system call becomes a jump to itself, and it runs on into it.
             let pc = event.regs.pc();
             patch_code(replica, pc, ARCH.spin_instruction()).ok_or_else(|| {
-                stop(
+                Stop(
                     Status::BadPlan,
                     alloc::format!("cannot patch code at {pc:#x}"),
                 )
@@ -215,7 +215,7 @@ pub(super) fn at_event(
                     .map(|(v, p)| (v, p.frame))
                     .collect();
                 if pages.is_empty() {
-                    return Err(stop(Status::BadPlan, "no such pages to flip in".into()));
+                    return Err(Stop(Status::BadPlan, "no such pages to flip in".into()));
                 }
                 pages[(choice % pages.len() as u64) as usize]
             };
@@ -234,7 +234,7 @@ pub(super) fn at_event(
         Target::Memory { .. } => {
             let word = pending.addr & !7;
             let (vaddr, frame) = page_of(replica, word).ok_or_else(|| {
-                stop(
+                Stop(
                     Status::BadPlan,
                     alloc::format!("{word:#x} is not in the replica's memory (yet)"),
                 )

@@ -23,7 +23,6 @@ mod machine;
 mod output;
 mod wake;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use romain_core::memory::Refusal;
@@ -98,10 +97,6 @@ impl<T> OrStop<T> for Result<T, Refusal<AllocError>> {
             ),
         })
     }
-}
-
-fn stop(status: Status, reason: String) -> Stop {
-    Stop(status, reason)
 }
 
 /// Runs `run.app` with `run.mode.replicas` replicas to its end and returns its summary.
