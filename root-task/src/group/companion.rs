@@ -9,26 +9,13 @@ use romain_group::{Group, Input, Stop};
 
 use super::OrStop;
 use super::machine::Machine;
+use super::machine::reply_to_caller;
+use super::wake::Wake;
 use crate::arch;
-use crate::count::{self, Kind};
 use crate::objects::AllocError;
-use crate::timer::TIMER_BADGE;
 
 /// How long the companion may go on after the replicated program ended.
 const COMPANION_GRACE_MS: u64 = 5000;
-
-fn reply(words: &[u64]) {
-    count::note(Kind::Reply);
-    sel4::with_ipc_buffer_mut(|ipc| {
-        ipc.msg_regs_mut()[..words.len()].copy_from_slice(words);
-        sel4::reply(
-            ipc,
-            sel4::MessageInfoBuilder::default()
-                .length(words.len())
-                .build(),
-        );
-    })
-}
 
 /// A message of the companion: served at once. `CompanionGone` when it ended.
 pub(super) fn serve(
@@ -56,9 +43,9 @@ pub(super) fn serve(
             match romain_core::proxy::decode_write(&words, &mut buf) {
                 Ok(bytes) => {
                     crate::console::put_bytes(bytes);
-                    reply(&[bytes.len() as u64]);
+                    reply_to_caller(&[bytes.len() as u64]);
                 }
-                Err(err) => reply(&[err.as_result_word()]),
+                Err(err) => reply_to_caller(&[err.as_result_word()]),
             }
         }
         EventKind::Call(Call::Exit) => {
@@ -77,9 +64,9 @@ pub(super) fn serve(
                     }
                     Ok::<(), AllocError>(())
                 })?;
-                reply(&[base, region.len()]);
+                reply_to_caller(&[base, region.len()]);
             }
-            _ => reply(&[CallError::BadArgument.as_result_word(), 0]),
+            _ => reply_to_caller(&[CallError::BadArgument.as_result_word(), 0]),
         },
         EventKind::Call(Call::Grow) => {
             let bytes = words.first().copied().unwrap_or(0);
@@ -88,13 +75,13 @@ pub(super) fn serve(
                 .borrow_mut()
                 .grow(bytes)
                 .unwrap_or(CallError::OutOfMemory.as_result_word());
-            reply(&[word]);
+            reply_to_caller(&[word]);
         }
-        EventKind::Call(Call::Time) => reply(&[arch::counter(), arch::counter_hz()]),
-        EventKind::Call(Call::Yield) | EventKind::Call(Call::Null) => reply(&[0]),
-        EventKind::Call(Call::Args) => reply(&[0]),
+        EventKind::Call(Call::Time) => reply_to_caller(&[arch::counter(), arch::counter_hz()]),
+        EventKind::Call(Call::Yield) | EventKind::Call(Call::Null) => reply_to_caller(&[0]),
+        EventKind::Call(Call::Args) => reply_to_caller(&[0]),
         EventKind::Call(_) | EventKind::UnknownCall { .. } => {
-            reply(&[CallError::UnknownCall.as_result_word()])
+            reply_to_caller(&[CallError::UnknownCall.as_result_word()])
         }
         // Any other fault of the companion (a capability fault, an exception) would repeat
         // forever if answered: it ends the companion.
@@ -135,30 +122,9 @@ pub(super) fn let_finish(
             );
             break;
         }
-        let (info, badge) = match m.ctx.timer.as_deref_mut() {
-            Some(timer) => {
-                timer.set(Some(until));
-                count::note(Kind::Recv);
-                let (info, badge) = m.ctx.endpoint.recv(());
-                if ReplicaBadge::from_word(badge).is_none() {
-                    // The master's notification (no replica waits any more).
-                    if badge & TIMER_BADGE != 0 {
-                        timer.on_interrupt();
-                    }
-                    continue;
-                }
-                (info, badge)
-            }
-            None => {
-                count::note(Kind::Recv);
-                let (info, badge) = m.ctx.endpoint.nb_recv(());
-                if badge == 0 {
-                    count::note(Kind::Other);
-                    sel4::r#yield();
-                    continue;
-                }
-                (info, badge)
-            }
+        // The master's notification (no replica waits any more) only wakes it to look again.
+        let Wake::Message(info, badge) = m.next_wake(Some(until)) else {
+            continue;
         };
         let from_companion = ReplicaBadge::from_word(badge)
             .is_some_and(|b| b.group == m.ctx.group_number && b.replica == ReplicaBadge::COMPANION);

@@ -13,6 +13,7 @@ use romain_group::{Injected, Stop};
 
 use super::OrStop;
 use super::access::{code_at, page_of, patch_code};
+use super::machine::reply_to_caller;
 use crate::arch::ARCH;
 use crate::cae;
 use crate::memory::Frame;
@@ -103,10 +104,7 @@ impl ResultTrap {
         regs.words_mut()[self.register] ^= 1u64 << self.bit;
         replica.set_registers(&regs).or_stop()?;
         // The empty reply restarts the replica at its pc: the original next instruction.
-        crate::count::note(crate::count::Kind::Reply);
-        sel4::with_ipc_buffer_mut(|ipc| {
-            sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
-        });
+        reply_to_caller(&[]);
         summary.set_injected(format_args!(
             "replica {} after {} ticks: result of the instruction at {:#x}, register {} bit {}",
             self.replica,
@@ -171,12 +169,13 @@ pub(super) fn now(
 }
 
 /// Applies the injection to `replica`, which just arrived at the injection's `event`.
+/// `addr` is a memory injection's resolved address ([`Pending::addr`]).
 pub(super) fn at_event(
     replica: &Replica,
-    pending: &Pending,
+    at: &Injection<'static>,
+    addr: u64,
     event: &mut Event,
 ) -> Result<(Injected, Option<String>), Stop> {
-    let at = &pending.at;
     let mask = 1u64 << at.bit;
     let text = match at.target {
         // Timed, not at an event: see `now`.
@@ -232,7 +231,7 @@ pub(super) fn at_event(
             )
         }
         Target::Memory { .. } => {
-            let word = pending.addr & !7;
+            let word = addr & !7;
             let (vaddr, frame) = page_of(replica, word).ok_or_else(|| {
                 Stop(
                     Status::BadPlan,

@@ -20,6 +20,23 @@ use crate::count::{self, Activity};
 use crate::replica::Replica;
 use crate::sandbox::Sandbox;
 
+/// `words` put into the master's IPC buffer as the message registers of a reply.
+fn message(words: &[u64]) -> sel4::MessageInfo {
+    sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(words));
+    sel4::MessageInfoBuilder::default()
+        .length(words.len())
+        .build()
+}
+
+/// Answers the thread whose message the master just received (the implicit reply capability)
+/// with `words`: the messages that are no event (served faults, the floor call, a fired result
+/// trap, the companion's calls). Empty words restart a fault's instruction.
+pub(super) fn reply_to_caller(words: &[u64]) {
+    count::note(count::Kind::Reply);
+    let info = message(words);
+    sel4::with_ipc_buffer_mut(|ipc| sel4::reply(ipc, info));
+}
+
 /// The group as the shell holds it: its replicas and what they share with the outside.
 pub(super) struct Machine<'g, 'c> {
     pub ctx: &'g mut Context<'c>,
@@ -31,8 +48,8 @@ pub(super) struct Machine<'g, 'c> {
     pub doorbell: Option<sel4::cap::Notification>,
     pub sandbox: Option<Sandbox>,
     pub console: &'g mut Console,
-    /// The run's injection, its address resolved; the core has its own copy to time it.
-    pub pending: Option<inject::Pending>,
+    /// A memory injection's resolved address (the core holds the injection and times it).
+    pub inject_addr: u64,
     /// A corrupted-result injection waiting for its replica to run the instruction.
     pub trap: Option<ResultTrap>,
     /// What an injection just did, for the summary.
@@ -56,7 +73,7 @@ impl<'g, 'c> Machine<'g, 'c> {
             doorbell: built.doorbell,
             sandbox: built.sandbox,
             console,
-            pending: built.injection,
+            inject_addr: built.injection.as_ref().map_or(0, |p| p.addr),
             trap: None,
             injected: None,
         }
@@ -97,11 +114,7 @@ impl Shell for Machine<'_, '_> {
     }
 
     fn reply(&mut self, k: usize, words: &[u64]) {
-        sel4::with_ipc_buffer_mut(|ipc| ipc.msg_regs_mut()[..words.len()].copy_from_slice(words));
-        let info = sel4::MessageInfoBuilder::default()
-            .length(words.len())
-            .build();
-        self.replicas[k].reply(info);
+        self.replicas[k].reply(message(words));
     }
 
     fn repair(
@@ -174,10 +187,9 @@ impl Shell for Machine<'_, '_> {
         running: bool,
     ) -> Result<Injected, Stop> {
         let replica = &self.replicas[k];
-        let (result, text) = match (event, self.pending.as_ref()) {
-            (Some(event), Some(pending)) => inject::at_event(replica, pending, event)?,
-            (Some(_), None) => (Injected::Applied, None),
-            (None, _) => inject::now(replica, at, running, &mut self.trap)?,
+        let (result, text) = match event {
+            Some(event) => inject::at_event(replica, at, self.inject_addr, event)?,
+            None => inject::now(replica, at, running, &mut self.trap)?,
         };
         self.injected = text;
         Ok(result)

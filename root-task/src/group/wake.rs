@@ -8,7 +8,7 @@ use romain_group::{Input, Stop};
 
 use super::OrStop;
 use super::companion;
-use super::machine::Machine;
+use super::machine::{Machine, reply_to_caller};
 use crate::arch;
 use crate::count::{self, Activity, Kind};
 use crate::replica::Replica;
@@ -105,11 +105,7 @@ impl Machine<'_, '_> {
         }
         if info.label() == Call::Null.label() {
             // The floor measurement: reply at once with the implicit reply capability.
-            count::note(Kind::Reply);
-            sel4::with_ipc_buffer_mut(|ipc| {
-                ipc.msg_regs_mut()[0] = 0;
-                sel4::reply(ipc, sel4::MessageInfoBuilder::default().length(1).build());
-            });
+            reply_to_caller(&[0]);
             return Ok(None);
         }
         let replicas = self.replicas;
@@ -171,10 +167,7 @@ impl Machine<'_, '_> {
             Ok(_) => {
                 summary.memory_faults += 1;
                 // The empty reply restarts the faulting instruction.
-                count::note(Kind::Reply);
-                sel4::with_ipc_buffer_mut(|ipc| {
-                    sel4::reply(ipc, sel4::MessageInfoBuilder::default().build())
-                });
+                reply_to_caller(&[]);
                 Ok(true)
             }
             Err(Refusal::NotMine) => Ok(false),
