@@ -16,13 +16,7 @@ IMAGE=${1:-romain-sel4}
 BASE=${2:-romain-base:bookworm}
 log() { printf '[docker-build] %s\n' "$*" >&2; }
 
-docker info >/dev/null 2>&1 || {
-  log "no Docker daemon: install docker.io and start it (e.g. 'dockerd >/tmp/dockerd.log 2>&1 &')"
-  exit 1
-}
-if ! docker image inspect "$BASE" >/dev/null 2>&1 && [[ $BASE == romain-base:* ]]; then
-  "$ROOT/docker/make-base.sh" "$BASE"
-fi
+"$ROOT/docker/make-base.sh" --if-missing "$BASE"
 
 ctx=$BUILD/docker/context
 rm -rf "$ctx"

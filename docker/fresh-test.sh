@@ -19,13 +19,7 @@ BUILD=${ROMAIN_BUILD:-$ROOT/build}
 BASE=${1:-romain-base:bookworm}
 log() { printf '[fresh-test] %s\n' "$*" >&2; }
 
-docker info >/dev/null 2>&1 || {
-  log "no Docker daemon: install docker.io and start it (e.g. 'dockerd >/tmp/dockerd.log 2>&1 &')"
-  exit 1
-}
-if ! docker image inspect "$BASE" >/dev/null 2>&1 && [[ $BASE == romain-base:* ]]; then
-  "$ROOT/docker/make-base.sh" "$BASE"
-fi
+"$ROOT/docker/make-base.sh" --if-missing "$BASE"
 
 out=$BUILD/fresh-test
 rm -rf "$out"

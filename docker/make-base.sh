@@ -5,12 +5,29 @@
 # rustc-web 1.96, cargo-web and lld-22 come from bookworm-security).
 #
 #   docker/make-base.sh [IMAGE]        (default romain-base:bookworm; DEBIAN_MIRROR=... to change)
+#   docker/make-base.sh --if-missing IMAGE
+#                                      what docker/build.sh and fresh-test.sh call: checks for a
+#                                      Docker daemon, and makes IMAGE only if it is a romain-base
+#                                      image that is not there yet
 set -euo pipefail
+if_missing=0
+if [[ ${1:-} == --if-missing ]]; then
+  if_missing=1
+  shift
+fi
 IMAGE=${1:-romain-base:bookworm}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
 log() { printf '[make-base] %s\n' "$*" >&2; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+docker info >/dev/null 2>&1 || {
+  log "no Docker daemon: install docker.io and start it (e.g. 'dockerd >/tmp/dockerd.log 2>&1 &')"
+  exit 1
+}
+if [[ $if_missing == 1 ]] && { [[ $IMAGE != romain-base:* ]] || docker image inspect "$IMAGE" >/dev/null 2>&1; }; then
+  exit 0
+fi
 
 if ! command -v debootstrap >/dev/null; then
   log "installing debootstrap"
