@@ -86,6 +86,14 @@ app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
 # A program's companion component `<app>-device` (see README, copy & execute) comes along.
 embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
 
+# Files for Linux programs, embedded under the names they open: FILES='name=path name2 ...' (a
+# bare name is also its path); STDIN=name makes stdin read one of them; DUMP=name prints a file
+# the program wrote, as hex between markers, at its exit.
+FILES ?=
+STDIN ?=
+DUMP ?=
+embedded_files = $(foreach f,$(FILES),$(firstword $(subst =, ,$(f)))=$(abspath $(lastword $(subst =, ,$(f)))))
+
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
 .PHONY: all setup setup-host run image replicas master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
@@ -114,6 +122,7 @@ master: replicas
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
+	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))' ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 

@@ -3,7 +3,10 @@
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
 //! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
 //! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`), ROMAIN_CAE_LAX (`1`: the
-//! sandbox test's copy & execute without the decoder's checks): see the Makefile.
+//! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
+//! programs: ROMAIN_FILES (`name=path` pairs separated by `,`: files embedded under the names
+//! the program opens), ROMAIN_STDIN (the name of the file stdin reads), ROMAIN_DUMP (a file whose
+//! bytes are printed at exit).
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -42,7 +45,22 @@ fn main() {
             path
         ));
     }
+    table.push_str("];\npub const FILES: &[(&str, &[u8])] = &[\n");
+    println!("cargo::rerun-if-env-changed=ROMAIN_FILES");
+    for entry in env::var("ROMAIN_FILES").unwrap_or_default().split(',').filter(|e| !e.is_empty()) {
+        let (name, path) = entry
+            .split_once('=')
+            .unwrap_or_else(|| panic!("ROMAIN_FILES entry {entry:?} is not name=path"));
+        let path = fs::canonicalize(path).unwrap_or_else(|e| panic!("embedded file {path}: {e}"));
+        println!("cargo::rerun-if-changed={}", path.display());
+        table.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
+    }
     table.push_str("];\n");
+    for (var, name) in [("ROMAIN_STDIN", "STDIN"), ("ROMAIN_DUMP", "DUMP")] {
+        println!("cargo::rerun-if-env-changed={var}");
+        let value = env::var(var).ok().filter(|v| !v.is_empty());
+        table.push_str(&format!("pub const {name}: Option<&str> = {value:?};\n"));
+    }
     table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
     table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
     table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));

@@ -46,6 +46,8 @@ pub(crate) struct Program<'a> {
     pub heap_base: u64,
     pub quota_pages: usize,
     pub tracking: Tracking,
+    /// A Linux program's system-call sites, rewritten into traps as its pages are loaded.
+    pub sites: Option<&'a romain_linux::rewrite::Sites>,
 }
 
 /// Why a replica could not be built.
@@ -111,6 +113,9 @@ impl Replica {
             let frame = mmu.objects.frame()?;
             if layout.page_has_data(vaddr) {
                 layout.fill_page(program.bytes, vaddr, frame.bytes());
+            }
+            if let Some(sites) = program.sites {
+                sites.patch(arch::ARCH, vaddr, frame.bytes());
             }
             space.add_loaded(&mut mmu, vaddr, frame, rights.write)?;
         }

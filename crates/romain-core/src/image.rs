@@ -223,6 +223,55 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
     })
 }
 
+/// What the start-up of a Linux program needs from its ELF file: where its program headers
+/// are in memory (AT_PHDR), their size and number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinuxProgram {
+    pub phdr: u64,
+    pub phent: u64,
+    pub phnum: u64,
+}
+
+/// Whether `bytes` is a Linux program rather than one of the native runtime: its OS/ABI is
+/// GNU/Linux, or it has a note segment (glibc's ABI tag, a build ID); native replicas have
+/// neither. `Err` for a dynamically linked program (it needs an interpreter the master does not
+/// have).
+pub fn linux_program(bytes: &[u8]) -> Result<Option<LinuxProgram>, &'static str> {
+    let Ok(file) = ElfFile64::<Endianness>::parse(bytes) else {
+        return Ok(None);
+    };
+    let endian = file.endian();
+    let header = file.elf_header();
+    let headers = file.elf_program_headers();
+    let gnu = header.e_ident.os_abi == elf::ELFOSABI_GNU;
+    let notes = headers.iter().any(|ph| ph.p_type(endian) == elf::PT_NOTE);
+    if !gnu && !notes {
+        return Ok(None);
+    }
+    if headers.iter().any(|ph| ph.p_type(endian) == elf::PT_INTERP) {
+        return Err("a dynamically linked Linux program: build it with -static");
+    }
+    let phoff = header.e_phoff(endian);
+    // PT_PHDR where there is one, else the loaded segment that holds the headers.
+    let phdr = headers
+        .iter()
+        .find(|ph| ph.p_type(endian) == elf::PT_PHDR)
+        .map(|ph| ph.p_vaddr(endian))
+        .or_else(|| {
+            headers.iter().find_map(|ph| {
+                let (off, size) = (ph.p_offset(endian), ph.p_filesz(endian));
+                (ph.p_type(endian) == elf::PT_LOAD && off <= phoff && phoff < off + size)
+                    .then(|| ph.p_vaddr(endian) + (phoff - off))
+            })
+        })
+        .unwrap_or(0);
+    Ok(Some(LinuxProgram {
+        phdr,
+        phent: header.e_phentsize(endian) as u64,
+        phnum: headers.len() as u64,
+    }))
+}
+
 /// The address of symbol `name` in the image's symbol table (for injection specs that name a
 /// symbol). `None` if the image has no such symbol or does not parse.
 pub fn symbol_address(bytes: &[u8], name: &str) -> Option<u64> {

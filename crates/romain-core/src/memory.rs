@@ -151,6 +151,8 @@ pub struct Space<F> {
     quota_pages: usize,
     /// Pages the image takes (loaded and lazy), counted against the quota.
     image_pages: usize,
+    /// Pages of lazy regions added since ([`Space::add_lazy`], counted ones), against the quota.
+    region_pages: u64,
     tracking: Tracking,
 }
 
@@ -184,6 +186,7 @@ impl<F: Copy> Space<F> {
             agreed_brk: heap_base,
             quota_pages,
             image_pages,
+            region_pages: 0,
             tracking,
         })
     }
@@ -371,7 +374,7 @@ impl<F: Copy> Space<F> {
     pub fn grow(&mut self, bytes: u64) -> Result<u64, Refusal<core::convert::Infallible>> {
         let pages = bytes.div_ceil(PAGE_SIZE);
         let heap_pages = (self.brk - self.heap_base) / PAGE_SIZE;
-        let total = self.image_pages as u64 + heap_pages + pages;
+        let total = self.image_pages as u64 + self.region_pages + heap_pages + pages;
         if total > self.quota_pages as u64 {
             return Err(Refusal::Quota {
                 pages: self.quota_pages,
@@ -380,6 +383,30 @@ impl<F: Copy> Space<F> {
         let old = self.brk;
         self.brk += pages * PAGE_SIZE;
         Ok(old)
+    }
+
+    /// Adds `range` (page-aligned) as lazy memory: zero pages on first touch. `counted`: its
+    /// pages count against the quota now (mappings a program asks for), else only once touched
+    /// (a stack's reserve).
+    pub fn add_lazy(
+        &mut self,
+        range: Range<u64>,
+        counted: bool,
+    ) -> Result<(), Refusal<core::convert::Infallible>> {
+        let pages = (range.end - range.start) / PAGE_SIZE;
+        if counted {
+            let heap_pages = (self.brk - self.heap_base) / PAGE_SIZE;
+            if self.image_pages as u64 + self.region_pages + heap_pages + pages
+                > self.quota_pages as u64
+            {
+                return Err(Refusal::Quota {
+                    pages: self.quota_pages,
+                });
+            }
+            self.region_pages += pages;
+        }
+        self.lazy.push(range);
+        Ok(())
     }
 
     pub fn heap(&self) -> Range<u64> {

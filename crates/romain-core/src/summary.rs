@@ -112,6 +112,14 @@ pub struct Summary<'a> {
     pub kernel: &'static str,
     /// The master's seL4 invocations from the replicas' start to the group's end.
     pub invocations: Invocations,
+    /// The call ABI the program was run with: `native` or `linux`.
+    pub personality: &'static str,
+    /// Linux programs: system calls answered ENOSYS (not in the master's table).
+    pub linux_enosys: u64,
+    /// Files the program wrote (Linux programs), and FNV-1a over their names and contents:
+    /// program output, like the console's.
+    pub files_written: u64,
+    pub files_hash: u64,
     pub status: Status,
     /// Human-readable reason when `status` is not ok.
     pub error: heapless::String<MAX_ERROR>,
@@ -148,6 +156,10 @@ impl<'a> Summary<'a> {
             master_cpu: None,
             kernel: "production",
             invocations: Invocations::default(),
+            personality: "native",
+            linux_enosys: 0,
+            files_written: 0,
+            files_hash: 0,
             status: Status::Ok,
             error: heapless::String::new(),
         }
@@ -325,6 +337,14 @@ impl fmt::Display for Summary<'_> {
         )?;
         if let (Some(replica), Some(master)) = (self.replica_cpu, self.master_cpu) {
             write!(f, ",\"replica_cpu\":{replica},\"master_cpu\":{master}")?;
+        }
+        write!(f, ",\"personality\":{}", JsonStr(self.personality))?;
+        if self.personality == "linux" {
+            write!(
+                f,
+                ",\"linux_enosys\":{},\"files_written\":{},\"files_hash\":\"{:016x}\"",
+                self.linux_enosys, self.files_written, self.files_hash
+            )?;
         }
         write!(
             f,

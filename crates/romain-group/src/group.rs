@@ -205,6 +205,9 @@ impl<P: Personality> Group<P> {
             // Private bytes about to leave for the region are part of what is compared (after
             // any injection: a bit flipped in them must be caught here).
             let _ = event.words.push(digest);
+        } else if let Some(digest) = self.personality.fingerprint(k, &event, shell) {
+            // Buffers the call passes by reference are part of what is compared.
+            let _ = event.words.push(digest);
         }
         self.watchdog.on_arrival(shell.now());
         match self.rendezvous.arrive(k, event) {
@@ -352,6 +355,7 @@ impl<P: Personality> Group<P> {
                     summary: &mut *summary,
                     device: &mut self.device,
                     replicas: self.config.replicas,
+                    leader,
                     counter_hz: self.config.counter_hz,
                 },
             )
@@ -364,6 +368,10 @@ impl<P: Personality> Group<P> {
             }
             Action::Hold => {
                 self.held = Some(event.clone());
+                Ok(Flow::Continue)
+            }
+            Action::Resume(regs) => {
+                self.resume_all(regs, shell)?;
                 Ok(Flow::Continue)
             }
         }
@@ -421,19 +429,23 @@ impl<P: Personality> Group<P> {
         let done = shell.execute_shared(leader, event)?;
         self.device.rung |= done.rung;
         summary.shm_accesses += 1;
+        self.resume_all(done.regs, shell)?;
+        Ok(Flow::Continue)
+    }
+
+    /// Every replica continues from `regs`, after an agreed event that happened once (a shared
+    /// access, a call answered in registers): the new checkpoint, which a rollback resumes
+    /// after.
+    fn resume_all<S: Shell>(&mut self, regs: RegisterFile, shell: &mut S) -> Result<(), Stop> {
         for k in 0..self.config.replicas {
             shell.agree_memory(k)?;
-            shell.set_registers(k, &done.regs)?;
+            shell.set_registers(k, &regs)?;
         }
-        // A rollback resumes after the access: it happened, and happens once.
-        self.checkpoint = Checkpoint {
-            regs: done.regs,
-            reply: None,
-        };
+        self.checkpoint = Checkpoint { regs, reply: None };
         for k in 0..self.config.replicas {
             shell.reply(k, &[]);
         }
-        Ok(Flow::Continue)
+        Ok(())
     }
 
     /// Returns every replica to the checkpoint: memory, registers; they re-execute from there.

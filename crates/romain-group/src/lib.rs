@@ -5,7 +5,7 @@
 //! back, what a rollback replays, when a late replica is a hang, when an access is copied and
 //! executed, what a doorbell answers) and acts only through the [`Shell`] trait: the effects the
 //! shell applies with seL4 invocations. What an agreed call means is a [`Personality`]'s
-//! business ([`native`] today).
+//! business: [`native`] here, the Linux one in `romain-linux`.
 //!
 //! Everything here runs on the host against fakes (`tests/`).
 #![cfg_attr(not(test), no_std)]
@@ -19,5 +19,5 @@ mod personality;
 mod shell;
 
 pub use group::{Config, Flow, Group, Input, RESULT_ATTEMPTS};
-pub use personality::{Action, Calls, Device, Personality};
-pub use shell::{Executed, Injected, OverQuota, Shell, Stop};
+pub use personality::{Action, Calls, Device, Personality, program_fault};
+pub use shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop};

@@ -5,7 +5,7 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::proxy;
 use romain_core::summary::{Status, Summary};
 
-use crate::personality::{Action, Calls, Personality};
+use crate::personality::{Action, Calls, Personality, program_fault};
 use crate::shell::{OverQuota, Shell, Stop};
 
 pub struct Native<'a> {
@@ -107,20 +107,7 @@ impl Personality for Native<'_> {
                 }
                 word(CallError::UnknownCall.as_result_word())
             }
-            // Every replica faulted the same way at the same place: a bug of the program (or an
-            // access outside what it owns), not a hardware fault. The group ends with the reason.
-            kind => {
-                cx.shell.end_line();
-                log::error!(
-                    "program fault in every replica: {kind} at pc {:#x}",
-                    event.regs.pc()
-                );
-                cx.summary.fail(
-                    Status::AppFault,
-                    format_args!("{kind} at pc {:#x}", event.regs.pc()),
-                );
-                Action::End
-            }
+            _ => program_fault(event, cx),
         }
     }
 

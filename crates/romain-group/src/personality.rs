@@ -1,7 +1,8 @@
 //! The seam for what an agreed call means: the native call ABI today, the Linux one next.
 
 use romain_core::event::{Event, Words};
-use romain_core::summary::Summary;
+use romain_core::regs::RegisterFile;
+use romain_core::summary::{Status, Summary};
 
 use crate::shell::{Shell, Stop};
 
@@ -16,6 +17,9 @@ pub enum Action {
     End,
     /// Answered later (a wait for the companion's doorbell).
     Hold,
+    /// Every replica continues with these registers (a trapped call answered in its registers:
+    /// the result written, the pc after the trapping instruction).
+    Resume(RegisterFile),
 }
 
 /// The group's link to its companion component, as calls see it.
@@ -35,15 +39,39 @@ pub struct Calls<'a, 's, S> {
     pub summary: &'a mut Summary<'s>,
     pub device: &'a mut Device,
     pub replicas: usize,
+    /// The replica whose memory stands for all (the vote's leader).
+    pub leader: usize,
     pub counter_hz: u64,
 }
 
 /// A call ABI: decodes an agreed event and performs it once for all replicas.
 pub trait Personality {
+    /// A hash of what `k`'s `event` passes by reference (buffers in the replica's memory), to
+    /// be compared with the event: `None` when it passes nothing.
+    fn fingerprint<S: Shell>(&mut self, _k: usize, _event: &Event, _shell: &mut S) -> Option<u64> {
+        None
+    }
+
     fn perform<S: Shell>(&mut self, event: &Event, calls: Calls<'_, '_, S>) -> Action;
 
     /// After the program ended (and the companion finished): whether the run failed after all.
     fn finish(&self, _summary: &Summary<'_>) -> Result<(), Stop> {
         Ok(())
     }
+}
+
+/// Every replica faulted the same way at the same place: a bug of the program (or an access
+/// outside what it owns), not a hardware fault. The group ends with the reason.
+pub fn program_fault<S: Shell>(event: &Event, cx: Calls<'_, '_, S>) -> Action {
+    cx.shell.end_line();
+    log::error!(
+        "program fault in every replica: {} at pc {:#x}",
+        event.kind,
+        event.regs.pc()
+    );
+    cx.summary.fail(
+        Status::AppFault,
+        format_args!("{} at pc {:#x}", event.kind, event.regs.pc()),
+    );
+    Action::End
 }

@@ -26,6 +26,10 @@ pub struct Executed {
     pub rung: bool,
 }
 
+/// An address range that is not the program's memory (or not writable, for a write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadAddress(pub u64);
+
 /// A heap may not grow past the memory quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverQuota;
@@ -99,4 +103,15 @@ pub trait Shell {
     fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota>;
     /// Rings the companion's doorbell.
     fn ring_doorbell(&mut self);
+
+    // Replica memory, as a personality that passes buffers by reference uses it.
+    /// Reads `buf.len()` bytes at `addr` of replica `k` (a lazy page not there yet reads as
+    /// zeros): `Err` with the first address that is not the program's.
+    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress>;
+    /// Writes `bytes` at `addr` of every replica alike (as the replica's own store would:
+    /// lazy pages brought in, write-protected ones made writable).
+    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress>;
+    /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch:
+    /// `Err` past the memory quota.
+    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota>;
 }

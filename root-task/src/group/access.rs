@@ -1,4 +1,5 @@
-//! Reading and patching a replica's own memory from the master.
+//! Reading and patching a replica's own memory from the master (copy & execute's private side,
+//! and the buffers of Linux system calls).
 
 use romain_core::image::PAGE_SIZE;
 use romain_core::memory::Refusal;
@@ -86,7 +87,6 @@ pub(super) fn patch_code(
 
 /// The replicas' own memory as copy & execute's string instructions see it: read from the
 /// leading replica, written into every replica.
-#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 pub(super) struct PrivateMemory<'a> {
     pub objects: &'a mut Objects,
     pub replicas: &'a [Replica],
@@ -121,10 +121,17 @@ impl cae::Private for PrivateMemory<'_> {
 
     fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), cae::Refused> {
         let end = addr + bytes.len() as u64;
+        // Every page of every replica first: a refused write changes no replica.
         for r in self.replicas {
             let mut page = addr - addr % PAGE_SIZE;
             while page < end {
                 self.writable(r, page)?;
+                page += PAGE_SIZE;
+            }
+        }
+        for r in self.replicas {
+            let mut page = addr - addr % PAGE_SIZE;
+            while page < end {
                 let (_, frame) = page_of(r, page).expect("made present");
                 let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
                 frame.bytes()[(from - page) as usize..(to - page) as usize]
@@ -136,7 +143,6 @@ impl cae::Private for PrivateMemory<'_> {
     }
 }
 
-#[cfg_attr(target_arch = "aarch64", allow(dead_code))]
 impl PrivateMemory<'_> {
     /// Makes `replica`'s page at `vaddr` present and writable as the replica's own store would
     /// have: a lazy page is brought in, a write-protected one made writable (and saved first,

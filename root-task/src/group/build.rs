@@ -10,7 +10,14 @@ use romain_core::plan;
 use romain_core::summary::{Status, Summary};
 use romain_group::Stop;
 
+use romain_linux::fs::FileSystem;
+use romain_linux::linux::{self, Linux};
+use romain_linux::rewrite::Sites;
+use romain_linux::stack;
+
+use super::access::PrivateMemory;
 use super::inject::Pending;
+use super::output;
 use super::{Context, Options, OrStop};
 use crate::arch::ARCH;
 use crate::cae::{self, Region};
@@ -40,6 +47,8 @@ pub(super) struct Built {
     pub doorbell: Option<sel4::cap::Notification>,
     /// Where agreed shared accesses are executed.
     pub sandbox: Option<Sandbox>,
+    /// A Linux program's personality (None: the native call ABI).
+    pub linux: Option<Linux>,
 }
 
 /// The core of replica `index`: core 0 is the master's, replicas take the others in turn.
@@ -75,9 +84,22 @@ pub(super) fn build(
     let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
     let layout = image::load(bytes, ARCH, max_pages)
         .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
+    let linux = image::linux_program(bytes).map_err(|e| Stop(Status::BadImage, e.into()))?;
+    // A Linux program's system-call instructions, found in its executable segments.
+    let sites = linux.map(|_| {
+        let mut sites = Sites::default();
+        for seg in layout.segments.iter().filter(|s| s.rights.execute) {
+            sites.scan(ARCH, seg.vaddr, &bytes[seg.file.clone()]);
+        }
+        sites
+    });
     let written = crate::embedded::REPAIR == "written";
     let tracking = match mode.replicas {
         1 => Tracking::Off,
+        // No rollback for Linux programs: their FP/SIMD registers cannot be restored (the
+        // master cannot read them), so DMR detects and stops.
+        2 if linux.is_some() && written => Tracking::Writes,
+        2 if linux.is_some() => Tracking::Off,
         2 if written => Tracking::Checkpoints,
         2 => Tracking::Snapshots,
         _ if written => Tracking::Writes,
@@ -95,6 +117,7 @@ pub(super) fn build(
         heap_base: (ipc_buffer_end + HEAP_GAP).next_multiple_of(HEAP_GAP),
         quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
         tracking,
+        sites: sites.as_ref(),
     };
     // The shared region's addresses and the sandbox's are the master's: no image or heap there.
     let heap = program.heap_base
@@ -163,7 +186,25 @@ pub(super) fn build(
         shared: None,
         doorbell: None,
         sandbox: None,
+        linux: None,
     };
+    if let (Some(info), Some(sites)) = (linux, &sites) {
+        summary.personality = "linux";
+        built.linux = Some(start_linux(
+            ctx,
+            run,
+            &layout,
+            info,
+            sites.clone(),
+            program.heap_base,
+            replicas,
+        )?);
+        if mode.replicas == 2 {
+            log::warn!(
+                "DMR on a Linux program detects and stops (fail-stop): its FP/SIMD registers cannot be rolled back"
+            );
+        }
+    }
 
     // A companion component `<app>-device`, if the image has one: outside the group, sharing a
     // region with it.
@@ -194,6 +235,7 @@ pub(super) fn build(
         heap_base: (device_layout.span.end + PAGE_SIZE + HEAP_GAP).next_multiple_of(HEAP_GAP),
         quota_pages: program.quota_pages,
         tracking: Tracking::Off,
+        sites: None,
     };
     let badge = ReplicaBadge {
         group: ctx.group_number,
@@ -224,6 +266,70 @@ pub(super) fn build(
     *companion = Some(c);
     built.shared = Some(region);
     Ok(built)
+}
+
+/// A Linux program's start: the stack (argc, argv, auxv) in every replica alike, its registers,
+/// and the personality with the group's files.
+fn start_linux(
+    ctx: &mut Context<'_>,
+    run: &plan::Run<'static>,
+    layout: &image::Layout,
+    info: image::LinuxProgram,
+    sites: Sites,
+    heap_base: u64,
+    replicas: &[Replica],
+) -> Result<Linux, Stop> {
+    let mut random = [0u8; 16];
+    random[..8].copy_from_slice(&output::random().to_le_bytes());
+    random[8..].copy_from_slice(&output::random().to_le_bytes());
+    let argv: Vec<&str> = core::iter::once(run.app)
+        .chain(run.args.split('+').filter(|a| !a.is_empty()))
+        .collect();
+    let start = stack::Start {
+        arch: ARCH,
+        argv: &argv,
+        envp: &[],
+        phdr: info.phdr,
+        phent: info.phent,
+        phnum: info.phnum,
+        entry: layout.entry,
+        random,
+    };
+    let (sp, bytes) = stack::build(linux::STACK_TOP, &start);
+    for r in replicas {
+        r.space
+            .borrow_mut()
+            .add_lazy(linux::STACK_TOP - linux::STACK_SIZE..linux::STACK_TOP, false)
+            .map_err(|_| Stop(Status::OutOfMemory, "no room for the stack".into()))?;
+    }
+    cae::Private::write(
+        &mut PrivateMemory {
+            objects: ctx.objects,
+            replicas,
+            leader: 0,
+        },
+        sp,
+        &bytes,
+    )
+    .map_err(|e| Stop(Status::OutOfMemory, alloc::format!("initial stack: {}", e.0)))?;
+    let regs = romain_linux::arch::initial(ARCH, layout.entry, sp);
+    for r in replicas {
+        r.set_registers(&regs).or_stop()?;
+    }
+    log::info!(
+        "{}: a Linux program ({} system-call sites rewritten into traps)",
+        run.app,
+        sites.len()
+    );
+    let files = FileSystem::new(crate::embedded::FILES, crate::embedded::STDIN);
+    Ok(Linux::new(
+        ARCH,
+        sites,
+        files,
+        heap_base,
+        crate::embedded::QUOTA_MB,
+        crate::embedded::DUMP.map(alloc::string::String::from),
+    ))
 }
 
 /// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view.

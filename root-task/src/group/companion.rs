@@ -4,7 +4,6 @@ use romain_abi::{Call, CallError, ReplicaBadge, region};
 use romain_core::event::EventKind;
 use romain_core::image::PAGE_SIZE;
 use romain_core::summary::Summary;
-use romain_group::native::Native;
 use romain_group::{Group, Input, Stop};
 
 use super::OrStop;
@@ -106,9 +105,9 @@ fn end(m: &mut Machine<'_, '_>) -> Result<Option<Input>, Stop> {
 
 /// The replicas are done: the companion gets up to `COMPANION_GRACE_MS` to finish its own work
 /// (checking what the replicas left, reporting) before the group is torn down.
-pub(super) fn let_finish(
+pub(super) fn let_finish<P: romain_group::Personality>(
     m: &mut Machine<'_, '_>,
-    core: &mut Group<Native<'_>>,
+    core: &mut Group<P>,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
     if m.companion.is_none() {

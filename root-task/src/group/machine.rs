@@ -7,7 +7,7 @@ use romain_core::inject::Injection;
 use romain_core::memory::{self, Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
-use romain_group::{Executed, Injected, OverQuota, Shell, Stop};
+use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
@@ -213,6 +213,34 @@ impl Shell for Machine<'_, '_> {
             .borrow_mut()
             .grow(bytes)
             .map_err(|_| OverQuota)
+    }
+
+    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        let mut memory = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader: k,
+        };
+        cae::Private::read(&mut memory, addr, buf).map_err(|_| BadAddress(addr))
+    }
+
+    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
+        let mut memory = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader: 0,
+        };
+        cae::Private::write(&mut memory, addr, bytes).map_err(|_| BadAddress(addr))
+    }
+
+    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota> {
+        for r in self.replicas {
+            r.space
+                .borrow_mut()
+                .add_lazy(range.clone(), true)
+                .map_err(|_| OverQuota)?;
+        }
+        Ok(())
     }
 
     fn ring_doorbell(&mut self) {

@@ -29,7 +29,7 @@ use romain_core::memory::Refusal;
 use romain_core::plan;
 use romain_core::summary::{Status, Summary};
 use romain_group::native::Native;
-use romain_group::{Flow, Group, Stop};
+use romain_group::{Flow, Group, Personality, Stop};
 
 use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};
@@ -157,7 +157,7 @@ fn start_and_drive(
     ctx: &mut Context<'_>,
     run: &plan::Run<'static>,
     options: &Options,
-    built: build::Built,
+    mut built: build::Built,
     replicas: &[Replica],
     companion: Option<&Replica>,
     console: &mut Console,
@@ -182,15 +182,27 @@ fn start_and_drive(
         retry_ticks: arch::ticks_in_ms(inject::RESULT_RETRY_US) / 1000,
     };
     let injection = built.injection.as_ref().map(|p| p.at);
-    let mut core = Group::new(
-        config,
-        Native::new(run.args, crate::embedded::QUOTA_MB),
-        entry,
-        start,
-        injection,
-    );
+    let linux = built.linux.take();
     let mut machine = Machine::new(ctx, replicas, companion, built, console);
-    let result = drive(&mut machine, &mut core, summary);
+    // The personality: the program's call ABI.
+    let result = match linux {
+        Some(linux) => drive(
+            &mut machine,
+            &mut Group::new(config, linux, entry, start, injection),
+            summary,
+        ),
+        None => drive(
+            &mut machine,
+            &mut Group::new(
+                config,
+                Native::new(run.args, crate::embedded::QUOTA_MB),
+                entry,
+                start,
+                injection,
+            ),
+            summary,
+        ),
+    };
     summary.cycles = arch::counter().wrapping_sub(start);
     summary.invocations = crate::count::snapshot().since(&invocations_before);
     summary.pages = replicas[0].space.borrow().len() as u64;
@@ -203,9 +215,9 @@ fn start_and_drive(
 
 /// The event loop of a started group: receive, translate, step the core (which applies its
 /// effects through the machine).
-fn drive(
+fn drive<P: Personality>(
     machine: &mut Machine<'_, '_>,
-    core: &mut Group<Native<'_>>,
+    core: &mut Group<P>,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
     loop {

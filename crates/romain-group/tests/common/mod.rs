@@ -11,7 +11,9 @@ use romain_core::memory::{Repaired, Scope, Tracking};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
 use romain_group::native::Native;
-use romain_group::{Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop};
+use romain_group::{
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop,
+};
 
 pub const ARCH: Arch = Arch::Aarch64;
 pub const HZ: u64 = 1_000_000;
@@ -253,6 +255,16 @@ impl Shell for FakeKernel {
     }
     fn ring_doorbell(&mut self) {
         self.effects.push(Effect::Ring);
+    }
+    // The native personality passes no buffers by reference (romain-linux tests its own).
+    fn read_memory(&mut self, _k: usize, addr: u64, _buf: &mut [u8]) -> Result<(), BadAddress> {
+        Err(BadAddress(addr))
+    }
+    fn write_memory(&mut self, addr: u64, _bytes: &[u8]) -> Result<(), BadAddress> {
+        Err(BadAddress(addr))
+    }
+    fn map_lazy(&mut self, _range: std::ops::Range<u64>) -> Result<(), OverQuota> {
+        Err(OverQuota)
     }
 }
 

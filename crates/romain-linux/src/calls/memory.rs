@@ -1,0 +1,204 @@
+//! brk, mmap, munmap, mremap, mprotect, madvise. Memory is private and anonymous (a file
+//! mapping is a private copy of the file's bytes); protections are not changed (mprotect
+//! succeeds and leaves the pages as they are). Unmapped ranges of the mapping area are
+//! reused, zeroed, by later mappings.
+
+use core::ops::Range;
+
+use romain_group::Shell;
+use syscalls::Errno;
+
+use crate::context::Ctx;
+use crate::linux::{Linux, MMAP_AREA};
+
+const PAGE: u64 = 4096;
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MREMAP_MAYMOVE: u64 = 1;
+
+pub fn check_range(addr: u64, len: u64) -> Result<u64, Errno> {
+    match len.checked_next_multiple_of(PAGE) {
+        Some(len) if addr.is_multiple_of(PAGE) && addr.checked_add(len).is_some() => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Zeroes `range` in every replica.
+fn zero<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, range: Range<u64>) -> Result<(), Errno> {
+    let zeros = [0u8; 4096];
+    let mut at = range.start;
+    while at < range.end {
+        let n = (range.end - at).min(zeros.len() as u64);
+        cx.write(at, &zeros[..n as usize])?;
+        at += n;
+    }
+    Ok(())
+}
+
+/// The program break: `addr` 0 (or below the start) asks where it is; a move up grows every
+/// replica's heap alike, as far as the memory quota allows (on failure the break stays, as on
+/// Linux).
+pub fn brk<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, addr: u64) -> u64 {
+    if addr < linux.brk_base || addr > linux.brk_base + (1 << 40) {
+        return linux.brk;
+    }
+    let want = addr.next_multiple_of(PAGE);
+    if want > linux.grown {
+        let bytes = want - linux.grown;
+        for k in 0..cx.calls.replicas {
+            if cx.calls.shell.grow(k, bytes).is_err() {
+                return linux.brk;
+            }
+        }
+        linux.grown = want;
+    }
+    if addr > linux.brk {
+        // Memory given back by an earlier shrink reads as zeros again.
+        let stale = linux.brk..addr.min(linux.grown);
+        if zero(cx, stale).is_err() {
+            return linux.brk;
+        }
+    }
+    linux.brk = addr;
+    addr
+}
+
+/// A range of `len` bytes of the mapping area: a free one reused (zeroed), or fresh memory.
+fn place<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, len: u64) -> Result<u64, Errno> {
+    if let Some(i) = linux.free.iter().position(|r| r.end - r.start >= len) {
+        let r = linux.free[i].clone();
+        if r.end - r.start == len {
+            linux.free.remove(i);
+        } else {
+            linux.free[i].start += len;
+        }
+        zero(cx, r.start..r.start + len)?;
+        linux.maps.insert(r.start, r.start + len);
+        return Ok(r.start);
+    }
+    let start = linux.next_map;
+    let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+    if end > MMAP_AREA.end {
+        return Err(Errno::ENOMEM);
+    }
+    cx.calls
+        .shell
+        .map_lazy(start..end)
+        .map_err(|_| Errno::ENOMEM)?;
+    linux.next_map = end;
+    linux.maps.insert(start, end);
+    Ok(start)
+}
+
+pub fn mmap<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    a: &[u64; 6],
+) -> Result<u64, Errno> {
+    let (addr, len, _prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    if len == 0 || !offset.is_multiple_of(PAGE) || flags & (MAP_SHARED | MAP_PRIVATE) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::ENOMEM)?;
+    // The file's bytes first: a bad descriptor maps nothing.
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        let open = linux.fs.fd(fd)?;
+        let crate::fs::Node::File(name) = &open.node else {
+            return Err(Errno::EACCES);
+        };
+        Some(name.clone())
+    } else {
+        None
+    };
+    let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+        // Only over memory the program mapped before (glibc does this to trim or to place a
+        // mapping within a larger one): zeroed, as a fresh mapping would be.
+        let inside = linux
+            .maps
+            .range(..=addr)
+            .next_back()
+            .is_some_and(|(&s, &e)| s <= addr && addr + len <= e);
+        if !inside || flags & MAP_FIXED_NOREPLACE != 0 {
+            return Err(if inside { Errno::EEXIST } else { Errno::ENOMEM });
+        }
+        zero(cx, addr..addr + len)?;
+        addr
+    } else {
+        place(linux, cx, len)?
+    };
+    if let Some(name) = file {
+        let bytes = linux.fs.file(&name).map(|f| f.data.bytes()).unwrap_or(&[]);
+        let from = (offset as usize).min(bytes.len());
+        let n = (len as usize).min(bytes.len() - from);
+        let copy = bytes[from..from + n].to_vec();
+        cx.write(start, &copy)?;
+    }
+    Ok(start)
+}
+
+pub fn munmap(linux: &mut Linux, addr: u64, len: u64) -> Result<u64, Errno> {
+    check_range(addr, len)?;
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = addr + len.next_multiple_of(PAGE); // checked above
+    // Every mapping that overlaps loses the overlap; the rest of it stays.
+    let hit: alloc::vec::Vec<(u64, u64)> = linux
+        .maps
+        .iter()
+        .filter(|&(&s, &e)| s < end && addr < e)
+        .map(|(&s, &e)| (s, e))
+        .collect();
+    for (s, e) in hit {
+        linux.maps.remove(&s);
+        if s < addr {
+            linux.maps.insert(s, addr);
+        }
+        if end < e {
+            linux.maps.insert(end, e);
+        }
+        linux.free.push(s.max(addr)..e.min(end));
+    }
+    Ok(0)
+}
+
+pub fn mremap<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    a: &[u64; 6],
+) -> Result<u64, Errno> {
+    let (old, old_len, new_len, flags) = (a[0], a[1], a[2], a[3]);
+    check_range(old, old_len)?;
+    let old_len = old_len.next_multiple_of(PAGE); // checked above
+    let new_len = new_len
+        .checked_next_multiple_of(PAGE)
+        .ok_or(Errno::ENOMEM)?;
+    let Some((&s, &e)) = linux.maps.range(..=old).next_back() else {
+        return Err(Errno::EFAULT);
+    };
+    if !(s <= old && old + old_len <= e) || new_len == 0 {
+        return Err(Errno::EFAULT);
+    }
+    if new_len <= old_len {
+        if new_len < old_len {
+            munmap(linux, old + new_len, old_len - new_len)?;
+        }
+        return Ok(old);
+    }
+    if flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::ENOMEM);
+    }
+    let to = place(linux, cx, new_len)?;
+    let mut at = 0;
+    while at < old_len {
+        let n = (old_len - at).min(1 << 20);
+        let bytes = cx.read(old + at, n)?;
+        cx.write(to + at, &bytes)?;
+        at += n;
+    }
+    munmap(linux, old, old_len)?;
+    Ok(to)
+}

@@ -1,0 +1,211 @@
+//! Calls that name files: openat, the stat family, access, unlink, rename, getcwd, readlink.
+//! Paths are resolved against the working directory `/`; a directory descriptor other than
+//! AT_FDCWD is taken as `/` too (the file system has one directory).
+
+use linux_raw_sys::general::{O_DIRECTORY, stat, statx};
+use romain_group::Shell;
+use syscalls::Errno;
+
+use super::set;
+use crate::context::Ctx;
+use crate::fs::{How, Node};
+use crate::linux::Linux;
+use crate::table::PATH_MAX;
+
+pub const AT_FDCWD: u64 = -100i64 as u64;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_TRUNC: u64 = 0o1000;
+const O_APPEND: u64 = 0o2000;
+
+const S_IFREG: u64 = 0o100_000;
+const S_IFDIR: u64 = 0o040_000;
+const S_IFIFO: u64 = 0o010_000;
+
+fn path<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, at: u64) -> Result<alloc::string::String, Errno> {
+    let p = cx.read_str(at, PATH_MAX)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(p)
+}
+
+pub fn openat<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    _dirfd: u64,
+    at: u64,
+    flags: u64,
+) -> Result<u64, Errno> {
+    let p = path(cx, at)?;
+    let (readable, writable) = match flags & 3 {
+        0 => (true, false),
+        1 => (false, true),
+        2 => (true, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    let how = How {
+        readable,
+        writable,
+        create: flags & O_CREAT != 0,
+        exclusive: flags & O_EXCL != 0,
+        truncate: flags & O_TRUNC != 0,
+        append: flags & O_APPEND != 0,
+        directory: flags & O_DIRECTORY as u64 != 0,
+    };
+    linux.fs.open(&p, how)
+}
+
+/// Mode, size and inode of what `node` is. The console is a pipe (as stdout and stderr are when
+/// a program's output is captured on Linux): stdio buffers it fully, like the golden run.
+fn attributes(linux: &Linux, node: &Node) -> (u64, u64, u64) {
+    let mode = match node {
+        Node::File(_) => S_IFREG | 0o644,
+        Node::Dir => S_IFDIR | 0o755,
+        Node::Console | Node::Empty => S_IFIFO | 0o600,
+    };
+    (mode, linux.fs.size(node), linux.fs.ino(node))
+}
+
+fn write_stat<S: Shell>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    node: &Node,
+    buf: u64,
+) -> Result<u64, Errno> {
+    let (mode, size, ino) = attributes(linux, node);
+    let mut b = alloc::vec![0u8; core::mem::size_of::<stat>()];
+    set!(b, stat, st_dev, 1);
+    set!(b, stat, st_ino, ino);
+    set!(b, stat, st_nlink, 1);
+    set!(b, stat, st_mode, mode);
+    set!(b, stat, st_uid, crate::stack::UID);
+    set!(b, stat, st_gid, crate::stack::GID);
+    set!(b, stat, st_size, size);
+    set!(b, stat, st_blksize, 4096);
+    set!(b, stat, st_blocks, size.div_ceil(512));
+    cx.write(buf, &b)?;
+    Ok(0)
+}
+
+pub fn fstat<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    fd: u64,
+    buf: u64,
+) -> Result<u64, Errno> {
+    let node = linux.fs.fd(fd)?.node.clone();
+    write_stat(linux, cx, &node, buf)
+}
+
+/// What a path (or, with AT_EMPTY_PATH and "", the descriptor) names.
+fn node_at<S: Shell>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    dirfd: u64,
+    at: u64,
+    flags: u64,
+) -> Result<Node, Errno> {
+    let p = cx.read_str(at, PATH_MAX)?;
+    if p.is_empty() {
+        if flags & AT_EMPTY_PATH != 0 {
+            return Ok(linux.fs.fd(dirfd)?.node.clone());
+        }
+        return Err(Errno::ENOENT);
+    }
+    let name = crate::fs::normalise(&p);
+    if name == "/" {
+        return Ok(Node::Dir);
+    }
+    match linux.fs.file(&name) {
+        Some(_) => Ok(Node::File(name)),
+        None => Err(Errno::ENOENT),
+    }
+}
+
+pub fn fstatat<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    dirfd: u64,
+    at: u64,
+    buf: u64,
+    flags: u64,
+) -> Result<u64, Errno> {
+    let node = node_at(linux, cx, dirfd, at, flags)?;
+    write_stat(linux, cx, &node, buf)
+}
+
+pub fn statx<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    dirfd: u64,
+    at: u64,
+    flags: u64,
+    buf: u64,
+) -> Result<u64, Errno> {
+    let node = node_at(linux, cx, dirfd, at, flags)?;
+    let (mode, size, ino) = attributes(linux, &node);
+    let mut b = alloc::vec![0u8; core::mem::size_of::<statx>()];
+    // STATX_BASIC_STATS.
+    set!(b, statx, stx_mask, 0x7ff);
+    set!(b, statx, stx_blksize, 4096);
+    set!(b, statx, stx_nlink, 1);
+    set!(b, statx, stx_uid, crate::stack::UID);
+    set!(b, statx, stx_gid, crate::stack::GID);
+    set!(b, statx, stx_mode, mode);
+    set!(b, statx, stx_ino, ino);
+    set!(b, statx, stx_size, size);
+    set!(b, statx, stx_blocks, size.div_ceil(512));
+    cx.write(buf, &b)?;
+    Ok(0)
+}
+
+pub fn getcwd<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, buf: u64, size: u64) -> Result<u64, Errno> {
+    if size < 2 {
+        return Err(Errno::ERANGE);
+    }
+    cx.write(buf, b"/\0")?;
+    Ok(2)
+}
+
+/// There are no symbolic links (glibc asks for `/proc/self/exe`: ENOENT is what it expects
+/// without /proc).
+pub fn readlink<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, at: u64) -> Result<u64, Errno> {
+    path(cx, at)?;
+    Err(Errno::ENOENT)
+}
+
+pub fn access<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    _dirfd: u64,
+    at: u64,
+) -> Result<u64, Errno> {
+    let p = path(cx, at)?;
+    if linux.fs.exists(&p) {
+        Ok(0)
+    } else {
+        Err(Errno::ENOENT)
+    }
+}
+
+pub fn unlink<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    _dirfd: u64,
+    at: u64,
+) -> Result<u64, Errno> {
+    let p = path(cx, at)?;
+    linux.fs.unlink(&p)
+}
+
+pub fn rename<S: Shell>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    from: u64,
+    to: u64,
+) -> Result<u64, Errno> {
+    let (from, to) = (path(cx, from)?, path(cx, to)?);
+    linux.fs.rename(&from, &to)
+}

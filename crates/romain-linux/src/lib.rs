@@ -1,0 +1,27 @@
+//! The Linux personality: unmodified static Linux programs (x86_64 and aarch64 ELF, glibc or
+//! musl) as replicas.
+//!
+//! - [`rewrite`]: every system-call instruction becomes a trap of the same length at load, so
+//!   that each Linux call reaches the master as a user exception with the complete registers.
+//! - [`stack`]: the initial stack (argc, argv, envp, auxv).
+//! - [`table`]: one declarative table per architecture, number → [`table::Call`], and what each
+//!   call reads from the program's memory (compared with the event).
+//! - [`linux`]: the [`romain_group::Personality`]; `calls/` performs the calls, one module per
+//!   family, against [`fs`], the group's in-memory files and descriptors.
+//!
+//! Everything here runs on the host against a fake replica memory (`tests/`).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod arch;
+mod calls;
+mod context;
+pub mod fs;
+pub mod linux;
+pub mod rewrite;
+pub mod stack;
+pub mod table;
+
+pub use linux::Linux;

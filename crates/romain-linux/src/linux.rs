@@ -1,0 +1,248 @@
+//! The Linux personality: an agreed trap at a rewritten system-call site is decoded by the
+//! architecture's table and performed once; every replica gets the result in its registers and
+//! the same bytes in its memory.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use romain_core::event::{Event, EventKind};
+use romain_core::regs::Arch;
+use romain_core::summary::Summary;
+use romain_group::{Action, Calls, Personality, Shell, Stop, program_fault};
+use syscalls::Errno;
+
+use crate::arch;
+use crate::calls;
+use crate::context::Ctx;
+use crate::fs::FileSystem;
+use crate::rewrite::Sites;
+use crate::table::{self, Input, PATH_MAX};
+
+/// Where anonymous and file mappings go (below the master's shared region at 0x20_0000_0000).
+pub const MMAP_AREA: Range<u64> = 0x10_0000_0000..0x1f_0000_0000;
+/// The stack: its top, and how far down it may grow (mapped on first touch). Below 2^39: the
+/// smallest user address space of the kernels here (aarch64 with a 40-bit physical space).
+pub const STACK_TOP: u64 = 0x7f_0000_0000;
+pub const STACK_SIZE: u64 = 8 << 20;
+
+/// What a call comes to.
+pub enum Outcome {
+    /// The value for x0 / rax (a negative errno as Linux returns it).
+    Return(u64),
+    /// The program ends with this status.
+    Exit(i64),
+}
+
+impl From<Result<u64, Errno>> for Outcome {
+    fn from(r: Result<u64, Errno>) -> Self {
+        Outcome::Return(match r {
+            Ok(v) => v,
+            Err(e) => (-(e.into_raw() as i64)) as u64,
+        })
+    }
+}
+
+/// A Linux program's group state.
+pub struct Linux {
+    pub arch: Arch,
+    pub sites: Sites,
+    pub fs: FileSystem,
+    /// The program break: where it starts, where the program put it, and how far the replicas'
+    /// heap was grown (memory above `brk` and below `grown` is zeroed before it is handed out
+    /// again).
+    pub brk_base: u64,
+    pub brk: u64,
+    pub grown: u64,
+    /// Mapped ranges of [`MMAP_AREA`] (start → end), free ranges for reuse, and where fresh
+    /// ones start.
+    pub maps: alloc::collections::BTreeMap<u64, u64>,
+    pub free: Vec<Range<u64>>,
+    pub next_map: u64,
+    /// The descriptor's file name to print at exit (`DUMP=`).
+    pub dump: Option<String>,
+    enosys_logged: heapless::Vec<u64, 32>,
+    pub quota_mb: u64,
+}
+
+impl Linux {
+    pub fn new(
+        arch: Arch,
+        sites: Sites,
+        fs: FileSystem,
+        brk_base: u64,
+        quota_mb: u64,
+        dump: Option<String>,
+    ) -> Self {
+        Linux {
+            arch,
+            sites,
+            fs,
+            brk_base,
+            brk: brk_base,
+            grown: brk_base,
+            maps: Default::default(),
+            free: Vec::new(),
+            next_map: MMAP_AREA.start,
+            dump,
+            enosys_logged: heapless::Vec::new(),
+            quota_mb,
+        }
+    }
+
+    /// Whether `event` is a system call: the trap at a rewritten site.
+    fn syscall_of(&self, event: &Event) -> Option<arch::Syscall> {
+        match event.kind {
+            EventKind::UserException { number, .. }
+                if arch::is_trap(self.arch, number) && self.sites.contains(event.regs.pc()) =>
+            {
+                Some(arch::decode(&event.regs))
+            }
+            _ => None,
+        }
+    }
+
+    fn enosys(&mut self, number: u64, summary: &mut Summary<'_>) -> Outcome {
+        summary.linux_enosys += 1;
+        if !self.enosys_logged.contains(&number) && self.enosys_logged.push(number).is_ok() {
+            log::warn!(
+                "Linux system call {number} ({}) not supported: ENOSYS (logged once per number)",
+                table::name(self.arch, number).unwrap_or("unknown")
+            );
+        }
+        Outcome::Return((-(Errno::ENOSYS.into_raw() as i64)) as u64)
+    }
+}
+
+/// FNV-1a, continued from `hash`.
+pub fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+impl Personality for Linux {
+    fn fingerprint<S: Shell>(&mut self, k: usize, event: &Event, shell: &mut S) -> Option<u64> {
+        let call = self.syscall_of(event)?;
+        let inputs = table::lookup(self.arch, call.number)?.inputs();
+        if inputs.is_empty() {
+            return None;
+        }
+        let mut hash = FNV_START;
+        let mut read = |addr: u64, len: u64, hash: &mut u64| -> Option<Vec<u8>> {
+            let mut buf = alloc::vec![0; len.min(crate::context::MAX_IO) as usize];
+            match shell.read_memory(k, addr, &mut buf) {
+                Ok(()) => {
+                    *hash = fnv(*hash, &buf);
+                    Some(buf)
+                }
+                // A bad pointer: the call will answer EFAULT; the hash still names it.
+                Err(_) => {
+                    *hash = fnv(*hash, b"\xffbad");
+                    None
+                }
+            }
+        };
+        for input in inputs {
+            let a = &call.args;
+            match *input {
+                Input::Bytes { ptr, len } => {
+                    read(a[ptr], a[len], &mut hash);
+                }
+                Input::Fixed { ptr, size } if a[ptr] != 0 => {
+                    read(a[ptr], size, &mut hash);
+                }
+                Input::Fixed { .. } => {}
+                Input::Str(ptr) => {
+                    // Up to the NUL, page by page.
+                    let mut at = a[ptr];
+                    let mut total = 0;
+                    while total < PATH_MAX as u64 {
+                        let chunk = 4096 - at % 4096;
+                        match read(at, chunk, &mut hash) {
+                            Some(b) if !b.contains(&0) => {
+                                at += chunk;
+                                total += chunk;
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                Input::Iov { ptr, count } | Input::IovArray { ptr, count } => {
+                    let count = a[count].min(1024);
+                    let Some(iov) = read(a[ptr], 16 * count, &mut hash) else {
+                        continue;
+                    };
+                    if matches!(input, Input::Iov { .. }) {
+                        for e in iov.chunks_exact(16) {
+                            let base = u64::from_le_bytes(e[..8].try_into().expect("8"));
+                            let len = u64::from_le_bytes(e[8..].try_into().expect("8"));
+                            read(base, len, &mut hash);
+                        }
+                    }
+                }
+            }
+        }
+        Some(hash)
+    }
+
+    fn perform<S: Shell>(&mut self, event: &Event, mut cx: Calls<'_, '_, S>) -> Action {
+        let Some(call) = self.syscall_of(event) else {
+            return program_fault(event, cx);
+        };
+        // A call may set a register besides its result (arch_prctl: the FS base).
+        let mut regs = event.regs.clone();
+        let outcome = match table::lookup(self.arch, call.number) {
+            None => self.enosys(call.number, cx.summary),
+            Some(c) => calls::perform(self, c, &call.args, &mut Ctx { calls: &mut cx }, &mut regs),
+        };
+        match outcome {
+            Outcome::Return(value) => Action::Resume(arch::returned(&regs, value)),
+            Outcome::Exit(code) => {
+                cx.summary.exit_code = Some(code);
+                self.report_files(&mut cx);
+                Action::End
+            }
+        }
+    }
+
+    fn finish(&self, _summary: &Summary<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
+impl Linux {
+    /// At exit: one line per file the program wrote (name, size, hash), and the files in the
+    /// summary's output; `DUMP=` prints one file's bytes as hex between markers.
+    fn report_files<S: Shell>(&self, cx: &mut Calls<'_, '_, S>) {
+        let mut all = FNV_START;
+        for (name, bytes) in self.fs.written() {
+            let hash = fnv(FNV_START, bytes);
+            cx.shell.end_line();
+            log::info!("file {name}: {} bytes, fnv1a64 {hash:016x}", bytes.len());
+            all = fnv(fnv(all, name.as_bytes()), &hash.to_le_bytes());
+            cx.summary.files_written += 1;
+        }
+        cx.summary.files_hash = all;
+        if let Some(want) = &self.dump {
+            let name = crate::fs::normalise(want);
+            match self.fs.file(&name) {
+                Some(f) => {
+                    let bytes = f.data.bytes();
+                    log::info!("ROMAIN-DUMP-BEGIN {name} {}", bytes.len());
+                    for line in bytes.chunks(64) {
+                        let mut hex = heapless::String::<128>::new();
+                        for b in line {
+                            let _ = core::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+                        }
+                        log::info!("ROMAIN-DUMP {hex}");
+                    }
+                    log::info!("ROMAIN-DUMP-END {name}");
+                }
+                None => log::warn!("DUMP={want}: the program has no such file"),
+            }
+        }
+    }
+}

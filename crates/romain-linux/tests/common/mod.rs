@@ -1,0 +1,340 @@
+//! A fake group for the Linux personality: replicas with a byte-addressed memory and register
+//! files, driven through the real group core.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use romain_core::event::{Event, EventKind, Words};
+use romain_core::inject::Injection;
+use romain_core::memory::{Repaired, Scope, Tracking};
+use romain_core::regs::{Arch, RegisterFile};
+use romain_core::summary::Summary;
+use romain_group::{
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop,
+};
+use romain_linux::fs::FileSystem;
+use romain_linux::linux::Linux;
+use romain_linux::rewrite::Sites;
+
+pub const PAGE: u64 = 4096;
+/// The program's code page (the trap sites), data and the heap start.
+pub const CODE: u64 = 0x40_0000;
+pub const DATA: u64 = 0x60_0000;
+pub const HEAP: u64 = 0x80_0000;
+
+#[derive(Default, Clone)]
+pub struct Replica {
+    pub regs: Vec<u64>,
+    pub pages: BTreeMap<u64, Vec<u8>>,
+    /// Ranges the program owns (pages appear there on first touch).
+    pub mine: Vec<Range<u64>>,
+    pub heap_end: u64,
+}
+
+impl Replica {
+    fn owns(&self, addr: u64) -> bool {
+        self.mine.iter().any(|r| r.contains(&addr))
+    }
+    pub fn byte(&self, addr: u64) -> u8 {
+        let page = addr - addr % PAGE;
+        self.pages
+            .get(&page)
+            .map_or(0, |p| p[(addr - page) as usize])
+    }
+    fn set(&mut self, addr: u64, b: u8) {
+        let page = addr - addr % PAGE;
+        self.pages
+            .entry(page)
+            .or_insert_with(|| vec![0; PAGE as usize])[(addr - page) as usize] = b;
+    }
+}
+
+pub struct Fake {
+    pub arch: Arch,
+    pub replicas: Vec<Replica>,
+    pub out: Vec<u8>,
+    pub now: u64,
+    pub quota_pages: u64,
+    pub used_pages: u64,
+    pub replies: usize,
+    pub next_random: u64,
+}
+
+impl Fake {
+    pub fn poke(&mut self, addr: u64, bytes: &[u8]) {
+        for r in &mut self.replicas {
+            for (i, &b) in bytes.iter().enumerate() {
+                r.set(addr + i as u64, b);
+            }
+        }
+    }
+    pub fn peek(&self, k: usize, addr: u64, len: usize) -> Vec<u8> {
+        (0..len as u64)
+            .map(|i| self.replicas[k].byte(addr + i))
+            .collect()
+    }
+}
+
+impl Shell for Fake {
+    fn now(&self) -> u64 {
+        self.now
+    }
+    fn stop(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn start(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn forget_reply(&mut self, _k: usize) {}
+    fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.replicas[k].regs = regs.words().to_vec();
+        Ok(())
+    }
+    fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.set_registers(k, regs)
+    }
+    fn reply(&mut self, _k: usize, _words: &[u64]) {
+        self.replies += 1;
+    }
+    fn repair(
+        &mut self,
+        good: usize,
+        bad: usize,
+        regs: &RegisterFile,
+        _scope: Scope,
+    ) -> Result<Repaired, Stop> {
+        let copy = self.replicas[good].clone();
+        self.replicas[bad] = copy;
+        self.replicas[bad].regs = regs.words().to_vec();
+        Ok(Repaired {
+            compared: 1,
+            copied: 1,
+        })
+    }
+    fn roll_back_memory(&mut self, _k: usize) -> Result<usize, Stop> {
+        Ok(0)
+    }
+    fn agree_memory(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn private_digest(&mut self, _k: usize, _event: &Event) -> Option<u64> {
+        None
+    }
+    fn execute_shared(&mut self, _leader: usize, _event: &Event) -> Result<Executed, Stop> {
+        unreachable!("no shared region")
+    }
+    fn inject(
+        &mut self,
+        _k: usize,
+        _at: &Injection<'static>,
+        _event: Option<&mut Event>,
+        _running: bool,
+    ) -> Result<Injected, Stop> {
+        Ok(Injected::Applied)
+    }
+    fn print(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+    fn end_line(&mut self) {}
+    fn random(&mut self) -> u64 {
+        self.next_random += 0x0101_0101_0101_0101;
+        self.next_random
+    }
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
+        let pages = bytes.div_ceil(PAGE);
+        if k == 0 {
+            if self.used_pages + pages > self.quota_pages {
+                return Err(OverQuota);
+            }
+            self.used_pages += pages;
+        }
+        let r = &mut self.replicas[k];
+        let old = r.heap_end;
+        r.heap_end += pages * PAGE;
+        let end = r.heap_end;
+        r.mine.push(old..end);
+        Ok(old)
+    }
+    fn ring_doorbell(&mut self) {}
+    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        let r = &self.replicas[k];
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = addr + i as u64;
+            if !r.owns(a) {
+                return Err(BadAddress(a));
+            }
+            *b = r.byte(a);
+        }
+        Ok(())
+    }
+    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
+        for i in 0..bytes.len() as u64 {
+            if !self.replicas[0].owns(addr + i) || (CODE..CODE + PAGE).contains(&(addr + i)) {
+                return Err(BadAddress(addr + i));
+            }
+        }
+        self.poke(addr, bytes);
+        Ok(())
+    }
+    fn map_lazy(&mut self, range: Range<u64>) -> Result<(), OverQuota> {
+        let pages = (range.end - range.start) / PAGE;
+        if self.used_pages + pages > self.quota_pages {
+            return Err(OverQuota);
+        }
+        self.used_pages += pages;
+        for r in &mut self.replicas {
+            r.mine.push(range.clone());
+        }
+        Ok(())
+    }
+}
+
+/// A group of `n` replicas of a program whose code page has system-call sites every 16 bytes.
+pub struct Rig {
+    pub group: Group<Linux>,
+    pub fake: Fake,
+    pub summary: Summary<'static>,
+    pub arch: Arch,
+}
+
+pub fn sites(arch: Arch) -> Sites {
+    let mut sites = Sites::default();
+    let mut code = vec![0u8; PAGE as usize];
+    for at in (0..PAGE as usize).step_by(16) {
+        match arch {
+            Arch::X86_64 => code[at..at + 2].copy_from_slice(&[0x0f, 0x05]),
+            Arch::Aarch64 => code[at..at + 4].copy_from_slice(&0xd400_0001u32.to_le_bytes()),
+        }
+    }
+    if arch == Arch::X86_64 {
+        // Padding that decodes as single-byte nops between the sites.
+        for (i, b) in code.iter_mut().enumerate() {
+            if i % 16 >= 2 {
+                *b = 0x90;
+            }
+        }
+    }
+    sites.scan(arch, CODE, &code);
+    sites
+}
+
+impl Rig {
+    pub fn new(arch: Arch, n: usize, files: &[(&str, &'static [u8])], stdin: Option<&str>) -> Rig {
+        let mine = vec![CODE..CODE + PAGE, DATA..DATA + 16 * PAGE];
+        let replica = Replica {
+            regs: vec![0; arch.num_registers()],
+            mine,
+            heap_end: HEAP,
+            ..Default::default()
+        };
+        let fake = Fake {
+            arch,
+            replicas: vec![replica; n],
+            out: Vec::new(),
+            now: 0,
+            quota_pages: 256,
+            used_pages: 0,
+            replies: 0,
+            next_random: 0,
+        };
+        let linux = Linux::new(
+            arch,
+            sites(arch),
+            FileSystem::new(files, stdin),
+            HEAP,
+            1,
+            None,
+        );
+        let config = Config {
+            replicas: n,
+            tracking: Tracking::Off,
+            lag_ticks: 0,
+            silence_ticks: 0,
+            lag_ms: 0,
+            silence_ms: 0,
+            counter_hz: 1_000_000,
+            shared: None,
+            retry_ticks: 1,
+        };
+        let entry = romain_linux::arch::initial(arch, CODE, DATA + 16 * PAGE);
+        let summary = Summary::new(arch.name(), "test", if n == 3 { "tmr" } else { "dmr" }, n);
+        Rig {
+            group: Group::new(config, linux, entry, 0, None),
+            fake,
+            summary,
+            arch,
+        }
+    }
+
+    /// The registers of a system call `number(args)` at site `site`.
+    pub fn call_regs(&self, site: u64, number: u64, args: &[u64]) -> RegisterFile {
+        let mut w = vec![0u64; self.arch.num_registers()];
+        w[0] = CODE + 16 * site;
+        w[1] = DATA + 8 * PAGE;
+        match self.arch {
+            Arch::X86_64 => {
+                w[3] = number;
+                for (i, &a) in args.iter().enumerate() {
+                    w[[8, 7, 6, 12, 10, 11][i]] = a;
+                }
+            }
+            Arch::Aarch64 => {
+                w[11] = number;
+                for (i, &a) in args.iter().enumerate() {
+                    w[3 + i] = a;
+                }
+            }
+        }
+        RegisterFile::new(self.arch, &w).unwrap()
+    }
+
+    pub fn trap_event(&self, regs: RegisterFile) -> Event {
+        let number = match self.arch {
+            Arch::X86_64 => romain_linux::arch::X86_64_UD_VECTOR,
+            Arch::Aarch64 => romain_linux::arch::AARCH64_TRAP_ESR,
+        };
+        Event::new(
+            EventKind::UserException { number, code: 0 },
+            Words::new(),
+            regs,
+        )
+    }
+
+    /// Every replica makes the call; the result register of replica 0 afterwards.
+    pub fn call(&mut self, number: u64, args: &[u64]) -> Result<(Flow, i64), Stop> {
+        let regs = self.call_regs(1, number, args);
+        let mut flow = Flow::Continue;
+        for k in 0..self.fake.replicas.len() {
+            let event = self.trap_event(regs.clone());
+            flow = self.group.step(
+                Input::Arrival { replica: k, event },
+                &mut self.fake,
+                &mut self.summary,
+            )?;
+        }
+        Ok((flow, self.result(0)))
+    }
+
+    pub fn result(&self, k: usize) -> i64 {
+        let i = match self.arch {
+            Arch::X86_64 => 3,
+            Arch::Aarch64 => 3,
+        };
+        self.fake.replicas[k].regs[i] as i64
+    }
+
+    pub fn pc(&self, k: usize) -> u64 {
+        self.fake.replicas[k].regs[0]
+    }
+}
+
+/// A Linux system call number on `arch`, by name.
+pub fn nr(arch: Arch, name: &str) -> u64 {
+    match arch {
+        Arch::X86_64 => name.parse::<syscalls::x86_64::Sysno>().unwrap() as u64,
+        Arch::Aarch64 => name.parse::<syscalls::aarch64::Sysno>().unwrap() as u64,
+    }
+}
+
+pub const ARCHES: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
