@@ -82,7 +82,12 @@ REPLICA_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica/$(ARCH)-sel4-replic
 MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
 # A plan may name a program that does not exist: the master reports it (status unknown-app).
-app_elf = $(or $(APP_$(1)),$(REPLICA_DIR)/$(1).elf)
+# The C programs of linux-apps/ are built static for Linux with Debian's compilers and run
+# unmodified (the Linux personality).
+LINUX_APPS_DIR := $(BUILD)/linux-apps/$(ARCH)
+LINUX_CC := $(if $(filter aarch64,$(ARCH)),aarch64-linux-gnu-gcc,gcc)
+LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c))
+app_elf = $(or $(APP_$(1)),$(if $(filter $(1),$(LINUX_APPS)),$(LINUX_APPS_DIR)/$(1)),$(REPLICA_DIR)/$(1).elf)
 # A program's companion component `<app>-device` (see README, copy & execute) comes along.
 embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
 
@@ -96,7 +101,7 @@ embedded_files = $(foreach f,$(FILES),$(firstword $(subst =, ,$(f)))=$(abspath $
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
+.PHONY: all setup setup-host run image replicas linux-apps master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
 
 all: image
 
@@ -117,7 +122,13 @@ replicas: $(TARGETS)/.stamp
 	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica \
 	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(ARCH)-sel4-replica.json $(BUILD_STD)
 
-master: replicas
+$(LINUX_APPS_DIR)/%: linux-apps/%.c
+	@mkdir -p $(@D)
+	$(LINUX_CC) -static -O2 -o $@ $< -lm
+
+linux-apps: $(addprefix $(LINUX_APPS_DIR)/,$(LINUX_APPS))
+
+master: replicas linux-apps
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \

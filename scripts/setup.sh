@@ -39,7 +39,8 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # --- Debian packages ---------------------------------------------------------------------------
 APT_PKGS=(build-essential git make cmake ninja-build python3 python3-venv python3-pip
   gcc-aarch64-linux-gnu device-tree-compiler libxml2-utils cpio clang libclang-dev
-  qemu-system-arm qemu-system-x86 curl ca-certificates)
+  qemu-system-arm qemu-system-x86 curl ca-certificates
+  libc6-dev-arm64-cross qemu-user)
 # Debian's Rust (see host_rust and sel4_rust below): the seL4 targets' compiler, its sources for
 # -Z build-std and lld as rust-lld; and, on a machine with no cargo at all, cargo, rustfmt and clippy.
 APT_RUST_PKGS=(rustc-web rust-web-src lld-22)
@@ -69,8 +70,8 @@ install_packages() {
     fi
     if [[ -n "$qv" && "$qv" != "(none)" && "$uv" != "$qv" ]]; then
       [[ -n "$uv" ]] && log "qemu-utils $uv is installed: pinning it to $qv with the QEMU system packages"
-      pins=("qemu-utils=$qv" "qemu-system-x86=$qv" "qemu-system-arm=$qv")
-      missing=$(printf '%s\n' $missing | grep -vx -e qemu-system-x86 -e qemu-system-arm | tr '\n' ' ' || true)
+      pins=("qemu-utils=$qv" "qemu-system-x86=$qv" "qemu-system-arm=$qv" "qemu-user=$qv")
+      missing=$(printf '%s\n' $missing | grep -vx -e qemu-system-x86 -e qemu-system-arm -e qemu-user | tr '\n' ' ' || true)
     fi
     # shellcheck disable=SC2086
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \

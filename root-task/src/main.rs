@@ -50,7 +50,8 @@ static LOGGER: Logger = LoggerBuilder::const_default()
 /// Printed after the last run: test harnesses stop QEMU when they see it.
 const END_MARKER: &str = "ROMAIN-END";
 
-#[root_task(heap_size = 4 * 1024 * 1024)]
+// Files a Linux program writes are kept here (see romain-linux).
+#[root_task(heap_size = 32 * 1024 * 1024)]
 fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
     let mut objects = Objects::new(bootinfo);
     // The console first: until then the master cannot say anything.

@@ -300,6 +300,9 @@ impl<P: Personality> Group<P> {
                         done.compared,
                         scope_name(scope, self.config.tracking)
                     );
+                    if let Some(what) = self.personality.unrepaired() {
+                        log::warn!("replica {index}: {what} not repaired");
+                    }
                     self.repaired[index] = true;
                     summary.recoveries += 1;
                     summary.pages_compared += done.compared as u64;

@@ -54,6 +54,11 @@ pub trait Personality {
 
     fn perform<S: Shell>(&mut self, event: &Event, calls: Calls<'_, '_, S>) -> Action;
 
+    /// What a repair cannot restore for this ABI, for the repair's log line.
+    fn unrepaired(&self) -> Option<&'static str> {
+        None
+    }
+
     /// After the program ended (and the companion finished): whether the run failed after all.
     fn finish(&self, _summary: &Summary<'_>) -> Result<(), Stop> {
         Ok(())

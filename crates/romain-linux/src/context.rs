@@ -6,9 +6,9 @@ use alloc::vec::Vec;
 use romain_group::{Calls, Shell};
 use syscalls::Errno;
 
-/// Most bytes one call moves between a replica and the master (larger requests are shortened,
-/// as Linux may).
-pub const MAX_IO: u64 = 16 << 20;
+/// Most bytes one call moves between a replica and the master: larger requests are shortened,
+/// as Linux may shorten a read or write (the master's own heap is small).
+pub const MAX_IO: u64 = 1 << 20;
 
 pub struct Ctx<'c, 'a, 's, S> {
     pub calls: &'c mut Calls<'a, 's, S>,
@@ -20,7 +20,10 @@ impl<S: Shell> Ctx<'_, '_, '_, S> {
         if len > MAX_IO || addr.checked_add(len).is_none() {
             return Err(Errno::EFAULT);
         }
-        let mut buf = alloc::vec![0; len as usize];
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(len as usize)
+            .map_err(|_| Errno::ENOMEM)?;
+        buf.resize(len as usize, 0);
         let leader = self.calls.leader;
         self.calls
             .shell

@@ -278,6 +278,9 @@ impl FileSystem {
         };
         let end = from.checked_add(bytes.len()).ok_or(Errno::EFBIG)?;
         if end > data.len() {
+            // Files live in the master's heap: a full heap is a full disk.
+            data.try_reserve(end - data.len())
+                .map_err(|_| Errno::ENOSPC)?;
             data.resize(end, 0);
         }
         data[from..end].copy_from_slice(bytes);

@@ -14,7 +14,7 @@ use syscalls::Errno;
 
 use crate::arch;
 use crate::calls;
-use crate::context::Ctx;
+use crate::context::{Ctx, MAX_IO};
 use crate::fs::FileSystem;
 use crate::rewrite::Sites;
 use crate::table::{self, Input, PATH_MAX};
@@ -131,55 +131,28 @@ impl Personality for Linux {
             return None;
         }
         let mut hash = FNV_START;
-        let mut read = |addr: u64, len: u64, hash: &mut u64| -> Option<Vec<u8>> {
-            let mut buf = alloc::vec![0; len.min(crate::context::MAX_IO) as usize];
-            match shell.read_memory(k, addr, &mut buf) {
-                Ok(()) => {
-                    *hash = fnv(*hash, &buf);
-                    Some(buf)
-                }
-                // A bad pointer: the call will answer EFAULT; the hash still names it.
-                Err(_) => {
-                    *hash = fnv(*hash, b"\xffbad");
-                    None
-                }
-            }
-        };
         for input in inputs {
             let a = &call.args;
             match *input {
-                Input::Bytes { ptr, len } => {
-                    read(a[ptr], a[len], &mut hash);
-                }
+                Input::Bytes { ptr, len } => hash_range(shell, k, a[ptr], a[len], &mut hash, false),
                 Input::Fixed { ptr, size } if a[ptr] != 0 => {
-                    read(a[ptr], size, &mut hash);
+                    hash_range(shell, k, a[ptr], size, &mut hash, false)
                 }
                 Input::Fixed { .. } => {}
-                Input::Str(ptr) => {
-                    // Up to the NUL, page by page.
-                    let mut at = a[ptr];
-                    let mut total = 0;
-                    while total < PATH_MAX as u64 {
-                        let chunk = 4096 - at % 4096;
-                        match read(at, chunk, &mut hash) {
-                            Some(b) if !b.contains(&0) => {
-                                at += chunk;
-                                total += chunk;
-                            }
-                            _ => break,
-                        }
-                    }
-                }
+                Input::Str(ptr) => hash_range(shell, k, a[ptr], PATH_MAX as u64, &mut hash, true),
                 Input::Iov { ptr, count } | Input::IovArray { ptr, count } => {
-                    let count = a[count].min(1024);
-                    let Some(iov) = read(a[ptr], 16 * count, &mut hash) else {
+                    let count = a[count].min(1024) as usize;
+                    let mut iov = alloc::vec![0u8; 16 * count];
+                    if shell.read_memory(k, a[ptr], &mut iov).is_err() {
+                        hash = fnv(hash, b"\xffbad");
                         continue;
-                    };
+                    }
+                    hash = fnv(hash, &iov);
                     if matches!(input, Input::Iov { .. }) {
                         for e in iov.chunks_exact(16) {
                             let base = u64::from_le_bytes(e[..8].try_into().expect("8"));
                             let len = u64::from_le_bytes(e[8..].try_into().expect("8"));
-                            read(base, len, &mut hash);
+                            hash_range(shell, k, base, len, &mut hash, false);
                         }
                     }
                 }
@@ -210,6 +183,12 @@ impl Personality for Linux {
 
     fn finish(&self, _summary: &Summary<'_>) -> Result<(), Stop> {
         Ok(())
+    }
+
+    /// The master cannot read or write another thread's FP/SIMD registers (issue 15 brings
+    /// them into the comparison).
+    fn unrepaired(&self) -> Option<&'static str> {
+        Some("FP/SIMD state (not readable by the master)")
     }
 }
 
@@ -244,5 +223,35 @@ impl Linux {
                 None => log::warn!("DUMP={want}: the program has no such file"),
             }
         }
+    }
+}
+
+/// Hashes `len` bytes (at most [`MAX_IO`]) of replica `k` at `addr` into `hash`, a page at a
+/// time: the lengths are the program's, the master's heap is small. `until_nul`: a string.
+fn hash_range<S: Shell>(
+    shell: &mut S,
+    k: usize,
+    addr: u64,
+    len: u64,
+    hash: &mut u64,
+    until_nul: bool,
+) {
+    let mut buf = [0u8; 4096];
+    let (mut at, end) = (addr, addr.saturating_add(len.min(MAX_IO)));
+    while at < end {
+        let n = (4096 - at % 4096).min(end - at) as usize;
+        if shell.read_memory(k, at, &mut buf[..n]).is_err() {
+            // A bad pointer: the call answers EFAULT; the hash still names it.
+            *hash = fnv(*hash, b"\xffbad");
+            return;
+        }
+        let nul = until_nul
+            .then(|| buf[..n].iter().position(|&b| b == 0))
+            .flatten();
+        *hash = fnv(*hash, &buf[..nul.map_or(n, |i| i + 1)]);
+        if nul.is_some() {
+            return;
+        }
+        at += n as u64;
     }
 }

@@ -85,6 +85,14 @@ pub(super) fn patch_code(
     Some(saved)
 }
 
+/// The end of `len` bytes at `addr`, if they lie in the user address range (the addresses are
+/// the program's: they may wrap or point anywhere).
+fn in_user_range(addr: u64, len: usize) -> Result<u64, cae::Refused> {
+    addr.checked_add(len as u64)
+        .filter(|&end| end <= romain_core::image::USER_END)
+        .ok_or_else(|| cae::Refused(alloc::format!("{addr:#x}+{len} is outside the user range")))
+}
+
 /// The replicas' own memory as copy & execute's string instructions see it: read from the
 /// leading replica, written into every replica.
 pub(super) struct PrivateMemory<'a> {
@@ -96,7 +104,8 @@ pub(super) struct PrivateMemory<'a> {
 impl cae::Private for PrivateMemory<'_> {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), cae::Refused> {
         let leader = &self.replicas[self.leader];
-        for (range, bytes) in pieces(leader, addr..addr + buf.len() as u64) {
+        let end = in_user_range(addr, buf.len())?;
+        for (range, bytes) in pieces(leader, addr..end) {
             let to = &mut buf[(range.start - addr) as usize..(range.end - addr) as usize];
             match bytes {
                 Some(bytes) => to.copy_from_slice(bytes),
@@ -120,7 +129,7 @@ impl cae::Private for PrivateMemory<'_> {
     }
 
     fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), cae::Refused> {
-        let end = addr + bytes.len() as u64;
+        let end = in_user_range(addr, bytes.len())?;
         // Every page of every replica first: a refused write changes no replica.
         for r in self.replicas {
             let mut page = addr - addr % PAGE_SIZE;

@@ -1,0 +1,210 @@
+//! Unmodified static Linux programs (linux-apps/, built with Debian's gcc and glibc) as
+//! replicas: their output and the file they write are compared with the same binary run on
+//! Linux (natively on x86_64, under qemu-aarch64 for aarch64); a register flip under TMR is
+//! outvoted and under DMR detected; a hostile program gets errors and the master carries on.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use romain_systest::{Boot, boot, enabled};
+
+/// A register live at the call (an argument register would be caught at once too).
+fn flip_register(arch: &str) -> &'static str {
+    if arch == "aarch64" { "x19" } else { "rsp" }
+}
+
+fn plan(arch: &str) -> String {
+    let r = flip_register(arch);
+    format!(
+        "none:cfiles+input.txt,dmr:cfiles+input.txt,tmr:cfiles+input.txt,\
+         tmr:cfiles+input.txt@reg:1:8:{r}:3,dmr:cfiles+input.txt@reg:1:8:{r}:3,tmr:chostile"
+    )
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn linux_boot(arch: &str) -> Arc<Boot> {
+    boot(
+        arch,
+        &plan(arch),
+        &[
+            "FILES=input.txt=linux-apps/input.txt",
+            "STDIN=input.txt",
+            "QUOTA_MB=64",
+        ],
+    )
+}
+
+/// The same binary on Linux, in a directory with the input: its output (stdout and stderr in one
+/// pipe, as the master's console has them) and the file it wrote. `None` where this host cannot
+/// run it (no qemu-aarch64): said loudly.
+fn on_linux(arch: &str) -> Option<(String, Vec<u8>)> {
+    let bin = repo().join(format!("build/linux-apps/{arch}/cfiles"));
+    let runner = if arch == "aarch64" {
+        "qemu-aarch64 "
+    } else {
+        ""
+    };
+    if arch == "aarch64"
+        && Command::new("qemu-aarch64")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        eprintln!(
+            "SKIPPED the Linux reference for aarch64: qemu-aarch64 (Debian's qemu-user) is not installed"
+        );
+        return None;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("romain-linux-golden-{arch}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo().join("linux-apps/input.txt"), dir.join("input.txt")).unwrap();
+    let out = Command::new("sh")
+        .current_dir(&dir)
+        .env_clear()
+        .arg("-c")
+        .arg(format!(
+            "{runner}{} input.txt < input.txt 2>&1",
+            bin.display()
+        ))
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success(), "the reference run failed: {out:?}");
+    let file = std::fs::read(dir.join("out.txt")).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    Some((String::from_utf8(out.stdout).unwrap(), file))
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
+    if !enabled(&format!("linux_c_program_equals_linux({arch})")) {
+        return;
+    }
+    let boot = linux_boot(arch);
+    let reference = on_linux(arch);
+    for (i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr")] {
+        let run = &boot.runs[i];
+        let s = &run.summary;
+        assert_eq!(s["status"], "ok", "run {i} ({mode}): {s}\n{}", boot.console);
+        assert_eq!(s["mode"], mode);
+        assert_eq!(s["personality"], "linux", "{s}");
+        assert_eq!(s["exit_code"], 0, "{s}");
+        assert_eq!(s["files_written"], 1, "{s}");
+        // The program's own checks of what it read.
+        assert!(
+            run.output
+                .contains("input.txt: 3 lines, checksum 4b9324d2d748\nstdin: 9 bytes\n"),
+            "run {i}:\n{}",
+            run.output
+        );
+        let line = run
+            .log
+            .iter()
+            .find(|l| l.contains("file /out.txt: "))
+            .unwrap_or_else(|| panic!("no written-file line: {:?}", run.log));
+        if let Some((output, file)) = &reference {
+            assert_eq!(&run.output, output, "run {i} ({mode}) differs from Linux");
+            let want = format!(
+                "file /out.txt: {} bytes, fnv1a64 {:016x}",
+                file.len(),
+                fnv(file)
+            );
+            assert!(line.ends_with(&want), "{line} vs Linux: {want}");
+        }
+    }
+    // The flipped register was outvoted once and repaired; nothing diverged again.
+    let s = &boot.runs[3].summary;
+    assert_eq!(s["mismatches"], 1, "{s}");
+    assert_eq!(s["recoveries"], 1, "{s}");
+    assert!(
+        s["injected"]
+            .as_str()
+            .unwrap()
+            .contains(flip_register(arch)),
+        "{s}"
+    );
+    assert!(
+        boot.runs[3]
+            .log
+            .iter()
+            .any(|l| l.contains("FP/SIMD state (not readable by the master) not repaired")),
+        "{:?}",
+        boot.runs[3].log
+    );
+}
+
+fn dmr_on_a_linux_program_detects_and_stops(arch: &str) {
+    if !enabled(&format!("linux_dmr_fail_stop({arch})")) {
+        return;
+    }
+    let boot = linux_boot(arch);
+    let s = &boot.runs[4].summary;
+    assert_eq!(s["status"], "mismatch", "{s}");
+    assert_eq!(s["detected"], 1, "{s}");
+    assert_eq!(s["rollbacks"], 0, "no rollback without FP/SIMD state: {s}");
+    assert!(
+        boot.runs[1]
+            .log
+            .iter()
+            .any(|l| l.contains("detects and stops (fail-stop)")),
+        "{:?}",
+        boot.runs[1].log
+    );
+}
+
+fn a_hostile_linux_program_gets_errors_and_the_master_carries_on(arch: &str) {
+    if !enabled(&format!("linux_hostile({arch})")) {
+        return;
+    }
+    let boot = linux_boot(arch);
+    let run = &boot.runs[5];
+    let s = &run.summary;
+    assert_eq!(s["status"], "ok", "{s}\n{}", run.output);
+    assert_eq!(s["exit_code"], 0, "{s}\n{}", run.output);
+    assert!(!run.output.contains("WRONG"), "{}", run.output);
+    for line in [
+        "write from a wild pointer: 14 ok",
+        "write of a huge length: 14 ok",
+        "read into a wild pointer: 14 ok",
+        "read into the code: 14 ok",
+        "open of a wild path: 14 ok",
+        "unknown system call 5000: 38 ok",
+        "socket: 38 ok",
+        "mapping ends with ENOMEM: 12 ok",
+        "hostile: 0 wrong",
+    ] {
+        assert!(
+            run.output.contains(line),
+            "{line:?} missing:\n{}",
+            run.output
+        );
+    }
+    // Every seL4 call number in rdx / x7 (-1 … -12): still the Linux call, stack pointer kept.
+    for n in 1..=12 {
+        let line = format!("getpid with seL4 number -{n} in the register: 1 ok");
+        assert!(
+            run.output.contains(&line),
+            "{line:?} missing:\n{}",
+            run.output
+        );
+    }
+    assert!(s["linux_enosys"].as_u64().unwrap() >= 2, "{s}");
+}
+
+romain_systest::per_arch!(
+    c_program_output_and_files_equal_linux_under_none_dmr_and_tmr,
+    dmr_on_a_linux_program_detects_and_stops,
+    a_hostile_linux_program_gets_errors_and_the_master_carries_on
+);
