@@ -64,24 +64,18 @@ pub fn build(top: u64, start: &Start<'_>) -> (u64, Vec<u8>) {
     let execfn = place(start.argv.first().unwrap_or(&"").as_bytes(), true);
     let platform = place(platform(start.arch).as_bytes(), true);
     let random = place(&start.random, false);
-    let envp: Vec<u64> = start
-        .envp
-        .iter()
-        .rev()
-        .map(|s| place(s.as_bytes(), true))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let argv: Vec<u64> = start
-        .argv
-        .iter()
-        .rev()
-        .map(|s| place(s.as_bytes(), true))
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    // The strings of a list, placed last to first so that they lie in order in memory.
+    let mut place_all = |list: &[&str]| {
+        let mut at: Vec<u64> = list
+            .iter()
+            .rev()
+            .map(|s| place(s.as_bytes(), true))
+            .collect();
+        at.reverse();
+        at
+    };
+    let envp = place_all(start.envp);
+    let argv = place_all(start.argv);
     let (hwcap, hwcap2) = hwcap(start.arch);
     let mut aux: Vec<(u32, u64)> = alloc::vec![
         (AT_PHDR, start.phdr),
