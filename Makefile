@@ -99,9 +99,18 @@ STDIN ?=
 DUMP ?=
 embedded_files = $(foreach f,$(FILES),$(firstword $(subst =, ,$(f)))=$(abspath $(lastword $(subst =, ,$(f)))))
 
+# The original MiBench C programs (crates/romain-mibench-c): a plan names a runme line as
+# c-<run> (small set; ARGS=large or c-<run>-large for the large one), for example
+# `make run APP=c-sha`, `PLAN=tmr:c-adpcm,dmr:c-susan-edges`. The sources are fetched from
+# upstream at a pinned commit and built static for both architectures (`make mibench-c`); the
+# runs get their runme arguments, directory and input files (`romain-mibench-c list`).
+MIBENCH_C := cargo run -q --release -p romain-mibench-c -- --build $(BUILD)
+C_RUNS := $(filter c-%,$(PLAN_APPS))
+C_PLAN := $(BUILD)/mibench-c/image-$(ARCH)
+
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas linux-apps master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
+.PHONY: all setup setup-host run image replicas linux-apps mibench-c master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
 
 all: image
 
@@ -128,13 +137,23 @@ $(LINUX_APPS_DIR)/%: linux-apps/%.c
 
 linux-apps: $(addprefix $(LINUX_APPS_DIR)/,$(LINUX_APPS))
 
-master: replicas linux-apps
+mibench-c:
+	$(MIBENCH_C) build
+
+master: replicas linux-apps $(if $(C_RUNS),mibench-c)
+ifneq ($(C_RUNS),)
+	@mkdir -p $(C_PLAN)
+	$(MIBENCH_C) plan '$(PLAN)' > $(C_PLAN)/plan
+	$(MIBENCH_C) apps --arch $(ARCH) '$(PLAN)' > $(C_PLAN)/apps
+	$(MIBENCH_C) files '$(PLAN)' > $(C_PLAN)/files
+endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
-	  ROMAIN_PLAN='$(PLAN)' ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
+	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
-	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))' ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' \
-	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))' \
+	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
+	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' \
+	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/apps)") \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 
 image: master

@@ -30,21 +30,29 @@ fn main() {
     );
     let apps = env::var("ROMAIN_APPS").unwrap_or_default();
     let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());
-    // ELF headers are read in place, so the bytes must be aligned like the headers.
-    let mut table = String::from(
-        "#[repr(C, align(8))]\nstruct Aligned<B: ?Sized>(B);\npub const APPS: &[(&str, &[u8])] = &[\n",
-    );
+    // ELF headers are read in place, so the bytes must be aligned like the headers. An ELF
+    // several plan names run (one program, several runme lines) is in the image once.
+    let mut table = String::from("#[repr(C, align(8))]\nstruct Aligned<B: ?Sized>(B);\n");
+    let mut elfs: Vec<PathBuf> = Vec::new();
+    let mut entries = String::new();
     for entry in apps.split(',').filter(|e| !e.is_empty()) {
         let (name, path) = entry
             .split_once('=')
             .unwrap_or_else(|| panic!("ROMAIN_APPS entry {entry:?} is not name=path"));
         let path = fs::canonicalize(path).unwrap_or_else(|e| panic!("replica ELF {path}: {e}"));
-        println!("cargo::rerun-if-changed={}", path.display());
-        table.push_str(&format!(
-            "    ({name:?}, {{ const A: &Aligned<[u8]> = &Aligned(*include_bytes!({:?})); &A.0 }}),\n",
-            path
-        ));
+        let k = elfs.iter().position(|p| *p == path).unwrap_or_else(|| {
+            println!("cargo::rerun-if-changed={}", path.display());
+            table.push_str(&format!(
+                "const ELF_{}: &Aligned<[u8]> = &Aligned(*include_bytes!({path:?}));\n",
+                elfs.len()
+            ));
+            elfs.push(path);
+            elfs.len() - 1
+        });
+        entries.push_str(&format!("    ({name:?}, &ELF_{k}.0),\n"));
     }
+    table.push_str("pub const APPS: &[(&str, &[u8])] = &[\n");
+    table.push_str(&entries);
     table.push_str("];\npub const FILES: &[(&str, &[u8])] = &[\n");
     println!("cargo::rerun-if-env-changed=ROMAIN_FILES");
     for entry in env::var("ROMAIN_FILES").unwrap_or_default().split(',').filter(|e| !e.is_empty()) {

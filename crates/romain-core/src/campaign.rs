@@ -138,6 +138,7 @@ pub struct Golden {
     pub events: u64,
     /// Counter ticks from start to end.
     pub cycles: u64,
+    /// Console and written files ([`program_output`]).
     pub output_hash: u64,
     pub exit_code: Option<i64>,
 }
@@ -268,12 +269,22 @@ impl Outcome {
     }
 }
 
+/// What a run put out: its console, and the files it wrote (a Linux program's output files are
+/// output like its console).
+pub fn program_output(summary: &Summary<'_>) -> u64 {
+    if summary.files_written == 0 {
+        summary.output_hash
+    } else {
+        summary.output_hash.rotate_left(1) ^ summary.files_hash
+    }
+}
+
 impl Observed {
     pub fn of(summary: &Summary<'_>) -> Observed {
         Observed {
             status: summary.status,
             injected: summary.injected.is_some(),
-            output_hash: summary.output_hash,
+            output_hash: program_output(summary),
             exit_code: summary.exit_code,
             mismatches: summary.mismatches,
             recoveries: summary.recoveries,
@@ -288,7 +299,7 @@ impl Golden {
         Golden {
             events: summary.events,
             cycles: summary.cycles,
-            output_hash: summary.output_hash,
+            output_hash: program_output(summary),
             exit_code: summary.exit_code,
         }
     }
@@ -302,13 +313,14 @@ impl fmt::Display for GoldenLine<'_> {
         let s = self.0;
         write!(
             f,
-            "ROMAIN-GOLDEN {{\"arch\":{},\"app\":{},\"mode\":{},\"events\":{},\"cycles\":{},\"output_hash\":\"{:#018x}\",\"status\":\"{}\",\"error\":{}}}",
+            "ROMAIN-GOLDEN {{\"arch\":{},\"app\":{},\"mode\":{},\"events\":{},\"cycles\":{},\"output_hash\":\"{:#018x}\",\"files_written\":{},\"status\":\"{}\",\"error\":{}}}",
             JsonStr(s.arch),
             JsonStr(s.app),
             JsonStr(s.mode),
             s.events,
             s.cycles,
-            s.output_hash,
+            program_output(s),
+            s.files_written,
             s.status.name(),
             JsonStr(&s.error)
         )
@@ -536,5 +548,19 @@ mod tests {
             ..ok
         };
         assert_eq!(classify(&GOLDEN, &missed), Outcome::NotInjected);
+    }
+
+    #[test]
+    fn a_written_file_that_differs_is_wrong_output() {
+        let mut s = Summary::new("x86_64", "c-blowfish", "tmr", 3);
+        s.output_hash = 0x1234;
+        assert_eq!(program_output(&s), 0x1234, "no files: the console alone");
+        s.files_written = 1;
+        s.files_hash = 0x55;
+        let golden = Golden::of(&s);
+        s.injected = Some(heapless::String::try_from("reg:1:2:rsp:3").unwrap());
+        assert_eq!(classify(&golden, &Observed::of(&s)), Outcome::Masked);
+        s.files_hash = 0x56;
+        assert_eq!(classify(&golden, &Observed::of(&s)), Outcome::Sdc);
     }
 }

@@ -7,6 +7,8 @@ use alloc::vec::Vec;
 
 use syscalls::Errno;
 
+use crate::invocation::Invocation;
+
 /// A file's bytes: embedded (read-only, in the master's image) until first written.
 #[derive(Debug, Clone)]
 pub enum Data {
@@ -49,7 +51,7 @@ pub enum Node {
     /// The console: stdout and stderr.
     Console,
     File(String),
-    /// The working directory (`/`), for `O_DIRECTORY` opens.
+    /// A directory (the working directory, `/` or one holding files), for `O_DIRECTORY` opens.
     Dir,
 }
 
@@ -77,7 +79,7 @@ pub struct How {
 /// Most descriptors a program may have open.
 pub const MAX_FDS: usize = 256;
 
-/// A normalised absolute path: `.` and `..` resolved against the working directory `/`.
+/// A normalised absolute path: `.` and `..` resolved, relative paths taken from `/`.
 pub fn normalise(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
@@ -98,24 +100,24 @@ pub struct FileSystem {
     files: BTreeMap<String, File>,
     fds: Vec<Option<Open>>,
     next_ino: u64,
+    /// The working directory (normalised) relative paths start from.
+    cwd: String,
 }
 
 impl FileSystem {
-    /// The embedded files by the names the program opens; fd 0 reads `stdin` (a file's name) or
-    /// nothing, fds 1 and 2 are the console.
-    pub fn new(files: &[(&str, &'static [u8])], stdin: Option<&str>) -> Self {
+    /// The embedded files by the names the program opens (relative names from `/`), the run's
+    /// standard streams and working directory (see [`Invocation`]): fd 0 reads the stdin file or
+    /// nothing, fd 1 writes the stdout file (created empty) or the console, fd 2 the console.
+    pub fn new(files: &[(&str, &'static [u8])], run: &Invocation<'_>) -> Self {
         let mut fs = FileSystem {
             files: BTreeMap::new(),
             fds: Vec::new(),
             next_ino: 2,
+            cwd: run.cwd.map_or_else(|| String::from("/"), normalise),
         };
         for (name, bytes) in files {
             fs.insert(normalise(name), Data::Embedded(bytes), false);
         }
-        let stdin = match stdin.map(normalise) {
-            Some(name) if fs.files.contains_key(&name) => Node::File(name),
-            _ => Node::Empty,
-        };
         let open = |node, readable, writable| Open {
             node,
             offset: 0,
@@ -123,10 +125,50 @@ impl FileSystem {
             writable,
             append: false,
         };
+        let stdin = match run.stdin.map(|p| fs.resolve(p)) {
+            Some(name) if fs.files.contains_key(&name) => Node::File(name),
+            _ => Node::Empty,
+        };
+        let stdout = match run.stdout.map(|p| fs.resolve(p)) {
+            Some(name) => {
+                fs.insert(name.clone(), Data::Owned(Vec::new()), true);
+                Node::File(name)
+            }
+            None => Node::Console,
+        };
         fs.fds.push(Some(open(stdin, true, false)));
-        fs.fds.push(Some(open(Node::Console, false, true)));
+        fs.fds.push(Some(open(stdout, false, true)));
         fs.fds.push(Some(open(Node::Console, false, true)));
         fs
+    }
+
+    /// `path` as an absolute normalised name: relative paths start at the working directory.
+    pub fn resolve(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            normalise(path)
+        } else {
+            normalise(&alloc::format!("{}/{path}", self.cwd))
+        }
+    }
+
+    pub fn cwd(&self) -> &str {
+        &self.cwd
+    }
+
+    /// Whether `name` (normalised) is a directory: `/`, the working directory, or a prefix of
+    /// a file's name.
+    pub fn is_dir(&self, name: &str) -> bool {
+        if name == "/" || name == self.cwd {
+            return true;
+        }
+        let prefix = alloc::format!("{name}/");
+        self.files
+            .range::<str, _>((
+                core::ops::Bound::Included(prefix.as_str()),
+                core::ops::Bound::Unbounded,
+            ))
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&prefix))
     }
 
     fn insert(&mut self, name: String, data: Data, written: bool) {
@@ -194,8 +236,8 @@ impl FileSystem {
             append,
             directory,
         } = how;
-        let name = normalise(path);
-        if name == "/" {
+        let name = self.resolve(path);
+        if self.is_dir(&name) {
             if writable {
                 return Err(Errno::EISDIR);
             }
@@ -310,14 +352,20 @@ impl FileSystem {
     }
 
     pub fn unlink(&mut self, path: &str) -> Result<u64, Errno> {
-        self.files.remove(&normalise(path)).ok_or(Errno::ENOENT)?;
+        self.files
+            .remove(&self.resolve(path))
+            .ok_or(Errno::ENOENT)?;
         Ok(0)
     }
 
     pub fn rename(&mut self, from: &str, to: &str) -> Result<u64, Errno> {
-        let mut file = self.files.remove(&normalise(from)).ok_or(Errno::ENOENT)?;
+        let mut file = self
+            .files
+            .remove(&self.resolve(from))
+            .ok_or(Errno::ENOENT)?;
         file.written = true;
-        self.files.insert(normalise(to), file);
+        let to = self.resolve(to);
+        self.files.insert(to, file);
         Ok(0)
     }
 
@@ -330,7 +378,7 @@ impl FileSystem {
     }
 
     pub fn exists(&self, path: &str) -> bool {
-        let name = normalise(path);
-        name == "/" || self.files.contains_key(&name)
+        let name = self.resolve(path);
+        self.is_dir(&name) || self.files.contains_key(&name)
     }
 }

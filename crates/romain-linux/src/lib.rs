@@ -19,6 +19,7 @@ pub mod arch;
 mod calls;
 mod context;
 pub mod fs;
+pub mod invocation;
 pub mod linux;
 pub mod rewrite;
 pub mod stack;

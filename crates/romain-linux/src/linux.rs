@@ -206,7 +206,7 @@ impl Linux {
         }
         cx.summary.files_hash = all;
         if let Some(want) = &self.dump {
-            let name = crate::fs::normalise(want);
+            let name = self.fs.resolve(want);
             match self.fs.file(&name) {
                 Some(f) => {
                     let bytes = f.data.bytes();

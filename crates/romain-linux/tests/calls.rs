@@ -10,6 +10,7 @@ const EFAULT: i64 = -14;
 const EBADF: i64 = -9;
 const ENOSYS: i64 = -38;
 const ENOENT: i64 = -2;
+const ERANGE: i64 = -34;
 
 #[test]
 fn write_to_stdout_is_printed_once_and_every_replica_gets_the_count() {
@@ -118,6 +119,55 @@ fn stdin_reads_the_embedded_file() {
         assert_eq!(rig.call(nr(arch, "read"), &[0, DATA, 8]).unwrap().1, 3);
         assert_eq!(rig.fake.peek(0, DATA, 3), b"\x01\x02\x03");
         assert_eq!(rig.call(nr(arch, "read"), &[0, DATA, 8]).unwrap().1, 0);
+    }
+}
+
+#[test]
+fn a_run_in_a_directory_with_stdout_to_a_file_resolves_relative_paths_there() {
+    for arch in ARCHES {
+        let run = Invocation::parse(
+            "c-crc",
+            "cd=/telecomm/CRC32+>out.txt+../adpcm/data/small.pcm",
+            None,
+        );
+        assert_eq!(run.argv, ["c-crc", "../adpcm/data/small.pcm"]);
+        let files: &[(&str, &'static [u8])] = &[("telecomm/adpcm/data/small.pcm", b"pcm")];
+        let mut rig = Rig::with(arch, 3, files, &run);
+        let at = -100i64 as u64;
+        rig.fake.poke(DATA, b"../adpcm/data/small.pcm\0");
+        assert_eq!(rig.call(nr(arch, "openat"), &[at, DATA, 0]).unwrap().1, 3);
+        assert_eq!(
+            rig.call(nr(arch, "read"), &[3, DATA + 100, 8]).unwrap().1,
+            3
+        );
+        assert_eq!(rig.fake.peek(1, DATA + 100, 3), b"pcm");
+        // The absolute name works as well; a name outside the tree does not.
+        rig.fake.poke(DATA, b"/telecomm/adpcm/data/small.pcm\0");
+        assert_eq!(rig.call(nr(arch, "openat"), &[at, DATA, 0]).unwrap().1, 4);
+        rig.fake.poke(DATA, b"small.pcm\0");
+        assert_eq!(
+            rig.call(nr(arch, "openat"), &[at, DATA, 0]).unwrap().1,
+            ENOENT
+        );
+        let want = b"/telecomm/CRC32\0";
+        assert_eq!(
+            rig.call(nr(arch, "getcwd"), &[DATA + 200, 64]).unwrap().1,
+            want.len() as i64
+        );
+        assert_eq!(rig.fake.peek(2, DATA + 200, want.len()), want);
+        assert_eq!(
+            rig.call(nr(arch, "getcwd"), &[DATA + 200, 4]).unwrap().1,
+            ERANGE
+        );
+        // stdout is the file: nothing on the console, the file is reported at exit.
+        rig.fake.poke(DATA + 300, b"crc\n");
+        assert_eq!(
+            rig.call(nr(arch, "write"), &[1, DATA + 300, 4]).unwrap().1,
+            4
+        );
+        assert!(rig.fake.out.is_empty());
+        rig.call(nr(arch, "exit_group"), &[0]).unwrap();
+        assert_eq!(rig.summary.files_written, 1);
     }
 }
 

@@ -11,6 +11,7 @@ use romain_core::summary::{Status, Summary};
 use romain_group::Stop;
 
 use romain_linux::fs::FileSystem;
+use romain_linux::invocation::Invocation;
 use romain_linux::linux::{self, Linux};
 use romain_linux::rewrite::Sites;
 use romain_linux::stack;
@@ -282,12 +283,10 @@ fn start_linux(
     let mut random = [0u8; 16];
     random[..8].copy_from_slice(&output::random().to_le_bytes());
     random[8..].copy_from_slice(&output::random().to_le_bytes());
-    let argv: Vec<&str> = core::iter::once(run.app)
-        .chain(run.args.split('+').filter(|a| !a.is_empty()))
-        .collect();
+    let invocation = Invocation::parse(run.app, run.args, crate::embedded::STDIN);
     let start = stack::Start {
         arch: ARCH,
-        argv: &argv,
+        argv: &invocation.argv,
         envp: &[],
         phdr: info.phdr,
         phent: info.phent,
@@ -321,7 +320,7 @@ fn start_linux(
         run.app,
         sites.len()
     );
-    let files = FileSystem::new(crate::embedded::FILES, crate::embedded::STDIN);
+    let files = FileSystem::new(crate::embedded::FILES, &invocation);
     Ok(Linux::new(
         ARCH,
         sites,

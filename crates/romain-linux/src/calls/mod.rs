@@ -65,7 +65,7 @@ pub fn perform<S: Shell>(
         Newfstatat => path::fstatat(linux, cx, a[0], a[1], a[2], a[3]).into(),
         Stat | Lstat => path::fstatat(linux, cx, path::AT_FDCWD, a[0], a[1], 0).into(),
         Statx => path::statx(linux, cx, a[0], a[1], a[2], a[4]).into(),
-        Getcwd => path::getcwd(cx, a[0], a[1]).into(),
+        Getcwd => path::getcwd(linux, cx, a[0], a[1]).into(),
         Readlinkat => path::readlink(cx, a[1]).into(),
         Readlink => path::readlink(cx, a[0]).into(),
         Faccessat => path::access(linux, cx, a[0], a[1]).into(),

@@ -114,8 +114,8 @@ fn node_at<S: Shell>(
         }
         return Err(Errno::ENOENT);
     }
-    let name = crate::fs::normalise(&p);
-    if name == "/" {
+    let name = linux.fs.resolve(&p);
+    if linux.fs.is_dir(&name) {
         return Ok(Node::Dir);
     }
     match linux.fs.file(&name) {
@@ -161,12 +161,19 @@ pub fn statx<S: Shell>(
     Ok(0)
 }
 
-pub fn getcwd<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, buf: u64, size: u64) -> Result<u64, Errno> {
-    if size < 2 {
+pub fn getcwd<S: Shell>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, S>,
+    buf: u64,
+    size: u64,
+) -> Result<u64, Errno> {
+    let mut cwd = alloc::vec::Vec::from(linux.fs.cwd().as_bytes());
+    cwd.push(0);
+    if size < cwd.len() as u64 {
         return Err(Errno::ERANGE);
     }
-    cx.write(buf, b"/\0")?;
-    Ok(2)
+    cx.write(buf, &cwd)?;
+    Ok(cwd.len() as u64)
 }
 
 /// There are no symbolic links (glibc asks for `/proc/self/exe`: ENOENT is what it expects

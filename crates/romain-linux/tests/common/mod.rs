@@ -14,6 +14,7 @@ use romain_group::{
     BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop,
 };
 use romain_linux::fs::FileSystem;
+pub use romain_linux::invocation::Invocation;
 use romain_linux::linux::Linux;
 use romain_linux::rewrite::Sites;
 
@@ -221,6 +222,20 @@ pub fn sites(arch: Arch) -> Sites {
 
 impl Rig {
     pub fn new(arch: Arch, n: usize, files: &[(&str, &'static [u8])], stdin: Option<&str>) -> Rig {
+        let run = Invocation {
+            stdin,
+            ..Default::default()
+        };
+        Rig::with(arch, n, files, &run)
+    }
+
+    /// A rig whose program starts as `run` says (standard streams, working directory).
+    pub fn with(
+        arch: Arch,
+        n: usize,
+        files: &[(&str, &'static [u8])],
+        run: &Invocation<'_>,
+    ) -> Rig {
         let mine = vec![CODE..CODE + PAGE, DATA..DATA + 16 * PAGE];
         let replica = Replica {
             regs: vec![0; arch.num_registers()],
@@ -241,7 +256,7 @@ impl Rig {
         let linux = Linux::new(
             arch,
             sites(arch),
-            FileSystem::new(files, stdin),
+            FileSystem::new(files, run),
             HEAP,
             1,
             None,
