@@ -72,9 +72,6 @@ pub struct Row {
     /// `master_per_event` over the bare round trip.
     pub master_per_event_x_roundtrip: Option<f64>,
     pub pages_copied: u64,
-    /// CPU time of replicas and master over N times the unreplicated program's CPU time
-    /// (median over runs): the replication cost whatever the host's core count.
-    pub cpu_ratio: Option<f64>,
     /// The master's seL4 invocations per event (page service, shared accesses and console output
     /// apart), per
     /// served page fault and per shared access (medians over runs; None where there were none).
@@ -127,10 +124,6 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
         let base = by_key
             .get(&(program.clone(), "none".to_string()))
             .map(|v| median(&mut v.iter().map(|s| s.cycles).collect::<Vec<_>>()));
-        let base_cpu = by_key
-            .get(&(program.clone(), "none".to_string()))
-            .map(|v| median(&mut v.iter().map(|s| s.replica_cpu).collect::<Vec<_>>()))
-            .filter(|&c| c > 0);
         for mode in modes {
             let Some(runs) = by_key.get(&(program.clone(), mode.to_string())) else {
                 continue;
@@ -142,14 +135,6 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                 .map(|s| s.master_cycles * 1000 / s.events.max(1))
                 .collect();
             let master_per_event = median(&mut per_event) as f64 / 1000.0;
-            let cpu_ratio = base_cpu.and_then(|b| {
-                let mut ratios: Vec<u64> = runs
-                    .iter()
-                    .filter(|s| s.replica_cpu > 0)
-                    .map(|s| (s.replica_cpu + s.master_cpu) * 1000 / (s.replicas.max(1) * b))
-                    .collect();
-                (!ratios.is_empty()).then(|| median(&mut ratios) as f64 / 1000.0)
-            });
             rows.push(Row {
                 program: program.clone(),
                 mode: mode.to_string(),
@@ -165,7 +150,6 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                     .filter(|&r| r > 0.0)
                     .map(|r| master_per_event / r),
                 pages_copied: runs.iter().map(|s| s.pages_copied).sum(),
-                cpu_ratio,
                 invocations_per_event: median_ratio(
                     runs,
                     |s| {
@@ -208,7 +192,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     writeln!(
         t,
-        "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7} {:>7} {:>7} {:>7}",
+        "{:<15} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7} {:>7} {:>7}",
         "program",
         "mode",
         "ok",
@@ -220,7 +204,6 @@ pub fn table(rows: &[Row]) -> String {
         "master/ev",
         "x rtrip",
         "pages",
-        "cpu/N",
         "inv/ev",
         "inv/pf",
         "inv/shm"
@@ -229,7 +212,7 @@ pub fn table(rows: &[Row]) -> String {
     for r in rows {
         writeln!(
             t,
-            "{:<13} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7} {:>7.1} {:>7} {:>7}",
+            "{:<15} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7.1} {:>7} {:>7}",
             r.program,
             r.mode,
             format!("{}/{}", r.ok, r.runs),
@@ -242,7 +225,6 @@ pub fn table(rows: &[Row]) -> String {
             r.master_per_event_x_roundtrip
                 .map_or("-".into(), |x| format!("{x:.1}")),
             r.pages_copied,
-            r.cpu_ratio.map_or("-".into(), |x| format!("{x:.3}")),
             r.invocations_per_event,
             r.invocations_per_fault.map_or("-".into(), |x| format!("{x:.1}")),
             r.invocations_per_access.map_or("-".into(), |x| format!("{x:.1}"))
@@ -263,7 +245,6 @@ pub fn rows_json(rows: &[Row]) -> Value {
                     "master_ticks_per_event": r.master_per_event,
                     "master_per_event_x_roundtrip": r.master_per_event_x_roundtrip,
                     "pages_copied": r.pages_copied,
-                    "cpu_ratio": r.cpu_ratio,
                     "invocations_per_event": r.invocations_per_event,
                     "invocations_per_fault": r.invocations_per_fault,
                     "invocations_per_access": r.invocations_per_access,
@@ -275,12 +256,12 @@ pub fn rows_json(rows: &[Row]) -> Value {
 
 pub fn rows_csv(rows: &[Row]) -> String {
     let mut t = String::from(
-        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,cpu_ratio,invocations_per_event,invocations_per_fault,invocations_per_access\n",
+        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,invocations_per_event,invocations_per_fault,invocations_per_access\n",
     );
     for r in rows {
         writeln!(
             t,
-            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{},{:.2},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{:.2},{},{}",
             r.program,
             r.mode,
             r.runs,
@@ -294,7 +275,6 @@ pub fn rows_csv(rows: &[Row]) -> String {
             r.master_per_event_x_roundtrip
                 .map_or(String::new(), |x| format!("{x:.2}")),
             r.pages_copied,
-            r.cpu_ratio.map_or(String::new(), |x| format!("{x:.4}")),
             r.invocations_per_event,
             r.invocations_per_fault
                 .map_or(String::new(), |x| format!("{x:.2}")),
@@ -477,12 +457,6 @@ mod tests {
         assert_eq!(tmr.invocations_per_event, 6.0);
         assert_eq!(tmr.invocations_per_fault, Some(4.0));
         assert_eq!(tmr.invocations_per_access, None);
-        // (3 × 121 + 200) / (3 × 110): replicas and master over N unreplicated runs.
-        assert!(
-            (tmr.cpu_ratio.unwrap() - 1.706).abs() < 1e-3,
-            "{:?}",
-            tmr.cpu_ratio
-        );
         let fft = rows
             .iter()
             .find(|r| r.program == "fft" && r.mode == "dmr")

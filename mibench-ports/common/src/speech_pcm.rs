@@ -15,9 +15,9 @@ use crate::XorShift32;
 
 /// Length in bytes of MiBench's `small.pcm` (684,432 samples).
 pub const SMALL_PCM_LEN: usize = 1_368_864;
-/// Length in bytes used for the large input: 25 MiB. MiBench's `large.pcm` is about that size
-/// (reported as 25 MB); the file was not available to take its exact length from.
-pub const LARGE_PCM_LEN: usize = 25 * 1024 * 1024;
+/// Length in bytes of MiBench's `large.pcm` (13,305,600 samples; the file itself is absent from
+/// the upstream copies reachable here, its length is not).
+pub const LARGE_PCM_LEN: usize = 26_611_200;
 /// The xorshift32 seed of the signal generator.
 pub const SEED: u32 = 0xadc0_0de1;
 

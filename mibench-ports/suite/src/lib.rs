@@ -125,12 +125,20 @@ pub fn run(
                 mibench_blowfish::generated_small_input,
                 mibench_blowfish::generated_large_input,
             );
-            let encrypted = bf(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
             if a.get(0) == Some("d") {
+                // An embedded file is what `bf d` reads, the output of an earlier `bf e`; the
+                // generated input is plain text, so it is encrypted first, as runme does.
+                let encrypted = if embedded.is_empty() {
+                    bf(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?
+                } else {
+                    input
+                };
                 let plain =
                     bf(&encrypted, Mode::Decrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
                 write_summary("decrypted", &plain, out)?;
             } else {
+                let encrypted =
+                    bf(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
                 write_summary("encrypted", &encrypted, out)?;
             }
         }
@@ -157,7 +165,12 @@ pub fn run(
             mibench_dijkstra::run(&input, paths, out)?;
         }
         "fft" => {
-            let (waves, size, _) = mibench_fft::SMALL_RUNS[0];
+            let runs = if a.large {
+                mibench_fft::LARGE_RUNS
+            } else {
+                mibench_fft::SMALL_RUNS
+            };
+            let (waves, size, _) = runs[0];
             let waves = a.get(0).and_then(|v| v.parse().ok()).unwrap_or(waves);
             let size = a.get(1).and_then(|v| v.parse().ok()).unwrap_or(size);
             let inverse = a.get(2) == Some("-i");
@@ -190,12 +203,19 @@ pub fn run(
                 mibench_rijndael::generated_small_input,
                 mibench_rijndael::generated_large_input,
             );
-            let encrypted = aes(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
             if a.get(0) == Some("d") {
+                // As blowfish: an embedded file is already encrypted.
+                let encrypted = if embedded.is_empty() {
+                    aes(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?
+                } else {
+                    input
+                };
                 let plain =
                     aes(&encrypted, Mode::Decrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
                 write_summary("decrypted", &plain, out)?;
             } else {
+                let encrypted =
+                    aes(&input, Mode::Encrypt, RUNME_KEY).map_err(|_| Error::BadInput)?;
                 write_summary("encrypted", &encrypted, out)?;
             }
         }
@@ -274,5 +294,59 @@ mod tests {
             run("fft", &["4", "1000"], &[], &mut clock, &mut s),
             Err(Error::BadInput)
         );
+    }
+
+    fn output(program: &str, args: &[&str], embedded: &[u8]) -> String {
+        let mut s = String::new();
+        run(program, args, embedded, &mut || 0, &mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn fft_large_is_the_large_runme_line() {
+        assert_eq!(
+            output("fft", &["large"], &[]),
+            output("fft", &["8", "32768"], &[])
+        );
+        assert_ne!(output("fft", &["large"], &[]), output("fft", &[], &[]));
+    }
+
+    #[test]
+    fn decryption_of_an_embedded_file_decrypts_it_as_it_is() {
+        let text = b"MiBench's security input, 48 bytes of plain text";
+        let enc = mibench_blowfish::run(
+            text,
+            mibench_blowfish::Mode::Encrypt,
+            mibench_blowfish::RUNME_KEY,
+        )
+        .unwrap();
+        // Decrypted once, not encrypted first: the text comes back (with the EOF byte each C
+        // run appends).
+        let plain = mibench_blowfish::run(
+            &enc,
+            mibench_blowfish::Mode::Decrypt,
+            mibench_blowfish::RUNME_KEY,
+        )
+        .unwrap();
+        assert!(plain.starts_with(text));
+        let mut want = String::new();
+        mibench_blowfish::write_summary("decrypted", &plain, &mut want).unwrap();
+        assert_eq!(output("blowfish", &["d"], &enc), want);
+        let enc = mibench_rijndael::run(
+            text,
+            mibench_rijndael::Mode::Encrypt,
+            mibench_rijndael::RUNME_KEY,
+        )
+        .unwrap();
+        let plain = mibench_rijndael::run(
+            &enc,
+            mibench_rijndael::Mode::Decrypt,
+            mibench_rijndael::RUNME_KEY,
+        )
+        .unwrap();
+        assert!(plain.starts_with(text));
+        let mut want = String::new();
+        mibench_rijndael::write_summary("decrypted", &plain, &mut want).unwrap();
+        assert_eq!(output("rijndael", &["d"], &enc), want);
     }
 }
