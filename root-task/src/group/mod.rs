@@ -226,8 +226,11 @@ fn drive<P: Personality>(
         let busy_from = arch::counter();
         let mut flow = Flow::Continue;
         for input in machine.translate(wake, summary)? {
-            flow = core.step(input, machine, summary)?;
+            let stepped = core.step(input, machine, summary);
+            // Also when the step stops the group: a fault injected at the event where DMR
+            // then detects it was injected.
             machine.note_injected(summary);
+            flow = stepped?;
             if flow == Flow::End {
                 break;
             }
