@@ -86,7 +86,8 @@ MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask
 # unmodified (the Linux personality).
 LINUX_APPS_DIR := $(BUILD)/linux-apps/$(ARCH)
 LINUX_CC := $(if $(filter aarch64,$(ARCH)),aarch64-linux-gnu-gcc,gcc)
-LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c))
+# cfiles also as a static-pie (ET_DYN that relocates itself), the other form -static can take.
+LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c)) cfiles-pie
 app_elf = $(or $(APP_$(1)),$(if $(filter $(1),$(LINUX_APPS)),$(LINUX_APPS_DIR)/$(1)),$(REPLICA_DIR)/$(1).elf)
 # A program's companion component `<app>-device` (see README, copy & execute) comes along.
 embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
@@ -134,6 +135,10 @@ replicas: $(TARGETS)/.stamp
 $(LINUX_APPS_DIR)/%: linux-apps/%.c
 	@mkdir -p $(@D)
 	$(LINUX_CC) -static -O2 -o $@ $< -lm
+
+$(LINUX_APPS_DIR)/%-pie: linux-apps/%.c
+	@mkdir -p $(@D)
+	$(LINUX_CC) -static-pie -O2 -o $@ $< -lm
 
 linux-apps: $(addprefix $(LINUX_APPS_DIR)/,$(LINUX_APPS))
 

@@ -10,7 +10,7 @@ use core::ops::Range;
 
 use heapless::Vec;
 use object::elf;
-use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
+use object::read::elf::{Dyn as _, ElfFile64, FileHeader, ProgramHeader};
 use object::{Endianness, Object};
 
 use crate::regs::Arch;
@@ -22,6 +22,9 @@ pub const USER_START: u64 = 0x10_000;
 pub const USER_END: u64 = 0x7fff_0000_0000;
 /// Most loadable segments an image may have.
 pub const MAX_SEGMENTS: usize = 16;
+/// Where a position-independent executable (a Linux static-pie, which relocates itself) is
+/// placed: where non-PIE executables usually start.
+pub const PIE_BASE: u64 = 0x40_0000;
 
 /// Access rights of one page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -147,16 +150,20 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
         });
     }
     let elf_type = header.e_type(endian);
-    if elf_type != elf::ET_EXEC {
-        return Err(ImageError::NotExecutable { elf_type });
-    }
+    let bias = load_bias(&file, bytes).ok_or(ImageError::NotExecutable { elf_type })?;
 
     let mut segments: Vec<Segment, MAX_SEGMENTS> = Vec::new();
     for ph in file.elf_program_headers() {
         if ph.p_type(endian) != elf::PT_LOAD || ph.p_memsz(endian) == 0 {
             continue;
         }
-        let vaddr = ph.p_vaddr(endian);
+        let vaddr = ph
+            .p_vaddr(endian)
+            .checked_add(bias)
+            .ok_or(ImageError::OutOfRange {
+                vaddr: ph.p_vaddr(endian),
+                size: ph.p_memsz(endian),
+            })?;
         let mem_size = ph.p_memsz(endian);
         let (offset, file_size) = (ph.p_offset(endian), ph.p_filesz(endian));
         let end = vaddr
@@ -203,7 +210,7 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
         .unwrap_or(start);
     let span = page_floor(start)..end.next_multiple_of(PAGE_SIZE);
 
-    let entry = file.entry();
+    let entry = file.entry().wrapping_add(bias);
     let in_text =
         |s: &Segment| s.rights.execute && (s.vaddr..s.vaddr + s.mem_size).contains(&entry);
     if !segments.iter().any(in_text) {
@@ -221,6 +228,32 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
         segments,
         span,
     })
+}
+
+/// How far the image is moved from its link addresses: 0 for an executable (ET_EXEC),
+/// [`PIE_BASE`] for a position-independent executable that needs no interpreter (ET_DYN with
+/// DF_1_PIE and no PT_INTERP: `gcc -static-pie`). `None` for anything else (a shared library).
+fn load_bias(file: &ElfFile64<'_, Endianness>, bytes: &[u8]) -> Option<u64> {
+    let endian = file.endian();
+    match file.elf_header().e_type(endian) {
+        elf::ET_EXEC => Some(0),
+        elf::ET_DYN => {
+            let headers = file.elf_program_headers();
+            if headers.iter().any(|ph| ph.p_type(endian) == elf::PT_INTERP) {
+                return None;
+            }
+            let pie = headers.iter().any(|ph| {
+                ph.dynamic(endian, bytes).ok().flatten().is_some_and(|d| {
+                    d.iter().any(|e| {
+                        e.d_tag(endian) == elf::DT_FLAGS_1 as u64
+                            && e.d_val(endian) & elf::DF_1_PIE as u64 != 0
+                    })
+                })
+            });
+            pie.then_some(PIE_BASE)
+        }
+        _ => None,
+    }
 }
 
 /// What the start-up of a Linux program needs from its ELF file: where its program headers
@@ -264,7 +297,7 @@ pub fn linux_program(bytes: &[u8]) -> Result<Option<LinuxProgram>, &'static str>
                     .then(|| ph.p_vaddr(endian) + (phoff - off))
             })
         })
-        .unwrap_or(0);
+        .map_or(0, |a| a + load_bias(&file, bytes).unwrap_or(0));
     Ok(Some(LinuxProgram {
         phdr,
         phent: header.e_phentsize(endian) as u64,
@@ -277,11 +310,12 @@ pub fn linux_program(bytes: &[u8]) -> Result<Option<LinuxProgram>, &'static str>
 pub fn symbol_address(bytes: &[u8], name: &str) -> Option<u64> {
     use object::{ObjectSymbol, ObjectSymbolTable};
     let file = ElfFile64::<Endianness>::parse(bytes).ok()?;
+    let bias = load_bias(&file, bytes).unwrap_or(0);
     let table = file.symbol_table()?;
     table
         .symbols()
         .find(|s| s.name() == Ok(name))
-        .map(|s| s.address())
+        .map(|s| s.address() + bias)
 }
 
 const fn page_floor(addr: u64) -> u64 {

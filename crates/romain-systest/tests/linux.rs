@@ -18,7 +18,8 @@ fn plan(arch: &str) -> String {
     let r = flip_register(arch);
     format!(
         "none:cfiles+input.txt,dmr:cfiles+input.txt,tmr:cfiles+input.txt,\
-         tmr:cfiles+input.txt@reg:1:8:{r}:3,dmr:cfiles+input.txt@reg:1:8:{r}:3,tmr:chostile"
+         tmr:cfiles+input.txt@reg:1:8:{r}:3,dmr:cfiles+input.txt@reg:1:8:{r}:3,tmr:chostile,\
+         tmr:cfiles-pie+input.txt"
     )
 }
 
@@ -94,7 +95,8 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
     }
     let boot = linux_boot(arch);
     let reference = on_linux(arch);
-    for (i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr")] {
+    // Run 6 is the same program built -static-pie (ET_DYN, relocating itself at PIE_BASE).
+    for (i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr"), (6, "tmr")] {
         let run = &boot.runs[i];
         let s = &run.summary;
         assert_eq!(s["status"], "ok", "run {i} ({mode}): {s}\n{}", boot.console);
