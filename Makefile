@@ -86,8 +86,14 @@ MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask
 # unmodified (the Linux personality).
 LINUX_APPS_DIR := $(BUILD)/linux-apps/$(ARCH)
 LINUX_CC := $(if $(filter aarch64,$(ARCH)),aarch64-linux-gnu-gcc,gcc)
-# cfiles also as a static-pie (ET_DYN that relocates itself), the other form -static can take.
-LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c)) cfiles-pie
+# cfiles also as a static-pie (ET_DYN that relocates itself), the other form -static can take,
+# and on x86_64 with musl (Debian's musl-tools).
+MUSL_CC := $(if $(filter x86_64,$(ARCH)),$(shell command -v musl-gcc))
+LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c)) cfiles-pie $(if $(MUSL_CC),cfiles-musl)
+# Programs the master runs as Linux programs although their ELF has no Linux mark (musl's
+# static programs have neither the GNU OS/ABI nor a note): LINUX='name ...'.
+LINUX ?=
+LINUX_ALL := $(strip $(LINUX) $(if $(MUSL_CC),cfiles-musl))
 app_elf = $(or $(APP_$(1)),$(if $(filter $(1),$(LINUX_APPS)),$(LINUX_APPS_DIR)/$(1)),$(REPLICA_DIR)/$(1).elf)
 # A program's companion component `<app>-device` (see README, copy & execute) comes along.
 embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
@@ -140,6 +146,10 @@ $(LINUX_APPS_DIR)/%-pie: linux-apps/%.c
 	@mkdir -p $(@D)
 	$(LINUX_CC) -static-pie -O2 -o $@ $< -lm
 
+$(LINUX_APPS_DIR)/%-musl: linux-apps/%.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) -static -O2 -o $@ $< -lm
+
 linux-apps: $(addprefix $(LINUX_APPS_DIR)/,$(LINUX_APPS))
 
 mibench-c:
@@ -157,7 +167,7 @@ endif
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
-	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' \
+	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' ROMAIN_LINUX='$(subst $() ,$(comma),$(LINUX_ALL))' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/apps)") \
 	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
 

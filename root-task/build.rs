@@ -64,6 +64,10 @@ fn main() {
         table.push_str(&format!("    ({name:?}, include_bytes!({path:?})),\n"));
     }
     table.push_str("];\n");
+    println!("cargo::rerun-if-env-changed=ROMAIN_LINUX");
+    let linux = env::var("ROMAIN_LINUX").unwrap_or_default();
+    let linux: Vec<&str> = linux.split(',').filter(|n| !n.is_empty()).collect();
+    table.push_str(&format!("pub const LINUX: &[&str] = &{linux:?};\n"));
     for (var, name) in [("ROMAIN_STDIN", "STDIN"), ("ROMAIN_DUMP", "DUMP")] {
         println!("cargo::rerun-if-env-changed={var}");
         let value = env::var(var).ok().filter(|v| !v.is_empty());

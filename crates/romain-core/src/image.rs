@@ -267,9 +267,10 @@ pub struct LinuxProgram {
 
 /// Whether `bytes` is a Linux program rather than one of the native runtime: its OS/ABI is
 /// GNU/Linux, or it has a note segment (glibc's ABI tag, a build ID); native replicas have
-/// neither. `Err` for a dynamically linked program (it needs an interpreter the master does not
-/// have).
-pub fn linux_program(bytes: &[u8]) -> Result<Option<LinuxProgram>, &'static str> {
+/// neither. `declared` says it is one whatever its marks (the image's `LINUX=` list: musl's
+/// static programs have neither mark). `Err` for a dynamically linked program (it needs an
+/// interpreter the master does not have).
+pub fn linux_program(bytes: &[u8], declared: bool) -> Result<Option<LinuxProgram>, &'static str> {
     let Ok(file) = ElfFile64::<Endianness>::parse(bytes) else {
         return Ok(None);
     };
@@ -278,7 +279,7 @@ pub fn linux_program(bytes: &[u8]) -> Result<Option<LinuxProgram>, &'static str>
     let headers = file.elf_program_headers();
     let gnu = header.e_ident.os_abi == elf::ELFOSABI_GNU;
     let notes = headers.iter().any(|ph| ph.p_type(endian) == elf::PT_NOTE);
-    if !gnu && !notes {
+    if !gnu && !notes && !declared {
         return Ok(None);
     }
     if headers.iter().any(|ph| ph.p_type(endian) == elf::PT_INTERP) {

@@ -16,10 +16,16 @@ fn flip_register(arch: &str) -> &'static str {
 
 fn plan(arch: &str) -> String {
     let r = flip_register(arch);
+    // On x86_64 also built with musl (the set-up installs musl-tools; no aarch64 musl here).
+    let musl = if arch == "x86_64" {
+        ",tmr:cfiles-musl+input.txt"
+    } else {
+        ""
+    };
     format!(
         "none:cfiles+input.txt,dmr:cfiles+input.txt,tmr:cfiles+input.txt,\
          tmr:cfiles+input.txt@reg:1:8:{r}:3,dmr:cfiles+input.txt@reg:1:8:{r}:3,tmr:chostile,\
-         tmr:cfiles-pie+input.txt"
+         tmr:cfiles-pie+input.txt{musl}"
     )
 }
 
@@ -45,8 +51,8 @@ fn linux_boot(arch: &str) -> Arc<Boot> {
 /// The same binary on Linux, in a directory with the input: its output (stdout and stderr in one
 /// pipe, as the master's console has them) and the file it wrote. `None` where this host cannot
 /// run it (no qemu-aarch64): said loudly.
-fn on_linux(arch: &str) -> Option<(String, Vec<u8>)> {
-    let bin = repo().join(format!("build/linux-apps/{arch}/cfiles"));
+fn on_linux(arch: &str, program: &str) -> Option<(String, Vec<u8>)> {
+    let bin = repo().join(format!("build/linux-apps/{arch}/{program}"));
     let runner = if arch == "aarch64" {
         "qemu-aarch64 "
     } else {
@@ -63,8 +69,10 @@ fn on_linux(arch: &str) -> Option<(String, Vec<u8>)> {
         );
         return None;
     }
-    let dir =
-        std::env::temp_dir().join(format!("romain-linux-golden-{arch}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "romain-linux-golden-{arch}-{program}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(repo().join("linux-apps/input.txt"), dir.join("input.txt")).unwrap();
     let out = Command::new("sh")
@@ -94,11 +102,22 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
         return;
     }
     let boot = linux_boot(arch);
-    let reference = on_linux(arch);
-    // Run 6 is the same program built -static-pie (ET_DYN, relocating itself at PIE_BASE).
-    for (i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr"), (6, "tmr")] {
+    let glibc = on_linux(arch, "cfiles");
+    // Run 6 is the same program built -static-pie (ET_DYN, relocating itself at PIE_BASE), run 7
+    // (x86_64) built with musl.
+    let musl: &[(usize, &str)] = if arch == "x86_64" { &[(7, "tmr")] } else { &[] };
+    for &(i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr"), (6, "tmr")]
+        .iter()
+        .chain(musl)
+    {
         let run = &boot.runs[i];
         let s = &run.summary;
+        // musl's stdio orders stdout and stderr otherwise: its own build on Linux is its reference.
+        let reference = if s["app"] == "cfiles-musl" {
+            on_linux(arch, "cfiles-musl")
+        } else {
+            glibc.clone()
+        };
         assert_eq!(s["status"], "ok", "run {i} ({mode}): {s}\n{}", boot.console);
         assert_eq!(s["mode"], mode);
         assert_eq!(s["personality"], "linux", "{s}");
@@ -107,7 +126,8 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
         // The program's own checks of what it read.
         assert!(
             run.output
-                .contains("input.txt: 3 lines, checksum 4b9324d2d748\nstdin: 9 bytes\n"),
+                .contains("input.txt: 3 lines, checksum 4b9324d2d748\n")
+                && run.output.contains("stdin: 9 bytes\n"),
             "run {i}:\n{}",
             run.output
         );

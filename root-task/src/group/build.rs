@@ -85,7 +85,9 @@ pub(super) fn build(
     let max_pages = (ctx.objects.arena_bytes() as u64 / PAGE_SIZE) / (2 * mode.replicas as u64);
     let layout = image::load(bytes, ARCH, max_pages)
         .map_err(|e| Stop(Status::BadImage, alloc::format!("{e}")))?;
-    let linux = image::linux_program(bytes).map_err(|e| Stop(Status::BadImage, e.into()))?;
+    let declared = crate::embedded::LINUX.contains(&app);
+    let linux =
+        image::linux_program(bytes, declared).map_err(|e| Stop(Status::BadImage, e.into()))?;
     // A Linux program's system-call instructions, found in its executable segments.
     let sites = linux.map(|_| {
         let mut sites = Sites::default();
