@@ -5,7 +5,8 @@
 #   OUT/gitconfig         the url.<base>.insteadOf rewrites of the host's global git config, with
 #                         each local base (file://... or a path: a mirror standing in for GitHub)
 #                         pointing to its copy in IN/upstream/;
-#   OUT/upstream/<name>/  those copies;
+#   OUT/upstream/<name>/  those copies (and uploadpack.allowFilter, so that partial clones from a
+#                         copy work as they do from GitHub: the MiBench C sources are fetched so);
 #   OUT/ca-certificates/  the CA certificates added to the host (/usr/local/share/ca-certificates),
 #                         e.g. those of a TLS-intercepting proxy in front of the package registries.
 #
@@ -40,6 +41,9 @@ while read -r key value; do
   fi
   git config -f "$OUT/gitconfig" --add "url.$base.insteadOf" "$value"
 done < <(git config --global --get-regexp '^url\..*\.insteadof$' 2>/dev/null || true)
+if [[ -d $OUT/upstream ]]; then
+  git config -f "$OUT/gitconfig" uploadpack.allowFilter true
+fi
 
 shopt -s nullglob
 certs=(/usr/local/share/ca-certificates/*.crt /usr/local/share/ca-certificates/*/*.crt)
