@@ -17,10 +17,6 @@ pub struct Sample {
     pub master_cycles: u64,
     pub events: u64,
     pub pages_copied: u64,
-    pub replicas: u64,
-    /// CPU time of the replicas (summed) and of the master, as the kernel accounts it.
-    pub replica_cpu: u64,
-    pub master_cpu: u64,
     /// The master's seL4 invocations: all, and those spent serving page faults and executing
     /// shared accesses; with the number of faults served and accesses executed.
     pub invocations: u64,
@@ -41,9 +37,6 @@ impl Sample {
             master_cycles: s["master_cycles"].as_u64().unwrap_or(0),
             events: s["events"].as_u64()?,
             pages_copied: s["pages_copied"].as_u64().unwrap_or(0),
-            replicas: s["replicas"].as_u64().unwrap_or(1),
-            replica_cpu: s["replica_cpu"].as_u64().unwrap_or(0),
-            master_cpu: s["master_cpu"].as_u64().unwrap_or(0),
             invocations: s["invocations"]["total"].as_u64().unwrap_or(0),
             paging_invocations: s["invocations"]["paging"].as_u64().unwrap_or(0),
             shared_invocations: s["invocations"]["shared"].as_u64().unwrap_or(0),
@@ -406,22 +399,6 @@ mod tests {
             master_cycles: events * 50,
             events,
             pages_copied: 0,
-            replicas: if mode == "tmr" {
-                3
-            } else if mode == "dmr" {
-                2
-            } else {
-                1
-            },
-            replica_cpu: cycles
-                * if mode == "tmr" {
-                    3
-                } else if mode == "dmr" {
-                    2
-                } else {
-                    1
-                },
-            master_cpu: events * 50,
             // 2N per event, 4 per served fault (10 faults), none shared.
             invocations: events * 2 * (if mode == "tmr" { 3 } else { 2 }) + 40,
             paging_invocations: 40,
