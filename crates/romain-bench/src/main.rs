@@ -30,20 +30,6 @@ struct Cli {
     out: PathBuf,
 }
 
-/// The port's input file of each program: the C original's, from the upstream sources (the
-/// others take none, or generate the same as the original does).
-const PORT_INPUTS: [(&str, &str); 9] = [
-    ("adpcm", "telecomm/adpcm/data/small.pcm"),
-    ("crc32", "telecomm/adpcm/data/small.pcm"),
-    ("dijkstra", "network/dijkstra/input.dat"),
-    ("patricia", "network/patricia/small.udp"),
-    ("qsort", "automotive/qsort/input_small.dat"),
-    ("sha", "security/sha/input_small.asc"),
-    ("blowfish", "security/blowfish/input_small.asc"),
-    ("rijndael", "security/rijndael/input_small.asc"),
-    ("susan", "automotive/susan/input_small.pgm"),
-];
-
 fn main() {
     let cli = Cli::parse();
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -71,17 +57,19 @@ fn main() {
             }
         }
     }
-    // The ports read the original inputs too, so that both sides do the same work.
+    // The ports read the original inputs too, so that both sides do the same work: the input
+    // file of the program's C run (basicmath, bitcount, fft and stringsearch read none).
     let inputs: Vec<String> = if with_c {
-        PORT_INPUTS
+        cli.programs
             .iter()
-            .filter(|(p, _)| cli.programs.iter().any(|q| q == p))
-            .map(|(p, f)| {
-                format!(
+            .filter_map(|p| {
+                let run = romain_mibench_c::find(&format!("c-{p}"), "")?;
+                let (_, path) = run.inputs_at(&layout).ok()?.into_iter().next()?;
+                Some(format!(
                     "MIBENCH_INPUT_{}={}",
                     p.to_uppercase(),
-                    layout.src().join(f).display()
-                )
+                    path.display()
+                ))
             })
             .collect()
     } else {
