@@ -16,6 +16,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use romain_linux::fs::normalise;
+
 pub const UPSTREAM: &str = "https://github.com/embecosm/mibench";
 /// The upstream's last commit ("Added README file."), 2015.
 pub const COMMIT: &str = "0f3cbcf6b3d589a2b0753cfb9289ddf40b6b9ed8";
@@ -548,11 +550,12 @@ impl Run {
         s
     }
 
-    /// The embedded name (from the upstream root) of each input file.
+    /// The embedded name (from the upstream root) of each input file: normalised as the
+    /// master's file system does, without its leading `/`.
     pub fn input_names(&self) -> Vec<String> {
         self.inputs
             .iter()
-            .map(|i| normalise(&format!("{}/{i}", self.dir)))
+            .map(|i| normalise(&format!("{}/{i}", self.dir))[1..].to_string())
             .collect()
     }
 
@@ -624,21 +627,6 @@ pub fn find(app: &str, args: &str) -> Option<&'static Run> {
         None => (name, Small),
     };
     RUNS.iter().find(|r| r.id == id && r.set == set)
-}
-
-/// `.` and `..` resolved, no leading `/`.
-pub fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
 }
 
 /// A plan's runs: `(mode, app, args, injection)`.
