@@ -41,6 +41,10 @@ QUOTA_MB ?= 64
 # `written` copies far less, but every protection change is a TLB flush on every core, which
 # QEMU's TCG makes cost milliseconds; `all` is the default here (see README, "Repair").
 REPAIR ?= all
+# FP/SIMD capture at every event (compared, repaired, rolled back): `auto` for Linux programs
+# (and hard-float native ones), `on` for every program, `off` for none (DMR on a Linux program
+# is then fail-stop). Its cost: the master's ticks per event with FP=auto vs FP=off.
+FP ?= auto
 TIMEOUT ?= 600
 SMP ?= 4
 # QEMU's TCG: single (one host thread runs the vCPUs in turn) or multi (a host thread each).
@@ -164,7 +168,7 @@ ifneq ($(C_RUNS),)
 endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
-	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
+	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
 	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' ROMAIN_LINUX='$(subst $() ,$(comma),$(LINUX_ALL))' \
@@ -233,7 +237,7 @@ clean:
 # ARCH, MODE, APP and the other run variables given on the command line are passed on.
 DOCKER_IMAGE ?= romain-sel4
 DOCKER_BASE ?= romain-base:bookworm
-DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR QUOTA_MB SMP TIMEOUT TCG
+DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR FP QUOTA_MB SMP TIMEOUT TCG
 docker-build:
 	docker/build.sh $(DOCKER_IMAGE) $(DOCKER_BASE)
 

@@ -1,7 +1,7 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
-//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) and ROMAIN_REPAIR
+//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) ROMAIN_REPAIR and ROMAIN_FP (FP/SIMD capture: auto, on, off)
 //! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`), ROMAIN_CAE_LAX (`1`: the
 //! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
 //! programs: ROMAIN_FILES (`name=path` pairs separated by `,`: files embedded under the names
@@ -27,6 +27,15 @@ fn main() {
     assert!(
         repair == "written" || repair == "all",
         "ROMAIN_REPAIR is `written` or `all`, not {repair:?}"
+    );
+    println!("cargo::rerun-if-env-changed=ROMAIN_FP");
+    let fp = env::var("ROMAIN_FP")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "auto".into());
+    assert!(
+        ["auto", "on", "off"].contains(&fp.as_str()),
+        "ROMAIN_FP is `auto`, `on` or `off`, not {fp:?}"
     );
     let apps = env::var("ROMAIN_APPS").unwrap_or_default();
     let plan = env::var("ROMAIN_PLAN").unwrap_or_else(|_| "tmr:hello".into());
@@ -55,7 +64,11 @@ fn main() {
     table.push_str(&entries);
     table.push_str("];\npub const FILES: &[(&str, &[u8])] = &[\n");
     println!("cargo::rerun-if-env-changed=ROMAIN_FILES");
-    for entry in env::var("ROMAIN_FILES").unwrap_or_default().split(',').filter(|e| !e.is_empty()) {
+    for entry in env::var("ROMAIN_FILES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|e| !e.is_empty())
+    {
         let (name, path) = entry
             .split_once('=')
             .unwrap_or_else(|| panic!("ROMAIN_FILES entry {entry:?} is not name=path"));
@@ -68,6 +81,11 @@ fn main() {
     let linux = env::var("ROMAIN_LINUX").unwrap_or_default();
     let linux: Vec<&str> = linux.split(',').filter(|n| !n.is_empty()).collect();
     table.push_str(&format!("pub const LINUX: &[&str] = &{linux:?};\n"));
+    // Native programs built hard-float (FP/SIMD capture on with FP=auto).
+    println!("cargo::rerun-if-env-changed=ROMAIN_HARD_FLOAT");
+    let hard = env::var("ROMAIN_HARD_FLOAT").unwrap_or_default();
+    let hard: Vec<&str> = hard.split(',').filter(|n| !n.is_empty()).collect();
+    table.push_str(&format!("pub const HARD_FLOAT: &[&str] = &{hard:?};\n"));
     for (var, name) in [("ROMAIN_STDIN", "STDIN"), ("ROMAIN_DUMP", "DUMP")] {
         println!("cargo::rerun-if-env-changed={var}");
         let value = env::var(var).ok().filter(|v| !v.is_empty());
@@ -78,6 +96,7 @@ fn main() {
     table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
     table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
+    table.push_str(&format!("pub const FP: &str = {fp:?};\n"));
     table.push_str(&format!("pub const CAMPAIGN: &str = {campaign:?};\n"));
     table.push_str(&format!("pub const CAE_LAX: bool = {cae_lax};\n"));
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded.rs");

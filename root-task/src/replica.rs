@@ -48,6 +48,9 @@ pub(crate) struct Program<'a> {
     pub tracking: Tracking,
     /// A Linux program's system-call sites, rewritten into traps as its pages are loaded.
     pub sites: Option<&'a romain_linux::rewrite::Sites>,
+    /// FP/SIMD capture: the routines' code, loaded at `romain_core::fp::STUB_VA` with the area
+    /// page after it.
+    pub fp_stubs: Option<&'a [u8]>,
 }
 
 /// Why a replica could not be built.
@@ -121,6 +124,14 @@ impl Replica {
         }
         let ipc_buffer = mmu.objects.frame()?;
         space.add_loaded(&mut mmu, ipc_buffer_addr, ipc_buffer, true)?;
+        if let Some(code) = program.fp_stubs {
+            // Pages of the replica like any other: compared, repaired and checkpointed.
+            let stubs = mmu.objects.frame()?;
+            stubs.bytes()[..code.len()].copy_from_slice(code);
+            space.add_loaded(&mut mmu, romain_core::fp::STUB_VA, stubs, false)?;
+            let area = mmu.objects.frame()?;
+            space.add_loaded(&mut mmu, romain_core::fp::AREA_VA, area, true)?;
+        }
         let ipc_buffer = ipc_buffer.map;
 
         // The CNode slice: the badged endpoint in MASTER_EP, nothing else.

@@ -12,6 +12,9 @@
 //! - `code`: a random word of the replica's private code at event E;
 //! - `delay`: a register at a random time in the middle of computation (the replica is stopped
 //!   asynchronously, flipped and resumed): a corrupted instruction result.
+//! - `result`: the register the instruction at hand writes, at a random time;
+//! - `fpreg`: an FP/SIMD register (any bit of its width) when the replica reaches event E;
+//! - `fpdelay`: an FP/SIMD register at a random time.
 
 use core::fmt;
 
@@ -28,15 +31,21 @@ pub enum Model {
     Delay,
     /// An instruction's result, at a random time.
     Result,
+    /// An FP/SIMD register at an event.
+    Fp,
+    /// An FP/SIMD register at a random time.
+    FpDelay,
 }
 
 impl Model {
-    pub const ALL: [Model; 5] = [
+    pub const ALL: [Model; 7] = [
         Model::Register,
         Model::Data,
         Model::Code,
         Model::Delay,
         Model::Result,
+        Model::Fp,
+        Model::FpDelay,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -46,6 +55,8 @@ impl Model {
             Model::Code => "code",
             Model::Delay => "delay",
             Model::Result => "result",
+            Model::Fp => "fpreg",
+            Model::FpDelay => "fpdelay",
         }
     }
 
@@ -59,7 +70,7 @@ impl Model {
 pub struct Models(u8);
 
 impl Models {
-    pub const ALL: Models = Models(0b11111);
+    pub const ALL: Models = Models(0b111_1111);
 
     /// `all`, or model names separated by `/` (the plan already uses `,` and `:`).
     pub fn parse(s: &str) -> Option<Models> {
@@ -103,7 +114,7 @@ pub struct CampaignError;
 
 impl fmt::Display for CampaignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a campaign is SEED:FIRST:COUNT:MODELS, MODELS `all` or names (reg, data, code, delay, result) separated by `/`")
+        f.write_str("a campaign is SEED:FIRST:COUNT:MODELS, MODELS `all` or names (reg, data, code, delay, result, fpreg, fpdelay) separated by `/`")
     }
 }
 
@@ -182,6 +193,11 @@ pub fn draw(
     let bit = rng.below(64) as u32;
     let choice = rng.next();
     let delay = 1 + rng.below(golden.cycles);
+    let fp = crate::fp::FpName::nth(
+        arch,
+        rng.below(crate::fp::FpName::count(arch) as u64) as usize,
+    );
+    let fp_bit = rng.below(u64::from(fp.bits)) as u32;
     let injection = match model {
         Model::Register => Injection {
             replica,
@@ -213,6 +229,13 @@ pub fn draw(
             target: Target::Result,
             bit,
             delay: Some(delay),
+        },
+        Model::Fp | Model::FpDelay => Injection {
+            replica,
+            event: if model == Model::Fp { event } else { 0 },
+            target: Target::Fp { name: fp },
+            bit: fp_bit,
+            delay: (model == Model::FpDelay).then_some(delay),
         },
     };
     (model, injection)
@@ -421,7 +444,7 @@ mod tests {
             c.models.iter().collect::<Vec<_>>(),
             [Model::Register, Model::Delay]
         );
-        assert_eq!(Campaign::parse("7:0:5:all").unwrap().models.len(), 5);
+        assert_eq!(Campaign::parse("7:0:5:all").unwrap().models.len(), 7);
         for bad in ["7:0:5", "7:0:5:cpu", "x:0:5:all", "7:0:5:", "7:0:5:all:1"] {
             assert_eq!(Campaign::parse(bad), Err(CampaignError), "{bad}");
         }
@@ -432,13 +455,17 @@ mod tests {
         let a = draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN);
         assert_eq!(a, draw(1, 42, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
         assert_ne!(a, draw(1, 43, Models::ALL, 3, Arch::Aarch64, &GOLDEN));
-        let mut seen = [0; 5];
-        for i in 0..5000 {
+        let mut seen = [0; 7];
+        for i in 0..7000 {
             let (model, inj) = draw(9, i, Models::ALL, 3, Arch::X86_64, &GOLDEN);
             seen[model as usize] += 1;
-            assert!(inj.replica < 3 && inj.bit < 64);
+            match inj.target {
+                Target::Fp { name } => assert!(inj.bit < name.bits),
+                _ => assert!(inj.bit < 64),
+            }
+            assert!(inj.replica < 3);
             match model {
-                Model::Delay | Model::Result => {
+                Model::Delay | Model::Result | Model::FpDelay => {
                     assert!(inj.delay.is_some_and(|d| (1..=GOLDEN.cycles).contains(&d)));
                 }
                 _ => assert!((1..=GOLDEN.events).contains(&inj.event)),

@@ -10,6 +10,7 @@ use core::fmt;
 use heapless::Vec;
 use romain_abi::{CALL_LABEL_BASE, Call, MAX_MESSAGE_WORDS};
 
+use crate::fp::{FpDiff, FpState};
 use crate::regs::{RegisterDiff, RegisterFile};
 
 /// What a replica did to reach the master.
@@ -115,12 +116,14 @@ impl fmt::Display for EventKind {
 /// Message words an event carries.
 pub type Words = Vec<u64, MAX_MESSAGE_WORDS>;
 
-/// One replica's event: kind, message words and the register file.
+/// One replica's event: kind, message words, the register file and, where the group captures
+/// them, the FP/SIMD registers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub kind: EventKind,
     pub words: Words,
     pub regs: RegisterFile,
+    pub fp: Option<FpState>,
 }
 
 /// The first thing in which two events differ.
@@ -138,6 +141,11 @@ pub enum Difference {
         b: u64,
     },
     Register(RegisterDiff),
+    /// One replica's FP/SIMD state was captured and another's not (`a`: the first's was).
+    FpCaptured {
+        a: bool,
+    },
+    Fp(FpDiff),
 }
 
 impl fmt::Display for Difference {
@@ -148,6 +156,12 @@ impl fmt::Display for Difference {
                 write!(f, "message word {index}: {a:#x} vs {b:#x}")
             }
             Difference::Register(d) => write!(f, "register {} (xor {:#x})", d.name(), d.xor),
+            Difference::FpCaptured { a } => write!(
+                f,
+                "FP/SIMD state captured in {} replica only",
+                if *a { "the first" } else { "the second" }
+            ),
+            Difference::Fp(d) => d.fmt(f),
         }
     }
 }
@@ -159,7 +173,12 @@ impl Event {
         if kind.entered_by_syscall() {
             regs.clear_syscall_clobbered();
         }
-        Event { kind, words, regs }
+        Event {
+            kind,
+            words,
+            regs,
+            fp: None,
+        }
     }
 
     /// The registers to write into a replica so that it continues from this event exactly as the
@@ -201,14 +220,24 @@ impl Event {
                 b: other.words[index],
             });
         }
-        self.regs
-            .first_difference(&other.regs)
-            .map(Difference::Register)
+        if let Some(d) = self.regs.first_difference(&other.regs) {
+            return Some(Difference::Register(d));
+        }
+        match (&self.fp, &other.fp) {
+            (Some(a), Some(b)) => a.first_difference(b).map(Difference::Fp),
+            (None, None) => None,
+            (a, _) => Some(Difference::FpCaptured { a: a.is_some() }),
+        }
     }
 
     /// Words compared for this event (message words and registers): for the summary.
     pub fn compared_words(&self) -> usize {
         self.words.len() + self.regs.words().len()
+    }
+
+    /// FP/SIMD bytes compared for this event: for the summary.
+    pub fn fp_bytes(&self) -> usize {
+        self.fp.as_ref().map_or(0, |fp| fp.bytes().len())
     }
 }
 
@@ -223,6 +252,7 @@ pub(crate) mod tests {
             kind: EventKind::Call(Call::Write),
             words: Vec::from_slice(&[5, u64::from_le_bytes(*b"hello\0\0\0")]).unwrap(),
             regs: RegisterFile::new(arch, &regs[..arch.num_registers()]).unwrap(),
+            fp: None,
         }
     }
 
@@ -266,6 +296,23 @@ pub(crate) mod tests {
         b.regs.words_mut()[2] ^= 1; // rflags
         let d = a.difference(&b).unwrap();
         assert_eq!(format!("{d}"), "register rflags (xor 0x1)");
+
+        // FP/SIMD state: compared byte by byte after the registers, and named.
+        let mut area = [0u8; crate::fp::X86_64_AREA];
+        let mut a = a.clone();
+        a.fp = FpState::new(Arch::X86_64, &area);
+        let mut b = a.clone();
+        assert_eq!(a.difference(&b), None);
+        area[160 + 5 * 16 + 9] ^= 0x10;
+        b.fp = FpState::new(Arch::X86_64, &area);
+        let d = a.difference(&b).unwrap();
+        assert_eq!(
+            format!("{d}"),
+            "FP/SIMD register xmm5 (byte 249, xor 0x1000)"
+        );
+        b.fp = None;
+        assert_eq!(a.difference(&b), Some(Difference::FpCaptured { a: true }));
+        assert_eq!(a.fp_bytes(), 512);
     }
 
     #[test]

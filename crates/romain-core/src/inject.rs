@@ -22,9 +22,17 @@
 //!   in its private code) and has bit BIT of the register that instruction wrote flipped (taken
 //!   modulo the width it wrote). An instruction that writes no register (a store, a branch, a
 //!   compare) is passed by: the master tries again a little later.
+//! - `fpreg:R:E:NAME:BIT` flips bit BIT of FP/SIMD register NAME (aarch64 `q0`–`q31` (bits
+//!   0–127), `d0`–`d31`, `s0`–`s31`, `fpsr`, `fpcr`; x86_64 `xmm0`–`xmm15`, `st0`–`st7`, `mxcsr`,
+//!   `fcw`, `fsw`; see [`crate::fp::FpName`]) of replica R at event E: in the registers it
+//!   carries on with, and so in what the master compares there.
+//! - `fpdelay:R:TICKS:NAME:BIT` flips the same TICKS counter ticks after the start, wherever the
+//!   replica is then (it is stopped, stores its FP/SIMD registers, has the bit flipped, loads
+//!   them back and goes on).
 
 use core::fmt;
 
+use crate::fp::FpName;
 use crate::regs::Arch;
 
 /// Where the bit is.
@@ -44,6 +52,16 @@ pub enum Target<'a> {
     Hang,
     /// The register the instruction at hand writes.
     Result,
+    /// An FP/SIMD register.
+    Fp {
+        name: FpName,
+    },
+}
+
+impl Target<'_> {
+    pub fn is_fp(&self) -> bool {
+        matches!(self, Target::Fp { .. })
+    }
 }
 
 /// A memory address: absolute, or a symbol of the program plus an offset.
@@ -98,6 +116,12 @@ impl Injection<'_> {
                         i.bit
                     ),
                     (Target::Hang, _) => write!(f, "hang:{}:{}", i.replica, i.event),
+                    (Target::Fp { name }, Some(ticks)) => {
+                        write!(f, "fpdelay:{}:{ticks}:{name}:{}", i.replica, i.bit)
+                    }
+                    (Target::Fp { name }, None) => {
+                        write!(f, "fpreg:{}:{}:{name}:{}", i.replica, i.event, i.bit)
+                    }
                     (Target::Result, ticks) => {
                         write!(f, "result:{}:{}:{}", i.replica, ticks.unwrap_or(0), i.bit)
                     }
@@ -115,6 +139,8 @@ pub enum InjectError<'a> {
     BadNumber(&'a str),
     UnknownRegister(&'a str),
     BitOutOfRange(u32),
+    /// A bit past an FP/SIMD register's width (the width given).
+    FpBitOutOfRange(u32, u32),
     /// Event numbers start at 1.
     EventZero,
 }
@@ -129,6 +155,9 @@ impl fmt::Display for InjectError<'_> {
             InjectError::BadNumber(s) => write!(f, "{s:?} is not a number"),
             InjectError::UnknownRegister(s) => write!(f, "no register {s:?} on this architecture"),
             InjectError::BitOutOfRange(b) => write!(f, "bit {b} is not in 0..=63"),
+            InjectError::FpBitOutOfRange(b, w) => {
+                write!(f, "bit {b} is not in 0..={} of that register", w - 1)
+            }
             InjectError::EventZero => write!(f, "events are counted from 1"),
         }
     }
@@ -194,12 +223,25 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
     if event == 0 {
         return Err(InjectError::EventZero);
     }
-    let (event, delay) = if kind == "delay" {
+    let (event, delay) = if kind == "delay" || kind == "fpdelay" {
         (0, Some(event))
     } else {
         (event, None)
     };
     let bit = number(bit)? as u32;
+    if kind == "fpreg" || kind == "fpdelay" {
+        let name = FpName::parse(arch, where_).ok_or(InjectError::UnknownRegister(where_))?;
+        if bit >= name.bits {
+            return Err(InjectError::FpBitOutOfRange(bit, name.bits));
+        }
+        return Ok(Injection {
+            replica,
+            event,
+            target: Target::Fp { name },
+            bit,
+            delay,
+        });
+    }
     if bit > 63 {
         return Err(InjectError::BitOutOfRange(bit));
     }
@@ -287,6 +329,11 @@ mod tests {
             ("mem:0:1:0x20f008:9", Arch::X86_64),
             ("hang:1:3", Arch::X86_64),
             ("result:1:40000:17", Arch::Aarch64),
+            ("fpreg:1:3:q5:127", Arch::Aarch64),
+            ("fpreg:0:2:d8:63", Arch::Aarch64),
+            ("fpreg:2:9:xmm3:100", Arch::X86_64),
+            ("fpdelay:1:40000:mxcsr:3", Arch::X86_64),
+            ("fpdelay:0:7:fpcr:22", Arch::Aarch64),
         ] {
             let i = parse(spec, arch).unwrap();
             assert_eq!(format!("{}", i.spec(arch)), spec);
@@ -300,6 +347,16 @@ mod tests {
             parse("result:1:40000:64", Arch::X86_64),
             Err(InjectError::BitOutOfRange(64))
         );
+        assert_eq!(
+            parse("fpreg:1:3:d5:64", Arch::Aarch64),
+            Err(InjectError::FpBitOutOfRange(64, 64))
+        );
+        assert_eq!(
+            parse("fpreg:1:3:xmm5:1", Arch::Aarch64),
+            Err(InjectError::UnknownRegister("xmm5"))
+        );
+        let f = parse("fpdelay:1:40000:q31:0", Arch::Aarch64).unwrap();
+        assert_eq!((f.event, f.delay, f.target.is_fp()), (0, Some(40000), true));
         let d = parse("delay:2:50000:sp:3", Arch::Aarch64).unwrap();
         assert_eq!((d.event, d.delay), (0, Some(50000)));
         assert_eq!(

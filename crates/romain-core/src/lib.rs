@@ -5,6 +5,7 @@
 //!
 //! - [`regs`]: the replica register file of each architecture, with names.
 //! - [`event`]: one replica's externalization event (call, fault, exit) as the master saw it.
+//! - [`fp`]: a replica's FP/SIMD state: the routines that store and load it, names, comparison.
 //! - [`vote`]: full comparison of the N replicas' events and the majority decision.
 //! - [`message`]: checking every message on the endpoint (label, exact length, capabilities) before it is parsed.
 //! - [`proxy`]: checking and decoding replica call arguments.
@@ -22,6 +23,7 @@ extern crate alloc;
 
 pub mod campaign;
 pub mod event;
+pub mod fp;
 pub mod image;
 pub mod inject;
 pub mod memory;

@@ -70,6 +70,8 @@ pub struct Summary<'a> {
     pub events: u64,
     /// Words (message words and registers, over all replicas) compared.
     pub compared_words: u64,
+    /// FP/SIMD bytes (over all replicas) compared: 0 where the group does not capture them.
+    pub fp_bytes: u64,
     pub mismatches: u64,
     pub recoveries: u64,
     /// Mismatches that stopped the group because they could not be corrected (DMR fail-stop).
@@ -135,6 +137,7 @@ impl<'a> Summary<'a> {
             cores: Vec::new(),
             events: 0,
             compared_words: 0,
+            fp_bytes: 0,
             mismatches: 0,
             recoveries: 0,
             detected: 0,
@@ -287,9 +290,10 @@ impl fmt::Display for Summary<'_> {
         }
         write!(
             f,
-            "],\"events\":{},\"compared_words\":{},\"mismatches\":{},\"recoveries\":{},\"detected\":{},\"rollbacks\":{},\"repair\":{},\"pages_compared\":{},\"pages_copied\":{},\"memory_faults\":{},\"pages\":{},\"shm_accesses\":{},\"watchdog_fired\":{},\"injected\":",
+            "],\"events\":{},\"compared_words\":{},\"fp_bytes\":{},\"mismatches\":{},\"recoveries\":{},\"detected\":{},\"rollbacks\":{},\"repair\":{},\"pages_compared\":{},\"pages_copied\":{},\"memory_faults\":{},\"pages\":{},\"shm_accesses\":{},\"watchdog_fired\":{},\"injected\":",
             self.events,
             self.compared_words,
+            self.fp_bytes,
             self.mismatches,
             self.recoveries,
             self.detected,
@@ -379,6 +383,7 @@ mod tests {
         assert_eq!(v["cores"], serde_json::json!([1, 2, 3]));
         assert_eq!(v["events"], 12);
         assert_eq!(v["mismatches"], 0);
+        assert_eq!(v["fp_bytes"], 0);
         assert_eq!(v["recoveries"], 0);
         assert_eq!(v["pages_copied"], 0);
         assert_eq!(v["watchdog_fired"], 0);

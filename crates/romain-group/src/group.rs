@@ -278,6 +278,7 @@ impl<P: Personality> Group<P> {
             .iter()
             .map(|e| e.compared_words() as u64)
             .sum::<u64>();
+        summary.fp_bytes += events.iter().map(|e| e.fp_bytes() as u64).sum::<u64>();
         let leader = match vote(&refs) {
             Verdict::Agree => 0,
             Verdict::Majority { leader, outvoted } => {

@@ -63,6 +63,8 @@ pub struct Linux {
     pub dump: Option<String>,
     enosys_logged: heapless::Vec<u64, 32>,
     pub quota_mb: u64,
+    /// The group captures the FP/SIMD state at every event (compared, repaired, rolled back).
+    pub fp_captured: bool,
 }
 
 impl Linux {
@@ -87,6 +89,7 @@ impl Linux {
             dump,
             enosys_logged: heapless::Vec::new(),
             quota_mb,
+            fp_captured: false,
         }
     }
 
@@ -188,7 +191,7 @@ impl Personality for Linux {
     /// The master cannot read or write another thread's FP/SIMD registers (issue 15 brings
     /// them into the comparison).
     fn unrepaired(&self) -> Option<&'static str> {
-        Some("FP/SIMD state (not readable by the master)")
+        (!self.fp_captured).then_some("FP/SIMD state (not captured: FP=off)")
     }
 }
 

@@ -50,6 +50,8 @@ pub(super) struct Built {
     pub sandbox: Option<Sandbox>,
     /// A Linux program's personality (None: the native call ABI).
     pub linux: Option<Linux>,
+    /// Where the FP/SIMD routines are, if the group captures FP/SIMD state at its events.
+    pub fp: Option<romain_core::fp::Stubs>,
 }
 
 /// The core of replica `index`: core 0 is the master's, replicas take the others in turn.
@@ -97,12 +99,20 @@ pub(super) fn build(
         sites
     });
     let written = crate::embedded::REPAIR == "written";
+    // FP/SIMD state is captured where programs use it: Linux programs (any C compiler's code),
+    // or every program with FP=on. Unreplicated runs compare nothing.
+    let fp = mode.replicas > 1
+        && match crate::embedded::FP {
+            "on" => true,
+            "off" => false,
+            _ => linux.is_some() || crate::embedded::HARD_FLOAT.contains(&app),
+        };
     let tracking = match mode.replicas {
         1 => Tracking::Off,
-        // No rollback for Linux programs: their FP/SIMD registers cannot be restored (the
-        // master cannot read them), so DMR detects and stops.
-        2 if linux.is_some() && written => Tracking::Writes,
-        2 if linux.is_some() => Tracking::Off,
+        // Without FP/SIMD capture a Linux program's FP/SIMD registers cannot be rolled back:
+        // DMR detects and stops.
+        2 if linux.is_some() && !fp && written => Tracking::Writes,
+        2 if linux.is_some() && !fp => Tracking::Off,
         2 if written => Tracking::Checkpoints,
         2 => Tracking::Snapshots,
         _ if written => Tracking::Writes,
@@ -114,6 +124,7 @@ pub(super) fn build(
         "all"
     };
     let ipc_buffer_end = layout.span.end + PAGE_SIZE;
+    let (stub_code, stubs) = romain_core::fp::stubs(ARCH);
     let program = Program {
         bytes,
         layout: &layout,
@@ -121,6 +132,7 @@ pub(super) fn build(
         quota_pages: ((crate::embedded::QUOTA_MB << 20) / PAGE_SIZE) as usize,
         tracking,
         sites: sites.as_ref(),
+        fp_stubs: fp.then_some(&stub_code[..]),
     };
     // The shared region's addresses and the sandbox's are the master's: no image or heap there.
     let heap = program.heap_base
@@ -130,6 +142,7 @@ pub(super) fn build(
     for reserved in [
         SHARED_BASE..SHARED_BASE + region::DEVICE_PAGES as u64 * PAGE_SIZE,
         crate::sandbox::CODE_VA..crate::sandbox::BOUNCE_VA + PAGE_SIZE,
+        romain_core::fp::PAGES,
     ] {
         if layout.reaches(&heap, &reserved) {
             return Err(Stop(
@@ -190,10 +203,17 @@ pub(super) fn build(
         doorbell: None,
         sandbox: None,
         linux: None,
+        fp: fp.then_some(stubs),
     };
+    if fp {
+        log::info!(
+            "FP/SIMD state captured at every event ({} bytes per replica)",
+            romain_core::fp::area_len(ARCH)
+        );
+    }
     if let (Some(info), Some(sites)) = (linux, &sites) {
         summary.personality = "linux";
-        built.linux = Some(start_linux(
+        let mut personality = start_linux(
             ctx,
             run,
             &layout,
@@ -201,10 +221,12 @@ pub(super) fn build(
             sites.clone(),
             program.heap_base,
             replicas,
-        )?);
-        if mode.replicas == 2 {
+        )?;
+        personality.fp_captured = fp;
+        built.linux = Some(personality);
+        if mode.replicas == 2 && !fp {
             log::warn!(
-                "DMR on a Linux program detects and stops (fail-stop): its FP/SIMD registers cannot be rolled back"
+                "DMR on a Linux program detects and stops (fail-stop) with FP=off: its FP/SIMD registers cannot be rolled back"
             );
         }
     }
@@ -239,6 +261,7 @@ pub(super) fn build(
         quota_pages: program.quota_pages,
         tracking: Tracking::Off,
         sites: None,
+        fp_stubs: None,
     };
     let badge = ReplicaBadge {
         group: ctx.group_number,
@@ -300,7 +323,10 @@ fn start_linux(
     for r in replicas {
         r.space
             .borrow_mut()
-            .add_lazy(linux::STACK_TOP - linux::STACK_SIZE..linux::STACK_TOP, false)
+            .add_lazy(
+                linux::STACK_TOP - linux::STACK_SIZE..linux::STACK_TOP,
+                false,
+            )
             .map_err(|_| Stop(Status::OutOfMemory, "no room for the stack".into()))?;
     }
     cae::Private::write(
@@ -312,7 +338,12 @@ fn start_linux(
         sp,
         &bytes,
     )
-    .map_err(|e| Stop(Status::OutOfMemory, alloc::format!("initial stack: {}", e.0)))?;
+    .map_err(|e| {
+        Stop(
+            Status::OutOfMemory,
+            alloc::format!("initial stack: {}", e.0),
+        )
+    })?;
     let regs = romain_linux::arch::initial(ARCH, layout.entry, sp);
     for r in replicas {
         r.set_registers(&regs).or_stop()?;

@@ -51,7 +51,11 @@ impl Pending {
                     .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
                     + offset
             }
-            Target::Register { .. } | Target::Word { .. } | Target::Hang | Target::Result => 0,
+            Target::Register { .. }
+            | Target::Word { .. }
+            | Target::Hang
+            | Target::Result
+            | Target::Fp { .. } => 0,
         };
         Ok(Pending { at, addr })
     }
@@ -178,8 +182,8 @@ pub(super) fn at_event(
 ) -> Result<(Injected, Option<String>), Stop> {
     let mask = 1u64 << at.bit;
     let text = match at.target {
-        // Timed, not at an event: see `now`.
-        Target::Result => return Ok((Injected::Applied, None)),
+        // Timed, not at an event: see `now`; FP/SIMD registers: the capture's (`super::fp`).
+        Target::Result | Target::Fp { .. } => return Ok((Injected::Applied, None)),
         Target::Hang => {
             // Its system call becomes a jump to itself, and it runs on into it.
             let pc = event.regs.pc();

@@ -11,6 +11,7 @@
 //! - [`wake`]: what woke the master, translated into the core's inputs;
 //! - [`machine`]: the core's effects, as seL4 invocations;
 //! - [`companion`]: the companion component's calls, served at once and never compared;
+//! - [`fp`]: FP/SIMD capture: the replicas' save and restore routines around events;
 //! - [`inject`]: applying a fault injection (the core decides when);
 //! - [`access`]: reading and patching replica memory;
 //! - [`output`]: the group's console output and random numbers.
@@ -18,6 +19,7 @@
 mod access;
 mod build;
 mod companion;
+mod fp;
 mod inject;
 mod machine;
 mod output;

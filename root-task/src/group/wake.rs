@@ -8,6 +8,7 @@ use romain_group::{Input, Stop};
 
 use super::OrStop;
 use super::companion;
+use super::fp::Arrival;
 use super::machine::{Machine, reply_to_caller};
 use crate::arch;
 use crate::count::{self, Activity, Kind};
@@ -148,9 +149,16 @@ impl Machine<'_, '_> {
         }
         let regs = replica.registers().or_stop()?;
         let kind = message.at(regs.pc()).map_err(|e| protocol(&e))?;
+        let mut event = Event::new(kind, words, regs.clone());
+        if let Some(capture) = self.fp.as_mut() {
+            match capture.arrival(replica, event, regs)? {
+                Arrival::Event(e) => event = e,
+                Arrival::Handled => return Ok(None),
+            }
+        }
         Ok(Some(Input::Arrival {
             replica: replica.index,
-            event: Event::new(kind, words, regs),
+            event,
         }))
     }
 
