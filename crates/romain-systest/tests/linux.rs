@@ -1,7 +1,9 @@
 //! Unmodified static Linux programs (linux-apps/, built with Debian's gcc and glibc) as
 //! replicas: their output and the file they write are compared with the same binary run on
 //! Linux (natively on x86_64, under qemu-aarch64 for aarch64); a register flip under TMR is
-//! outvoted and under DMR detected; a hostile program gets errors and the master carries on.
+//! outvoted and under DMR rolled back; a hostile program gets errors and the master carries on.
+//! FP/SIMD state (linux-apps/fpkeep.c keeps its result in d8 / xmm8 across system calls) is
+//! compared at every event, repaired under TMR and rolled back under DMR.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,8 +16,23 @@ fn flip_register(arch: &str) -> &'static str {
     if arch == "aarch64" { "x19" } else { "rsp" }
 }
 
+/// fpkeep's FP/SIMD register that carries its result, and its round counter.
+fn fpkeep_registers(arch: &str) -> (&'static str, &'static str) {
+    if arch == "aarch64" {
+        ("d8", "x19")
+    } else {
+        ("xmm8", "r12")
+    }
+}
+
+/// fpkeep's event at which faults are injected: one of its rounds' write calls (it makes 40,
+/// after the C library's start-up calls, then a printf and exit).
+const FPKEEP_EVENT: u64 = 30;
+
 fn plan(arch: &str) -> String {
     let r = flip_register(arch);
+    let (fp, counter) = fpkeep_registers(arch);
+    let e = FPKEEP_EVENT;
     // On x86_64 also built with musl (the set-up installs musl-tools; no aarch64 musl here).
     let musl = if arch == "x86_64" {
         ",tmr:cfiles-musl+input.txt"
@@ -25,7 +42,9 @@ fn plan(arch: &str) -> String {
     format!(
         "none:cfiles+input.txt,dmr:cfiles+input.txt,tmr:cfiles+input.txt,\
          tmr:cfiles+input.txt@reg:1:8:{r}:3,dmr:cfiles+input.txt@reg:1:8:{r}:3,tmr:chostile,\
-         tmr:cfiles-pie+input.txt{musl}"
+         tmr:cfiles-pie+input.txt,\
+         tmr:fpkeep,tmr:fpkeep@fpreg:1:{e}:{fp}:51,dmr:fpkeep@fpreg:1:{e}:{fp}:51,\
+         dmr:fpkeep@reg:1:{e}:{counter}:1{musl}"
     )
 }
 
@@ -86,7 +105,8 @@ fn on_linux(arch: &str, program: &str) -> Option<(String, Vec<u8>)> {
         .output()
         .expect("sh runs");
     assert!(out.status.success(), "the reference run failed: {out:?}");
-    let file = std::fs::read(dir.join("out.txt")).unwrap();
+    // Empty for a program that writes no file.
+    let file = std::fs::read(dir.join("out.txt")).unwrap_or_default();
     std::fs::remove_dir_all(&dir).ok();
     Some((String::from_utf8(out.stdout).unwrap(), file))
 }
@@ -97,12 +117,23 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
     }
     let boot = linux_boot(arch);
     let glibc = on_linux(arch, "cfiles");
-    // Run 6 is the same program built -static-pie (ET_DYN, relocating itself at PIE_BASE), run 7
-    // (x86_64) built with musl.
-    let musl: &[(usize, &str)] = if arch == "x86_64" { &[(7, "tmr")] } else { &[] };
-    for &(i, mode) in [(0, "none"), (1, "dmr"), (2, "tmr"), (3, "tmr"), (6, "tmr")]
-        .iter()
-        .chain(musl)
+    // Run 6 is the same program built -static-pie (ET_DYN, relocating itself at PIE_BASE), run 11
+    // (x86_64) built with musl. Run 4 is rolled back once (below).
+    let musl: &[(usize, &str)] = if arch == "x86_64" {
+        &[(11, "tmr")]
+    } else {
+        &[]
+    };
+    for &(i, mode) in [
+        (0, "none"),
+        (1, "dmr"),
+        (2, "tmr"),
+        (3, "tmr"),
+        (4, "dmr"),
+        (6, "tmr"),
+    ]
+    .iter()
+    .chain(musl)
     {
         let run = &boot.runs[i];
         let s = &run.summary;
@@ -147,33 +178,86 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
             .contains(flip_register(arch)),
         "{s}"
     );
+    // Its FP/SIMD state was part of the repair: nothing is left unrepaired.
     assert!(
-        boot.runs[3]
-            .log
-            .iter()
-            .any(|l| l.contains("FP/SIMD state (not readable by the master) not repaired")),
+        !boot.runs[3].log.iter().any(|l| l.contains("not repaired")),
         "{:?}",
         boot.runs[3].log
     );
+    // Under DMR the same flip is rolled back (FP/SIMD state included), output as on Linux.
+    let s = &boot.runs[4].summary;
+    assert_eq!(
+        (&s["mismatches"], &s["rollbacks"]),
+        (&1.into(), &1.into()),
+        "{s}"
+    );
+    assert_eq!(s["detected"], 0, "{s}");
 }
 
-fn dmr_on_a_linux_program_detects_and_stops(arch: &str) {
-    if !enabled(&format!("linux_dmr_fail_stop({arch})")) {
+fn fp_simd_state_is_compared_repaired_and_rolled_back(arch: &str) {
+    if !enabled(&format!("linux_fp_simd({arch})")) {
         return;
     }
     let boot = linux_boot(arch);
-    let s = &boot.runs[4].summary;
-    assert_eq!(s["status"], "mismatch", "{s}");
-    assert_eq!(s["detected"], 1, "{s}");
-    assert_eq!(s["rollbacks"], 0, "no rollback without FP/SIMD state: {s}");
-    assert!(
-        boot.runs[1]
-            .log
-            .iter()
-            .any(|l| l.contains("detects and stops (fail-stop)")),
-        "{:?}",
-        boot.runs[1].log
+    let reference = on_linux(arch, "fpkeep").map(|(output, _)| output);
+    let (fp, counter) = fpkeep_registers(arch);
+    let area = if arch == "aarch64" { 528 } else { 512 };
+    for (i, mode) in [(7, "tmr"), (8, "tmr"), (9, "dmr"), (10, "dmr")] {
+        let run = &boot.runs[i];
+        let s = &run.summary;
+        assert_eq!(s["status"], "ok", "run {i} ({mode}): {s}\n{}", boot.console);
+        assert_eq!(s["app"], "fpkeep");
+        assert_eq!(s["mode"], mode);
+        assert!(run.output.contains("after 40 rounds: "), "{}", run.output);
+        if let Some(want) = &reference {
+            assert_eq!(&run.output, want, "run {i} ({mode}) differs from Linux");
+        }
+        // Every replica's FP/SIMD state compared at every event (rolled-back ones included).
+        let replicas = s["replicas"].as_u64().unwrap();
+        let compared = s["events"].as_u64().unwrap() + s["rollbacks"].as_u64().unwrap();
+        assert_eq!(
+            s["fp_bytes"].as_u64().unwrap(),
+            compared * replicas * area,
+            "{s}"
+        );
+        // The injection's event is one of the 40 rounds (then printf's write and exit).
+        let start_up = s["events"].as_u64().unwrap() - 42;
+        assert!(start_up < FPKEEP_EVENT, "{start_up} start-up events: {s}");
+    }
+    // TMR: the flipped register is found at that event, named, repaired, and does not diverge
+    // again.
+    let tmr = &boot.runs[8];
+    let s = &tmr.summary;
+    assert_eq!(
+        (&s["mismatches"], &s["recoveries"]),
+        (&1.into(), &1.into()),
+        "{s}"
     );
+    let wide = if arch == "aarch64" { "q8" } else { "xmm8" };
+    assert!(s["injected"].as_str().unwrap().contains(fp), "{s}");
+    assert!(
+        tmr.log.iter().any(|l| l.contains(&format!(
+            "event {FPKEEP_EVENT}: replica 1 outvoted (FP/SIMD register {wide} "
+        ))),
+        "{:?}",
+        tmr.log
+    );
+    // DMR: the same flip rolled back once.
+    let s = &boot.runs[9].summary;
+    assert_eq!(
+        (&s["mismatches"], &s["rollbacks"]),
+        (&1.into(), &1.into()),
+        "{s}"
+    );
+    // A rollback across a round: the value in the FP/SIMD register must be the checkpoint's, or
+    // the round is applied twice and the output is not Linux's (checked above).
+    let s = &boot.runs[10].summary;
+    assert_eq!(
+        (&s["mismatches"], &s["rollbacks"]),
+        (&1.into(), &1.into()),
+        "{s}"
+    );
+    assert!(s["injected"].as_str().unwrap().contains(counter), "{s}");
 }
 
 fn a_hostile_linux_program_gets_errors_and_the_master_carries_on(arch: &str) {
@@ -217,6 +301,6 @@ fn a_hostile_linux_program_gets_errors_and_the_master_carries_on(arch: &str) {
 
 romain_systest::per_arch!(
     c_program_output_and_files_equal_linux_under_none_dmr_and_tmr,
-    dmr_on_a_linux_program_detects_and_stops,
+    fp_simd_state_is_compared_repaired_and_rolled_back,
     a_hostile_linux_program_gets_errors_and_the_master_carries_on
 );
