@@ -41,8 +41,8 @@ QUOTA_MB ?= 64
 # `written` copies far less, but every protection change is a TLB flush on every core, which
 # QEMU's TCG makes cost milliseconds; `all` is the default here (see README, "Repair").
 REPAIR ?= all
-# FP/SIMD capture at every event (compared, repaired, rolled back): `auto` for Linux programs
-# (and hard-float native ones), `on` for every program, `off` for none (DMR on a Linux program
+# FP/SIMD capture at every event (compared, repaired, rolled back): `auto` for Linux programs,
+# `on` for every program (native ones are soft-float), `off` for none (DMR on a Linux program
 # is then fail-stop). Its cost: the master's ticks per event with FP=auto vs FP=off.
 FP ?= auto
 TIMEOUT ?= 600

@@ -207,9 +207,18 @@ impl Capture {
         let phase = core::mem::take(&mut self.phase[k]);
         if core::mem::take(&mut self.restore[k]) {
             let (then, words) = match (set, phase) {
-                (Some(regs), _) | (None, Phase::Parked { resume: regs }) => (regs, None),
-                // Waiting in its own call: it makes it again after the restore, and gets the
-                // answer then.
+                // A fault's empty answer: it runs on from the registers it was given, or
+                // from its event's.
+                (Some(regs), _) | (None, Phase::Parked { resume: regs }) if words.is_empty() => {
+                    (regs, None)
+                }
+                // A call's answer: it makes the call again after the restore (from the
+                // registers it was given, at the system-call instruction) and gets the answer
+                // then.
+                (Some(mut regs), _) => {
+                    regs.words_mut()[Arch::PC] -= ARCH.syscall_len();
+                    (regs, Some(Words::from_slice(words).expect("message words")))
+                }
                 (None, _) => (
                     replica.registers().or_stop()?,
                     Some(Words::from_slice(words).expect("message words")),
