@@ -42,9 +42,16 @@ QUOTA_MB ?= 64
 # QEMU's TCG makes cost milliseconds; `all` is the default here (see README, "Repair").
 REPAIR ?= all
 # FP/SIMD capture at every event (compared, repaired, rolled back): `auto` for Linux programs,
-# `on` for every program (native ones are soft-float), `off` for none (DMR on a Linux program
+# `on` for every program (native ones are soft-float unless FLOAT=hard), `off` for none (DMR on a Linux program
 # is then fail-stop). Its cost: the master's ticks per event with FP=auto vs FP=off.
 FP ?= auto
+# Native replica programs (replica-app/): `soft`-float (nothing lives in FP/SIMD registers, so
+# FP=auto captures nothing for them) or `hard` (rust-sel4's hard-float targets: NEON / SSE2;
+# FP=auto captures their FP/SIMD state like a Linux program's).
+FLOAT ?= soft
+ifeq ($(filter soft hard,$(FLOAT)),)
+$(error FLOAT is soft or hard, not $(FLOAT))
+endif
 TIMEOUT ?= 600
 SMP ?= 4
 # QEMU's TCG: single (one host thread runs the vCPUs in turn) or multi (a host thread each).
@@ -82,7 +89,8 @@ TARGETS := $(BUILD)/targets
 SEL4_CARGO := $(CURDIR)/scripts/sel4-cargo
 BUILD_STD := -Z build-std=core,alloc,compiler_builtins -Z build-std-features=compiler-builtins-mem
 PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(firstword $(subst +, ,$(lastword $(subst :, ,$(firstword $(subst @, ,$(run)))))))))
-REPLICA_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica/$(ARCH)-sel4-replica/release
+REPLICA_TARGET := $(ARCH)-sel4-replica$(if $(filter hard,$(FLOAT)),-hf)
+REPLICA_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica/$(REPLICA_TARGET)/release
 MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
 # A plan may name a program that does not exist: the master reports it (status unknown-app).
@@ -140,7 +148,7 @@ INPUT_ENV := $(if $(INPUT),MIBENCH_INPUT_$(shell echo '$(APP)' | tr a-z A-Z)=$(a
 
 replicas: $(TARGETS)/.stamp
 	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica \
-	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(ARCH)-sel4-replica.json $(BUILD_STD)
+	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(REPLICA_TARGET).json $(BUILD_STD)
 
 $(LINUX_APPS_DIR)/%: linux-apps/%.c
 	@mkdir -p $(@D)
@@ -168,7 +176,7 @@ ifneq ($(C_RUNS),)
 endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
-	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
+	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_FLOAT='$(FLOAT)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
 	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' ROMAIN_LINUX='$(subst $() ,$(comma),$(LINUX_ALL))' \
@@ -237,7 +245,7 @@ clean:
 # ARCH, MODE, APP and the other run variables given on the command line are passed on.
 DOCKER_IMAGE ?= romain-sel4
 DOCKER_BASE ?= romain-base:bookworm
-DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR FP QUOTA_MB SMP TIMEOUT TCG
+DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR FP FLOAT QUOTA_MB SMP TIMEOUT TCG
 docker-build:
 	docker/build.sh $(DOCKER_IMAGE) $(DOCKER_BASE)
 

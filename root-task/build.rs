@@ -82,10 +82,9 @@ fn main() {
     let linux: Vec<&str> = linux.split(',').filter(|n| !n.is_empty()).collect();
     table.push_str(&format!("pub const LINUX: &[&str] = &{linux:?};\n"));
     // Native programs built hard-float (FP/SIMD capture on with FP=auto).
-    println!("cargo::rerun-if-env-changed=ROMAIN_HARD_FLOAT");
-    let hard = env::var("ROMAIN_HARD_FLOAT").unwrap_or_default();
-    let hard: Vec<&str> = hard.split(',').filter(|n| !n.is_empty()).collect();
-    table.push_str(&format!("pub const HARD_FLOAT: &[&str] = &{hard:?};\n"));
+    println!("cargo::rerun-if-env-changed=ROMAIN_FLOAT");
+    let hard = env::var("ROMAIN_FLOAT").is_ok_and(|v| v == "hard");
+    table.push_str(&format!("pub const HARD_FLOAT: bool = {hard};\n"));
     for (var, name) in [("ROMAIN_STDIN", "STDIN"), ("ROMAIN_DUMP", "DUMP")] {
         println!("cargo::rerun-if-env-changed={var}");
         let value = env::var(var).ok().filter(|v| !v.is_empty());

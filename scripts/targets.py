@@ -4,7 +4,9 @@
 The master uses rust-sel4's own `*-sel4-roottask` specs. Replicas use `*-sel4-replica`: rust-sel4's
 `*-sel4` spec made soft-float on aarch64 (x86_64 already is), so that a replica's whole user state
 is the register file that seL4 lets the master read and compare (seL4 has no call to read another
-thread's FP/SIMD registers).
+thread's FP/SIMD registers). `*-sel4-replica-hf` (`make FLOAT=hard`) is the hard-float one:
+rust-sel4's aarch64 spec as it is (NEON), x86_64 with SSE/SSE2 and the normal float ABI; the
+master then captures the FP/SIMD state at every event, as for Linux programs.
 
 usage: targets.py RUST_SEL4_TARGETS_DIR OUT
 """
@@ -22,7 +24,13 @@ for arch in ("aarch64", "x86_64"):
         spec["features"] = "+v8a,+strict-align,-neon"
         spec["abi"] = "softfloat"
         spec["rustc-abi"] = "softfloat"
-    text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
-    path = out / f"{arch}-sel4-replica.json"
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    hard = json.loads((src / f"{arch}-sel4.json").read_text())
+    if arch == "x86_64":
+        # SSE2 is the x86_64 baseline; no AVX (the kernel enables no AVX state: FXSAVE only).
+        hard["features"] = "+sse,+sse2,-avx,-avx2"
+        hard.pop("rustc-abi", None)
+    for name, s in ((f"{arch}-sel4-replica", spec), (f"{arch}-sel4-replica-hf", hard)):
+        text = json.dumps(s, indent=2, sort_keys=True) + "\n"
+        path = out / f"{name}.json"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)

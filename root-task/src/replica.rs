@@ -130,6 +130,8 @@ impl Replica {
             stubs.bytes()[..code.len()].copy_from_slice(code);
             space.add_loaded(&mut mmu, romain_core::fp::STUB_VA, stubs, false)?;
             let area = mmu.objects.frame()?;
+            let initial = romain_core::fp::initial_area(arch::ARCH);
+            area.bytes()[..initial.len()].copy_from_slice(&initial);
             space.add_loaded(&mut mmu, romain_core::fp::AREA_VA, area, true)?;
         }
         let ipc_buffer = ipc_buffer.map;

@@ -133,6 +133,20 @@ pub fn area_len(arch: Arch) -> usize {
     }
 }
 
+/// The area before the first event: the FP/SIMD state a thread starts with, which a rollback to
+/// the program's start loads. aarch64: all zero (FPCR 0: round to nearest, no traps). x86_64:
+/// the state after `fninit` with MXCSR's reset value, as seL4 gives a new thread: x87 control
+/// word 0x037f, MXCSR 0x1f80 (every exception masked), everything else zero.
+pub fn initial_area(arch: Arch) -> Vec<u8, MAX_AREA> {
+    let mut area = Vec::new();
+    area.resize(area_len(arch), 0).expect("fits");
+    if arch == Arch::X86_64 {
+        area[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    }
+    area
+}
+
 /// One replica's FP/SIMD registers at an event: the area's bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct FpState {
@@ -414,5 +428,8 @@ mod tests {
         assert_eq!(diff.xor, 0x80 << 56);
         assert_eq!(FpName::of(Arch::Aarch64, 515).to_string(), "fpsr");
         assert_eq!(FpState::new(Arch::Aarch64, &[0; 512]), None);
+        let init = initial_area(Arch::X86_64);
+        assert_eq!((init.len(), init[0], init[1], init[25]), (512, 0x7f, 0x03, 0x1f));
+        assert!(initial_area(Arch::Aarch64).iter().all(|&b| b == 0));
     }
 }

@@ -1,6 +1,8 @@
 //! The 13 MiBench programs as TMR replicas on both architectures: every run ends `ok` with
 //! identical replicas, and prints exactly what the same port prints on the host for the same
-//! generated input (bitcount: all but its clock readings).
+//! generated input (bitcount: all but its clock readings). Built hard-float (`FLOAT=hard`),
+//! basicmath and fft compute in the FP/SIMD registers, which the master captures: a flip there
+//! is outvoted under TMR and rolled back under DMR, and the output stays the host's.
 
 use std::sync::Arc;
 
@@ -70,6 +72,54 @@ fn mibench_programs_run_as_tmr_replicas_with_host_identical_output(arch: &str) {
     }
 }
 
+fn hard_float_plan(arch: &str) -> String {
+    let (q, d) = if arch == "aarch64" {
+        ("q2", "d2")
+    } else {
+        ("xmm2", "xmm2")
+    };
+    format!(
+        "tmr:basicmath,tmr:fft,tmr:basicmath@fpreg:1:5:{q}:9,dmr:basicmath@fpreg:1:5:{d}:9,\
+         dmr:fft@fpreg:0:20:{q}:60,tmr:fft@fpreg:2:20:{d}:33"
+    )
+}
+
+fn hard_float_replicas_have_their_fp_simd_state_compared_repaired_and_rolled_back(arch: &str) {
+    if !enabled(&format!("mibench_hard_float({arch})")) {
+        return;
+    }
+    let boot = boot(arch, &hard_float_plan(arch), &["FLOAT=hard"]);
+    assert_eq!(boot.runs.len(), 6, "{}", boot.console);
+    let area = if arch == "aarch64" { 528 } else { 512 };
+    for (i, run) in boot.runs.iter().enumerate() {
+        let s = &run.summary;
+        let program = s["app"].as_str().unwrap();
+        assert_eq!(s["status"], "ok", "run {i}: {s}");
+        assert!(
+            run.output == expected(program),
+            "run {i}: hard-float {program} on {arch} differs from the host"
+        );
+        let replicas = s["replicas"].as_u64().unwrap();
+        let compared = s["events"].as_u64().unwrap() + s["rollbacks"].as_u64().unwrap();
+        assert_eq!(
+            s["fp_bytes"].as_u64().unwrap(),
+            compared * replicas * area,
+            "{s}"
+        );
+        let (mismatches, fixed) = match i {
+            0 | 1 => (0, 0),
+            _ => (1, 1),
+        };
+        assert_eq!(s["mismatches"], mismatches, "run {i}: {s}");
+        let fixes = &s[if s["mode"] == "dmr" {
+            "rollbacks"
+        } else {
+            "recoveries"
+        }];
+        assert_eq!(fixes, fixed, "run {i}: {s}");
+    }
+}
+
 #[test]
 fn aarch64() {
     mibench_programs_run_as_tmr_replicas_with_host_identical_output("aarch64")
@@ -78,4 +128,14 @@ fn aarch64() {
 #[test]
 fn x86_64() {
     mibench_programs_run_as_tmr_replicas_with_host_identical_output("x86_64")
+}
+
+#[test]
+fn aarch64_hard_float() {
+    hard_float_replicas_have_their_fp_simd_state_compared_repaired_and_rolled_back("aarch64")
+}
+
+#[test]
+fn x86_64_hard_float() {
+    hard_float_replicas_have_their_fp_simd_state_compared_repaired_and_rolled_back("x86_64")
 }

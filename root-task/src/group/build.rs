@@ -100,12 +100,13 @@ pub(super) fn build(
     });
     let written = crate::embedded::REPAIR == "written";
     // FP/SIMD state is captured where programs use it: Linux programs (any C compiler's code),
-    // or every program with FP=on. Unreplicated runs compare nothing.
+    // native ones built hard-float (FLOAT=hard), or every program with FP=on. Unreplicated runs
+    // compare nothing.
     let fp = mode.replicas > 1
         && match crate::embedded::FP {
             "on" => true,
             "off" => false,
-            _ => linux.is_some() || crate::embedded::HARD_FLOAT.contains(&app),
+            _ => linux.is_some() || crate::embedded::HARD_FLOAT,
         };
     let tracking = match mode.replicas {
         1 => Tracking::Off,

@@ -44,11 +44,13 @@ enum Phase {
     /// The call made again after a restore: answered with these words.
     Replying(Words),
     /// A delayed injection: the save routine runs, the bit is flipped in the area, the restore
-    /// routine loads it, and the replica goes on from `then`.
+    /// routine loads it, and the replica goes on from `then` (making its call again if `words`
+    /// answer it).
     Flipping {
         name: FpName,
         bit: u32,
         then: RegisterFile,
+        words: Option<Words>,
     },
 }
 
@@ -59,6 +61,9 @@ pub(super) struct Capture {
     restore: Vec<bool>,
     /// Registers the core set since the replica's event: what it continues from.
     set: Vec<Option<RegisterFile>>,
+    /// A delayed injection that came while the replica waited at an event: applied when it
+    /// runs on, after the agreement (so not in the checkpoint).
+    flip: Vec<Option<(FpName, u32)>>,
 }
 
 /// What becomes of a message in the capture.
@@ -76,6 +81,7 @@ impl Capture {
             phase: (0..replicas).map(|_| Phase::Idle).collect(),
             restore: alloc::vec![false; replicas],
             set: alloc::vec![None; replicas],
+            flip: alloc::vec![None; replicas],
         }
     }
 
@@ -149,11 +155,16 @@ impl Capture {
                 replica.reply(super::machine::message(&words));
                 Ok(Arrival::Handled)
             }
-            Phase::Flipping { name, bit, then } if trap_at(self.stubs.saved) => {
+            Phase::Flipping {
+                name,
+                bit,
+                then,
+                words,
+            } if trap_at(self.stubs.saved) => {
                 name.flip(Self::area(replica)?, bit);
                 self.phase[k] = Phase::Restoring {
                     then: then.clone(),
-                    words: None,
+                    words,
                 };
                 replica.forget_reply();
                 replica
@@ -205,7 +216,7 @@ impl Capture {
         let k = replica.index;
         let set = self.set[k].take();
         let phase = core::mem::take(&mut self.phase[k]);
-        if core::mem::take(&mut self.restore[k]) {
+        if self.restore[k] || self.flip[k].is_some() {
             let (then, words) = match (set, phase) {
                 // A fault's empty answer: it runs on from the registers it was given, or
                 // from its event's.
@@ -224,14 +235,7 @@ impl Capture {
                     Some(Words::from_slice(words).expect("message words")),
                 ),
             };
-            self.phase[k] = Phase::Restoring {
-                then: then.clone(),
-                words,
-            };
-            replica.forget_reply();
-            replica
-                .restart_at(&Self::routine(&then, self.stubs.restore))
-                .or_stop()?;
+            self.go(replica, then, words)?;
             return Ok(true);
         }
         if let (None, Phase::Parked { resume }) = (set, phase) {
@@ -251,7 +255,7 @@ impl Capture {
         let k = replica.index;
         self.phase[k] = Phase::Idle;
         let set = self.set[k].take();
-        if !core::mem::take(&mut self.restore[k]) {
+        if !self.restore[k] && self.flip[k].is_none() {
             return Ok(false);
         }
         let then = match (regs, set) {
@@ -259,11 +263,54 @@ impl Capture {
             (None, Some(set)) => set,
             (None, None) => replica.registers().or_stop()?,
         };
-        replica
-            .restart_at(&Self::routine(&then, self.stubs.restore))
-            .or_stop()?;
-        self.phase[k] = Phase::Restoring { then, words: None };
+        self.go(replica, then, None)?;
         Ok(true)
+    }
+
+    /// Sends `replica` through the routines before it continues from `then` (and makes its
+    /// call again if `words` answer it): the restore routine if its area changed, save, flip
+    /// and restore for a pending injection.
+    fn go(
+        &mut self,
+        replica: &Replica,
+        then: RegisterFile,
+        words: Option<Words>,
+    ) -> Result<(), Stop> {
+        let k = replica.index;
+        let restore = core::mem::take(&mut self.restore[k]);
+        let (entry, phase) = match self.flip[k].take() {
+            // The area holds the state to load (a repair's, a rollback's): flipped there.
+            Some((name, bit)) if restore => {
+                name.flip(Self::area(replica)?, bit);
+                (
+                    self.stubs.restore,
+                    Phase::Restoring {
+                        then: then.clone(),
+                        words,
+                    },
+                )
+            }
+            Some((name, bit)) => (
+                self.stubs.save,
+                Phase::Flipping {
+                    name,
+                    bit,
+                    then: then.clone(),
+                    words,
+                },
+            ),
+            None => (
+                self.stubs.restore,
+                Phase::Restoring {
+                    then: then.clone(),
+                    words,
+                },
+            ),
+        };
+        replica.forget_reply();
+        replica.restart_at(&Self::routine(&then, entry)).or_stop()?;
+        self.phase[k] = phase;
+        Ok(())
     }
 
     /// An injection at `k`'s event: the bit flipped in its area and in the event, and loaded
@@ -292,8 +339,7 @@ impl Capture {
     ) -> Result<(), Stop> {
         let k = replica.index;
         if !running {
-            name.flip(Self::area(replica)?, bit);
-            self.restore[k] = true;
+            self.flip[k] = Some((name, bit));
             return Ok(());
         }
         replica.stop().or_stop()?;
@@ -301,7 +347,12 @@ impl Capture {
         replica
             .restart_at(&Self::routine(&then, self.stubs.save))
             .or_stop()?;
-        self.phase[k] = Phase::Flipping { name, bit, then };
+        self.phase[k] = Phase::Flipping {
+            name,
+            bit,
+            then,
+            words: None,
+        };
         Ok(())
     }
 

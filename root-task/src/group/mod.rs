@@ -168,6 +168,11 @@ fn start_and_drive(
     let entry = replicas[0].registers().or_stop()?;
     let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
     let invocations_before = crate::count::snapshot();
+    // The start is the first agreed state: a rollback before the first agreed event returns
+    // every page to it (snapshots copy the writable pages now).
+    for r in replicas {
+        r.with_memory(ctx.objects, |space, mmu| space.agree(mmu))?;
+    }
     let start = arch::counter();
     for r in replicas.iter().chain(companion) {
         r.start().or_stop()?;
