@@ -429,7 +429,10 @@ mod tests {
         assert_eq!(FpName::of(Arch::Aarch64, 515).to_string(), "fpsr");
         assert_eq!(FpState::new(Arch::Aarch64, &[0; 512]), None);
         let init = initial_area(Arch::X86_64);
-        assert_eq!((init.len(), init[0], init[1], init[25]), (512, 0x7f, 0x03, 0x1f));
+        assert_eq!(
+            (init.len(), init[0], init[1], init[25]),
+            (512, 0x7f, 0x03, 0x1f)
+        );
         assert!(initial_area(Arch::Aarch64).iter().all(|&b| b == 0));
     }
 }

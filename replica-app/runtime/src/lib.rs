@@ -98,7 +98,27 @@ fn put_char(c: u8) {
     let _ = write(&[c]);
 }
 
+#[cfg(not(target_arch = "x86_64"))]
 sel4_runtime_common::declare_entrypoint_with_stack_init!();
+
+// rust-sel4's x86_64 stack set-up reaches the Rust entry point with the stack 8 bytes off the
+// System V alignment (16 at each call). Soft-float code never notices; hard-float code
+// (`FLOAT=hard`) spills SSE registers with aligned moves and faults. So: the stack's top,
+// aligned to 16, then the call as rust-sel4 makes it.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm! {
+    r#"
+        .extern __sel4_runtime_common__stack_bottom
+        .extern __sel4_runtime_common__call_rust_entrypoint
+        .section .text
+        .global _start
+        _start:
+            mov rsp, qword ptr [rip + __sel4_runtime_common__stack_bottom]
+            and rsp, -16
+            xor ebp, ebp
+            jmp __sel4_runtime_common__call_rust_entrypoint
+    "#
+}
 
 sel4_runtime_common::declare_rust_entrypoint! {
     entrypoint()

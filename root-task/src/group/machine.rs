@@ -87,6 +87,8 @@ impl<'g, 'c> Machine<'g, 'c> {
     pub(super) fn note_injected(&mut self, summary: &mut Summary<'_>) {
         if let Some(text) = self.injected.take() {
             summary.set_injected(format_args!("{text}"));
+            // A log line of its own, not the end of the program's unfinished one.
+            self.console.end_line();
             log::warn!("injected: {text}");
         }
     }

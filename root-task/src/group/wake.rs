@@ -123,6 +123,8 @@ impl Machine<'_, '_> {
         if let EventKind::UserException { .. } = kind
             && let Some(trap) = self.trap.take_if(|t| t.replica == replica.index)
         {
+            // Its log line, if it fires, is a line of its own (not hashed: output is unchanged).
+            self.console.end_line();
             if trap.fire(replica, summary)? {
                 return Ok(None);
             }
