@@ -283,6 +283,8 @@ impl<P: Personality> Group<P> {
             Verdict::Agree => 0,
             Verdict::Majority { leader, outvoted } => {
                 summary.mismatches += 1;
+                // The log lines below are lines of their own on the console.
+                shell.end_line();
                 for (index, diff) in outvoted {
                     // A replica outvoted again may hide a difference in a page nobody wrote.
                     let scope = if self.repaired[index] {
@@ -313,6 +315,7 @@ impl<P: Personality> Group<P> {
             }
             Verdict::NoMajority { a, b, first } => {
                 summary.mismatches += 1;
+                shell.end_line();
                 if self.can_roll_back(point) {
                     log::warn!(
                         "event {point} ({}): replicas {a} and {b} differ in {first}; rolling both back",
@@ -488,6 +491,7 @@ impl<P: Personality> Group<P> {
         summary: &mut Summary<'_>,
     ) -> Result<(), Stop> {
         summary.watchdog_fired += 1;
+        shell.end_line();
         let point = summary.events + 1;
         let now = shell.now();
         if expiry == Expiry::Silence {
