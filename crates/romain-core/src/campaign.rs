@@ -84,6 +84,11 @@ impl Models {
         Some(Models(bits))
     }
 
+    /// The set without `fpreg` and `fpdelay`.
+    pub fn without_fp(self) -> Models {
+        Models(self.0 & !(1 << Model::Fp as u8 | 1 << Model::FpDelay as u8))
+    }
+
     pub fn iter(self) -> impl Iterator<Item = Model> {
         Model::ALL
             .into_iter()
@@ -152,6 +157,9 @@ pub struct Golden {
     /// Console and written files ([`program_output`]).
     pub output_hash: u64,
     pub exit_code: Option<i64>,
+    /// The group captured FP/SIMD state (`fp_bytes` > 0): the `fpreg` and `fpdelay` models
+    /// apply.
+    pub fp: bool,
 }
 
 /// SplitMix64: small, and the same on every platform, so an experiment's fault depends only on
@@ -183,6 +191,12 @@ pub fn draw(
     golden: &Golden,
 ) -> (Model, Injection<'static>) {
     let mut rng = SplitMix(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
+    // FP/SIMD models only where the group has FP/SIMD state to flip (`all` on a soft-float
+    // native program draws the other five); asked for alone, they are drawn anyway.
+    let models = match models.without_fp() {
+        rest if !golden.fp && !rest.is_empty() => rest,
+        _ => models,
+    };
     let model = models
         .iter()
         .nth(rng.below(models.len() as u64) as usize)
@@ -324,6 +338,7 @@ impl Golden {
             cycles: summary.cycles,
             output_hash: program_output(summary),
             exit_code: summary.exit_code,
+            fp: summary.fp_bytes > 0,
         }
     }
 }
@@ -434,6 +449,7 @@ mod tests {
         cycles: 1_000_000,
         output_hash: 0xabc,
         exit_code: Some(0),
+        fp: true,
     };
 
     #[test]
@@ -476,6 +492,17 @@ mod tests {
         }
         // Every model drawn, roughly evenly.
         assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
+        // Without FP/SIMD state, `all` draws no FP/SIMD model; asked for alone, it is drawn.
+        let soft = Golden {
+            fp: false,
+            ..GOLDEN
+        };
+        for i in 0..500 {
+            let (model, _) = draw(9, i, Models::ALL, 3, Arch::X86_64, &soft);
+            assert!(!matches!(model, Model::Fp | Model::FpDelay), "{model:?}");
+        }
+        let only_fp = Models::parse("fpreg").unwrap();
+        assert_eq!(draw(9, 1, only_fp, 2, Arch::X86_64, &soft).0, Model::Fp);
         let only_code = Models::parse("code").unwrap();
         let (model, inj) = draw(9, 1, only_code, 2, Arch::Aarch64, &GOLDEN);
         assert_eq!(model, Model::Code);
