@@ -46,7 +46,8 @@ pub struct Stubs {
 /// (the area, set by the master) and x1 on aarch64, none on x86_64 (rip-relative).
 pub fn stubs(arch: Arch) -> (alloc::vec::Vec<u8>, Stubs) {
     let mut code = alloc::vec::Vec::new();
-    match arch {
+    // Offsets in the page of the save routine's trap and of the restore routine and its trap.
+    let (saved, restore, restored) = match arch {
         Arch::Aarch64 => {
             let put = |code: &mut alloc::vec::Vec<u8>, insn: u32| {
                 code.extend_from_slice(&insn.to_le_bytes())
@@ -81,15 +82,7 @@ pub fn stubs(arch: Arch) -> (alloc::vec::Vec<u8>, Stubs) {
             put(&mut code, MSR_FPCR);
             let restored = code.len() as u64;
             put(&mut code, AARCH64_RESTORED);
-            (
-                code,
-                Stubs {
-                    save: STUB_VA,
-                    saved: STUB_VA + saved,
-                    restore: STUB_VA + restore,
-                    restored: STUB_VA + restored,
-                },
-            )
+            (saved, restore, restored)
         }
         Arch::X86_64 => {
             // fxsave64 / fxrstor64 [rip + disp32]: REX.W 0f ae /0 or /1, modrm rip-relative.
@@ -106,17 +99,16 @@ pub fn stubs(arch: Arch) -> (alloc::vec::Vec<u8>, Stubs) {
             rip_relative(&mut code, 0x0d);
             let restored = code.len() as u64;
             code.extend_from_slice(&UD2);
-            (
-                code,
-                Stubs {
-                    save: STUB_VA,
-                    saved: STUB_VA + saved,
-                    restore: STUB_VA + restore,
-                    restored: STUB_VA + restored,
-                },
-            )
+            (saved, restore, restored)
         }
-    }
+    };
+    let stubs = Stubs {
+        save: STUB_VA,
+        saved: STUB_VA + saved,
+        restore: STUB_VA + restore,
+        restored: STUB_VA + restored,
+    };
+    (code, stubs)
 }
 
 /// `udf #0x5f0` / `udf #0x5f1`: the routines' traps on aarch64 (an undefined instruction is a
