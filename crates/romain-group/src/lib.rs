@@ -13,6 +13,7 @@
 
 extern crate alloc;
 
+pub mod capture;
 mod group;
 pub mod native;
 mod personality;

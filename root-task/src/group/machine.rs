@@ -7,11 +7,12 @@ use romain_core::inject::{Injection, Target};
 use romain_core::memory::{self, Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
+use romain_group::capture::Capture;
 use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
-use super::fp::Capture;
+use super::fp::Replicas;
 use super::inject::{self, ResultTrap};
 use super::output::{self, Console};
 use super::{Context, OrStop};
@@ -79,7 +80,9 @@ impl<'g, 'c> Machine<'g, 'c> {
             inject_addr: built.injection.as_ref().map_or(0, |p| p.addr),
             trap: None,
             injected: None,
-            fp: built.fp.map(|stubs| Capture::new(stubs, replicas.len())),
+            fp: built
+                .fp
+                .map(|stubs| Capture::new(arch::ARCH, stubs, replicas.len())),
         }
     }
 
@@ -108,7 +111,7 @@ impl Shell for Machine<'_, '_> {
 
     fn start(&mut self, k: usize) -> Result<(), Stop> {
         if let Some(capture) = self.fp.as_mut()
-            && capture.run(&self.replicas[k], None)?
+            && capture.run(&mut Replicas(self.replicas), k, None)?
         {
             return Ok(());
         }
@@ -129,7 +132,7 @@ impl Shell for Machine<'_, '_> {
 
     fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
         if let Some(capture) = self.fp.as_mut()
-            && capture.run(&self.replicas[k], Some(regs))?
+            && capture.run(&mut Replicas(self.replicas), k, Some(regs))?
         {
             return Ok(());
         }
@@ -138,7 +141,7 @@ impl Shell for Machine<'_, '_> {
 
     fn reply(&mut self, k: usize, words: &[u64]) {
         if let Some(capture) = self.fp.as_mut() {
-            match capture.reply(&self.replicas[k], words) {
+            match capture.reply(&mut Replicas(self.replicas), k, words) {
                 Ok(true) => return,
                 Ok(false) => {}
                 // The replica is left blocked: the watchdog's silence bound ends the run.
@@ -240,7 +243,7 @@ impl Shell for Machine<'_, '_> {
             }
             (Some(event), Some(capture)) => match at.target {
                 Target::Fp { name } => {
-                    capture.flip_at_event(replica, name, at.bit, event)?;
+                    capture.flip_at_event(&mut Replicas(self.replicas), k, name, at.bit, event)?;
                     let text = alloc::format!(
                         "replica {k} event {} FP/SIMD register {name} bit {}",
                         at.event,
@@ -267,7 +270,7 @@ impl Shell for Machine<'_, '_> {
                 }
                 match at.target {
                     Target::Fp { name } => {
-                        capture.flip_now(replica, name, at.bit, running)?;
+                        capture.flip_now(&mut Replicas(self.replicas), k, name, at.bit, running)?;
                         let text = alloc::format!(
                             "replica {k} after {} ticks FP/SIMD register {name} bit {}",
                             at.delay.unwrap_or(0),

@@ -11,7 +11,7 @@
 //! - [`wake`]: what woke the master, translated into the core's inputs;
 //! - [`machine`]: the core's effects, as seL4 invocations;
 //! - [`companion`]: the companion component's calls, served at once and never compared;
-//! - [`fp`]: FP/SIMD capture: the replicas' save and restore routines around events;
+//! - [`fp`]: the replicas as FP/SIMD capture sees them (`romain_group::capture` decides);
 //! - [`inject`]: applying a fault injection (the core decides when);
 //! - [`access`]: reading and patching replica memory;
 //! - [`output`]: the group's console output and random numbers.

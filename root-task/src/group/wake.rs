@@ -4,11 +4,12 @@ use romain_abi::{Call, ReplicaBadge};
 use romain_core::event::{Event, EventKind};
 use romain_core::memory::Refusal;
 use romain_core::summary::{Status, Summary};
+use romain_group::capture::Arrival;
 use romain_group::{Input, Stop};
 
 use super::OrStop;
 use super::companion;
-use super::fp::Arrival;
+use super::fp::Replicas;
 use super::machine::{Machine, reply_to_caller};
 use crate::arch;
 use crate::count::{self, Activity, Kind};
@@ -153,7 +154,7 @@ impl Machine<'_, '_> {
         let kind = message.at(regs.pc()).map_err(|e| protocol(&e))?;
         let mut event = Event::new(kind, words, regs.clone());
         if let Some(capture) = self.fp.as_mut() {
-            match capture.arrival(replica, event, regs)? {
+            match capture.arrival(&mut Replicas(self.replicas), replica.index, event, regs)? {
                 Arrival::Event(e) => event = e,
                 Arrival::Handled => return Ok(None),
             }
