@@ -280,12 +280,13 @@ impl Rig {
         self.capture.registers_set(k, regs);
     }
 
-    /// A TMR repair of `bad` from `good` at the current point: registers and the area page.
-    fn repair(&mut self, good: usize, bad: usize, event: &Event) {
+    /// A TMR repair of `bad` at the current point: the leader's registers (`event`'s) and its
+    /// area page.
+    fn repair(&mut self, bad: usize, area: Vec<u8>, event: &Event) {
         let regs = event.resume_registers();
         self.set_registers(bad, &regs);
         self.capture.must_restore(bad);
-        self.fake.replicas[bad].area = self.fake.replicas[good].area.clone();
+        self.fake.replicas[bad].area = area;
     }
 
     /// A DMR rollback of `k` to a checkpoint (its area and the event's registers).
@@ -380,7 +381,8 @@ fn a_repair_loads_the_leaders_fp_simd_state_and_the_replicas_agree_after() {
             assert_eq!(differs, round == 3, "{arch:?} {faults} round {round}");
             assert!(events[2].difference(&events[0]).is_none());
             if differs {
-                rig.repair(0, 1, &events[0]);
+                let leader = rig.fake.replicas[0].area.clone();
+                rig.repair(1, leader, &events[0]);
             }
             for (k, event) in events.iter().enumerate() {
                 rig.answer(k, event);
@@ -526,10 +528,7 @@ proptest! {
                     let mut area = rig.fake.replicas[0].area.clone();
                     area[at(arch)].copy_from_slice(&value.to_le_bytes());
                     expected = area.clone();
-                    rig.capture.registers_set(0, &event.resume_registers());
-                    rig.fake.set_registers(0, &event.resume_registers()).unwrap();
-                    rig.capture.must_restore(0);
-                    rig.fake.replicas[0].area = area;
+                    rig.repair(0, area, &event);
                     rig.answer(0, &event);
                 }
                 Action::RollBack => {
