@@ -21,4 +21,4 @@ mod shell;
 
 pub use group::{Config, Flow, Group, Input, RESULT_ATTEMPTS};
 pub use personality::{Action, Calls, Device, Personality, program_fault};
-pub use shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop};
+pub use shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};

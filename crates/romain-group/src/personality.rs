@@ -4,7 +4,7 @@ use romain_core::event::{Event, Words};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
 
-use crate::shell::{Shell, Stop};
+use crate::shell::{Stop, World};
 
 /// What the group does after a personality performed an agreed event.
 // Made once per event and consumed at once: no reason to allocate for the words.
@@ -48,11 +48,11 @@ pub struct Calls<'a, 's, S> {
 pub trait Personality {
     /// A hash of what `k`'s `event` passes by reference (buffers in the replica's memory), to
     /// be compared with the event: `None` when it passes nothing.
-    fn fingerprint<S: Shell>(&mut self, _k: usize, _event: &Event, _shell: &mut S) -> Option<u64> {
+    fn fingerprint<W: World>(&mut self, _k: usize, _event: &Event, _shell: &mut W) -> Option<u64> {
         None
     }
 
-    fn perform<S: Shell>(&mut self, event: &Event, calls: Calls<'_, '_, S>) -> Action;
+    fn perform<W: World>(&mut self, event: &Event, calls: Calls<'_, '_, W>) -> Action;
 
     /// What a repair cannot restore for this ABI, for the repair's log line.
     fn unrepaired(&self) -> Option<&'static str> {
@@ -67,7 +67,7 @@ pub trait Personality {
 
 /// Every replica faulted the same way at the same place: a bug of the program (or an access
 /// outside what it owns), not a hardware fault. The group ends with the reason.
-pub fn program_fault<S: Shell>(event: &Event, cx: Calls<'_, '_, S>) -> Action {
+pub fn program_fault<W: World>(event: &Event, cx: Calls<'_, '_, W>) -> Action {
     cx.shell.end_line();
     log::error!(
         "program fault in every replica: {} at pc {:#x}",

@@ -45,12 +45,39 @@ pub enum Injected {
     Retry { counted: bool },
 }
 
-/// The seL4 shell's effects. Replica indices are `0..replicas`; a replica that arrived at the
-/// current point is blocked with its reply capability kept by the shell.
-pub trait Shell {
+/// What a personality may do while it performs an agreed call: the outside world (console,
+/// randomness, time, the companion's doorbell) and the replicas' memory. Not the replicas'
+/// lifecycle, repair or injection: those are the core's ([`Shell`]).
+pub trait World {
     /// The master's counter (ticks at [`crate::Config::counter_hz`]).
     fn now(&self) -> u64;
 
+    /// Prints the program's output (once, for all replicas).
+    fn print(&mut self, bytes: &[u8]);
+    /// Ends an unfinished output line before a log line.
+    fn end_line(&mut self);
+    /// A random number, drawn once for all replicas.
+    fn random(&mut self) -> u64;
+    /// Grows `k`'s heap by `bytes`: its old end, or `Err` past the quota.
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota>;
+    /// Rings the companion's doorbell.
+    fn ring_doorbell(&mut self);
+
+    // Replica memory, as a personality that passes buffers by reference uses it.
+    /// Reads `buf.len()` bytes at `addr` of replica `k` (a lazy page not there yet reads as
+    /// zeros): `Err` with the first address that is not the program's.
+    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress>;
+    /// Writes `bytes` at `addr` of every replica alike (as the replica's own store would:
+    /// lazy pages brought in, write-protected ones made writable).
+    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress>;
+    /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch:
+    /// `Err` past the memory quota.
+    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota>;
+}
+
+/// The seL4 shell's effects. Replica indices are `0..replicas`; a replica that arrived at the
+/// current point is blocked with its reply capability kept by the shell.
+pub trait Shell: World {
     /// Suspends replica `k`.
     fn stop(&mut self, k: usize) -> Result<(), Stop>;
     /// Resumes replica `k` where its registers say.
@@ -91,27 +118,4 @@ pub trait Shell {
         event: Option<&mut Event>,
         running: bool,
     ) -> Result<Injected, Stop>;
-
-    // The outside world, as personalities use it.
-    /// Prints the program's output (once, for all replicas).
-    fn print(&mut self, bytes: &[u8]);
-    /// Ends an unfinished output line before a log line.
-    fn end_line(&mut self);
-    /// A random number, drawn once for all replicas.
-    fn random(&mut self) -> u64;
-    /// Grows `k`'s heap by `bytes`: its old end, or `Err` past the quota.
-    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota>;
-    /// Rings the companion's doorbell.
-    fn ring_doorbell(&mut self);
-
-    // Replica memory, as a personality that passes buffers by reference uses it.
-    /// Reads `buf.len()` bytes at `addr` of replica `k` (a lazy page not there yet reads as
-    /// zeros): `Err` with the first address that is not the program's.
-    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress>;
-    /// Writes `bytes` at `addr` of every replica alike (as the replica's own store would:
-    /// lazy pages brought in, write-protected ones made writable).
-    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress>;
-    /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch:
-    /// `Err` past the memory quota.
-    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota>;
 }

@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use romain_group::{Calls, Shell};
+use romain_group::{Calls, World};
 use syscalls::Errno;
 
 /// Most bytes one call moves between a replica and the master: larger requests are shortened,
@@ -14,7 +14,7 @@ pub struct Ctx<'c, 'a, 's, S> {
     pub calls: &'c mut Calls<'a, 's, S>,
 }
 
-impl<S: Shell> Ctx<'_, '_, '_, S> {
+impl<W: World> Ctx<'_, '_, '_, W> {
     /// `len` bytes at `addr` of the leading replica.
     pub fn read(&mut self, addr: u64, len: u64) -> Result<Vec<u8>, Errno> {
         if len > MAX_IO || addr.checked_add(len).is_none() {

@@ -4,8 +4,8 @@
 //! - [`rewrite`]: every system-call instruction becomes a trap of the same length at load, so
 //!   that each Linux call reaches the master as a user exception with the complete registers.
 //! - [`stack`]: the initial stack (argc, argv, envp, auxv).
-//! - [`table`]: one declarative table per architecture, number → [`table::Call`], and what each
-//!   call reads from the program's memory (compared with the event).
+//! - [`table`]: the declarative call table, one line per call for both architectures: numbers,
+//!   what each argument reads from the program's memory (compared with the event), handler.
 //! - [`linux`]: the [`romain_group::Personality`]; `calls/` performs the calls, one module per
 //!   family, against [`fs`], the group's in-memory files and descriptors.
 //!
@@ -18,6 +18,7 @@ extern crate alloc;
 pub mod arch;
 mod calls;
 mod context;
+mod declare;
 pub mod fs;
 pub mod invocation;
 pub mod linux;

@@ -9,11 +9,10 @@ use core::ops::Range;
 use romain_core::event::{Event, EventKind};
 use romain_core::regs::Arch;
 use romain_core::summary::Summary;
-use romain_group::{Action, Calls, Personality, Shell, Stop, program_fault};
+use romain_group::{Action, Calls, Personality, Stop, World, program_fault};
 use syscalls::Errno;
 
 use crate::arch;
-use crate::calls;
 use crate::context::{Ctx, MAX_IO};
 use crate::fs::FileSystem;
 use crate::rewrite::Sites;
@@ -127,26 +126,25 @@ pub fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
 pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
 
 impl Personality for Linux {
-    fn fingerprint<S: Shell>(&mut self, k: usize, event: &Event, shell: &mut S) -> Option<u64> {
+    fn fingerprint<W: World>(&mut self, k: usize, event: &Event, shell: &mut W) -> Option<u64> {
         let call = self.syscall_of(event)?;
-        let inputs = table::lookup(self.arch, call.number)?.inputs();
+        let inputs = table::lookup(self.arch, call.number)?.inputs(&call.args);
         if inputs.is_empty() {
             return None;
         }
         let mut hash = FNV_START;
         for input in inputs {
-            let a = &call.args;
-            match *input {
-                Input::Bytes { ptr, len } => hash_range(shell, k, a[ptr], a[len], &mut hash, false),
-                Input::Fixed { ptr, size } if a[ptr] != 0 => {
-                    hash_range(shell, k, a[ptr], size, &mut hash, false)
+            match input {
+                Input::Bytes { addr, len } => hash_range(shell, k, addr, len, &mut hash, false),
+                Input::Fixed { addr, size } if addr != 0 => {
+                    hash_range(shell, k, addr, size, &mut hash, false)
                 }
                 Input::Fixed { .. } => {}
-                Input::Str(ptr) => hash_range(shell, k, a[ptr], PATH_MAX as u64, &mut hash, true),
-                Input::Iov { ptr, count } | Input::IovArray { ptr, count } => {
-                    let count = a[count].min(1024) as usize;
+                Input::Str(addr) => hash_range(shell, k, addr, PATH_MAX as u64, &mut hash, true),
+                Input::Iov { addr, count } | Input::IovArray { addr, count } => {
+                    let count = count.min(1024) as usize;
                     let mut iov = alloc::vec![0u8; 16 * count];
-                    if shell.read_memory(k, a[ptr], &mut iov).is_err() {
+                    if shell.read_memory(k, addr, &mut iov).is_err() {
                         hash = fnv(hash, b"\xffbad");
                         continue;
                     }
@@ -164,7 +162,7 @@ impl Personality for Linux {
         Some(hash)
     }
 
-    fn perform<S: Shell>(&mut self, event: &Event, mut cx: Calls<'_, '_, S>) -> Action {
+    fn perform<W: World>(&mut self, event: &Event, mut cx: Calls<'_, '_, W>) -> Action {
         let Some(call) = self.syscall_of(event) else {
             return program_fault(event, cx);
         };
@@ -172,7 +170,7 @@ impl Personality for Linux {
         let mut regs = event.regs.clone();
         let outcome = match table::lookup(self.arch, call.number) {
             None => self.enosys(call.number, cx.summary),
-            Some(c) => calls::perform(self, c, &call.args, &mut Ctx { calls: &mut cx }, &mut regs),
+            Some(c) => table::dispatch(c, &call.args, self, &mut Ctx { calls: &mut cx }, &mut regs),
         };
         match outcome {
             Outcome::Return(value) => Action::Resume(arch::returned(&regs, value)),
@@ -198,7 +196,7 @@ impl Personality for Linux {
 impl Linux {
     /// At exit: one line per file the program wrote (name, size, hash), and the files in the
     /// summary's output; `DUMP=` prints one file's bytes as hex between markers.
-    fn report_files<S: Shell>(&self, cx: &mut Calls<'_, '_, S>) {
+    fn report_files<W: World>(&self, cx: &mut Calls<'_, '_, W>) {
         let mut all = FNV_START;
         for (name, bytes) in self.fs.written() {
             let hash = fnv(FNV_START, bytes);
@@ -231,8 +229,8 @@ impl Linux {
 
 /// Hashes `len` bytes (at most [`MAX_IO`]) of replica `k` at `addr` into `hash`, a page at a
 /// time: the lengths are the program's, the master's heap is small. `until_nul`: a string.
-fn hash_range<S: Shell>(
-    shell: &mut S,
+fn hash_range<W: World>(
+    shell: &mut W,
     k: usize,
     addr: u64,
     len: u64,

@@ -8,7 +8,7 @@ use romain_core::memory::{self, Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
 use romain_group::capture::Capture;
-use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop};
+use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
@@ -97,11 +97,68 @@ impl<'g, 'c> Machine<'g, 'c> {
     }
 }
 
-impl Shell for Machine<'_, '_> {
+impl World for Machine<'_, '_> {
     fn now(&self) -> u64 {
         arch::counter()
     }
 
+    fn print(&mut self, bytes: &[u8]) {
+        self.console.print(bytes);
+    }
+
+    fn end_line(&mut self) {
+        self.console.end_line();
+    }
+
+    fn random(&mut self) -> u64 {
+        output::random()
+    }
+
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
+        self.replicas[k]
+            .space
+            .borrow_mut()
+            .grow(bytes)
+            .map_err(|_| OverQuota)
+    }
+
+    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        let mut memory = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader: k,
+        };
+        cae::Private::read(&mut memory, addr, buf).map_err(|_| BadAddress(addr))
+    }
+
+    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
+        let mut memory = PrivateMemory {
+            objects: self.ctx.objects,
+            replicas: self.replicas,
+            leader: 0,
+        };
+        cae::Private::write(&mut memory, addr, bytes).map_err(|_| BadAddress(addr))
+    }
+
+    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota> {
+        for r in self.replicas {
+            r.space
+                .borrow_mut()
+                .add_lazy(range.clone(), true)
+                .map_err(|_| OverQuota)?;
+        }
+        Ok(())
+    }
+
+    fn ring_doorbell(&mut self) {
+        if let Some(bell) = self.doorbell {
+            count::note(count::Kind::Other);
+            bell.signal();
+        }
+    }
+}
+
+impl Shell for Machine<'_, '_> {
     fn stop(&mut self, k: usize) -> Result<(), Stop> {
         if let Some(capture) = self.fp.as_mut() {
             capture.stopped(k);
@@ -297,60 +354,4 @@ impl Shell for Machine<'_, '_> {
         };
         self.injected = text;
         Ok(result)
-    }
-
-    fn print(&mut self, bytes: &[u8]) {
-        self.console.print(bytes);
-    }
-
-    fn end_line(&mut self) {
-        self.console.end_line();
-    }
-
-    fn random(&mut self) -> u64 {
-        output::random()
-    }
-
-    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
-        self.replicas[k]
-            .space
-            .borrow_mut()
-            .grow(bytes)
-            .map_err(|_| OverQuota)
-    }
-
-    fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
-        let mut memory = PrivateMemory {
-            objects: self.ctx.objects,
-            replicas: self.replicas,
-            leader: k,
-        };
-        cae::Private::read(&mut memory, addr, buf).map_err(|_| BadAddress(addr))
-    }
-
-    fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
-        let mut memory = PrivateMemory {
-            objects: self.ctx.objects,
-            replicas: self.replicas,
-            leader: 0,
-        };
-        cae::Private::write(&mut memory, addr, bytes).map_err(|_| BadAddress(addr))
-    }
-
-    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota> {
-        for r in self.replicas {
-            r.space
-                .borrow_mut()
-                .add_lazy(range.clone(), true)
-                .map_err(|_| OverQuota)?;
-        }
-        Ok(())
-    }
-
-    fn ring_doorbell(&mut self) {
-        if let Some(bell) = self.doorbell {
-            count::note(count::Kind::Other);
-            bell.signal();
-        }
-    }
-}
+    }}

@@ -12,7 +12,7 @@ use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
 use romain_group::native::Native;
 use romain_group::{
-    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop,
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
 };
 
 pub const ARCH: Arch = Arch::Aarch64;
@@ -124,10 +124,41 @@ impl FakeKernel {
     }
 }
 
-impl Shell for FakeKernel {
+impl World for FakeKernel {
     fn now(&self) -> u64 {
         self.now
     }
+    fn print(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+    fn end_line(&mut self) {}
+    fn random(&mut self) -> u64 {
+        4
+    }
+    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
+        let r = &mut self.replicas[k];
+        if r.heap_end + bytes > self.heap_limit {
+            return Err(OverQuota);
+        }
+        r.heap_end += bytes;
+        Ok(r.heap_end - bytes)
+    }
+    fn ring_doorbell(&mut self) {
+        self.effects.push(Effect::Ring);
+    }
+    // The native personality passes no buffers by reference (romain-linux tests its own).
+    fn read_memory(&mut self, _k: usize, addr: u64, _buf: &mut [u8]) -> Result<(), BadAddress> {
+        Err(BadAddress(addr))
+    }
+    fn write_memory(&mut self, addr: u64, _bytes: &[u8]) -> Result<(), BadAddress> {
+        Err(BadAddress(addr))
+    }
+    fn map_lazy(&mut self, _range: std::ops::Range<u64>) -> Result<(), OverQuota> {
+        Err(OverQuota)
+    }
+}
+
+impl Shell for FakeKernel {
     fn stop(&mut self, k: usize) -> Result<(), Stop> {
         self.replicas[k].running = false;
         self.effects.push(Effect::Stop(k));
@@ -237,34 +268,6 @@ impl Shell for FakeKernel {
             _ => return Ok(Injected::Retry { counted: true }),
         }
         Ok(Injected::Applied)
-    }
-    fn print(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
-    }
-    fn end_line(&mut self) {}
-    fn random(&mut self) -> u64 {
-        4
-    }
-    fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
-        let r = &mut self.replicas[k];
-        if r.heap_end + bytes > self.heap_limit {
-            return Err(OverQuota);
-        }
-        r.heap_end += bytes;
-        Ok(r.heap_end - bytes)
-    }
-    fn ring_doorbell(&mut self) {
-        self.effects.push(Effect::Ring);
-    }
-    // The native personality passes no buffers by reference (romain-linux tests its own).
-    fn read_memory(&mut self, _k: usize, addr: u64, _buf: &mut [u8]) -> Result<(), BadAddress> {
-        Err(BadAddress(addr))
-    }
-    fn write_memory(&mut self, addr: u64, _bytes: &[u8]) -> Result<(), BadAddress> {
-        Err(BadAddress(addr))
-    }
-    fn map_lazy(&mut self, _range: std::ops::Range<u64>) -> Result<(), OverQuota> {
-        Err(OverQuota)
     }
 }
 

@@ -2,16 +2,16 @@
 
 use alloc::vec::Vec;
 
-use romain_group::Shell;
+use romain_group::World;
 use syscalls::Errno;
 
 use crate::context::{Ctx, MAX_IO};
 use crate::fs::Node;
 use crate::linux::Linux;
 
-pub fn read<S: Shell>(
+pub fn read<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     buf: u64,
     len: u64,
@@ -31,9 +31,9 @@ pub fn read<S: Shell>(
     Ok(bytes.len() as u64)
 }
 
-pub fn write<S: Shell>(
+pub fn write<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     buf: u64,
     len: u64,
@@ -59,8 +59,8 @@ pub fn write<S: Shell>(
 }
 
 /// The (base, len) pairs of an iovec array.
-fn iovecs<S: Shell>(
-    cx: &mut Ctx<'_, '_, '_, S>,
+fn iovecs<W: World>(
+    cx: &mut Ctx<'_, '_, '_, W>,
     iov: u64,
     count: u64,
 ) -> Result<Vec<(u64, u64)>, Errno> {
@@ -79,9 +79,9 @@ fn iovecs<S: Shell>(
         .collect())
 }
 
-pub fn readv<S: Shell>(
+pub fn readv<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     iov: u64,
     count: u64,
@@ -97,9 +97,9 @@ pub fn readv<S: Shell>(
     Ok(total)
 }
 
-pub fn writev<S: Shell>(
+pub fn writev<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     iov: u64,
     count: u64,

@@ -5,7 +5,7 @@
 
 use core::ops::Range;
 
-use romain_group::Shell;
+use romain_group::World;
 use syscalls::Errno;
 
 use crate::context::Ctx;
@@ -27,7 +27,7 @@ pub fn check_range(addr: u64, len: u64) -> Result<u64, Errno> {
 }
 
 /// Zeroes `range` in every replica.
-fn zero<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, range: Range<u64>) -> Result<(), Errno> {
+fn zero<W: World>(cx: &mut Ctx<'_, '_, '_, W>, range: Range<u64>) -> Result<(), Errno> {
     let zeros = [0u8; 4096];
     let mut at = range.start;
     while at < range.end {
@@ -41,7 +41,7 @@ fn zero<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, range: Range<u64>) -> Result<(), 
 /// The program break: `addr` 0 (or below the start) asks where it is; a move up grows every
 /// replica's heap alike, as far as the memory quota allows (on failure the break stays, as on
 /// Linux).
-pub fn brk<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, addr: u64) -> u64 {
+pub fn brk<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, addr: u64) -> u64 {
     if addr < linux.brk_base || addr > linux.brk_base + (1 << 40) {
         return linux.brk;
     }
@@ -67,7 +67,7 @@ pub fn brk<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, addr: u64) 
 }
 
 /// A range of `len` bytes of the mapping area: a free one reused (zeroed), or fresh memory.
-fn place<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, len: u64) -> Result<u64, Errno> {
+fn place<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, len: u64) -> Result<u64, Errno> {
     if let Some(i) = linux.free.iter().position(|r| r.end - r.start >= len) {
         let r = linux.free[i].clone();
         if r.end - r.start == len {
@@ -93,12 +93,15 @@ fn place<S: Shell>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, S>, len: u64) -> 
     Ok(start)
 }
 
-pub fn mmap<S: Shell>(
+pub fn mmap<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
-    a: &[u64; 6],
+    cx: &mut Ctx<'_, '_, '_, W>,
+    addr: u64,
+    len: u64,
+    flags: u64,
+    fd: u64,
+    offset: u64,
 ) -> Result<u64, Errno> {
-    let (addr, len, _prot, flags, fd, offset) = (a[0], a[1], a[2], a[3], a[4], a[5]);
     if len == 0 || !offset.is_multiple_of(PAGE) || flags & (MAP_SHARED | MAP_PRIVATE) == 0 {
         return Err(Errno::EINVAL);
     }
@@ -165,12 +168,14 @@ pub fn munmap(linux: &mut Linux, addr: u64, len: u64) -> Result<u64, Errno> {
     Ok(0)
 }
 
-pub fn mremap<S: Shell>(
+pub fn mremap<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
-    a: &[u64; 6],
+    cx: &mut Ctx<'_, '_, '_, W>,
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u64,
 ) -> Result<u64, Errno> {
-    let (old, old_len, new_len, flags) = (a[0], a[1], a[2], a[3]);
     check_range(old, old_len)?;
     let old_len = old_len.next_multiple_of(PAGE); // checked above
     let new_len = new_len

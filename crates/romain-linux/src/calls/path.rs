@@ -3,7 +3,7 @@
 //! AT_FDCWD is taken as `/` too (the file system has one directory).
 
 use linux_raw_sys::general::{O_DIRECTORY, stat, statx};
-use romain_group::Shell;
+use romain_group::World;
 use syscalls::Errno;
 
 use super::set;
@@ -23,7 +23,7 @@ const S_IFREG: u64 = 0o100_000;
 const S_IFDIR: u64 = 0o040_000;
 const S_IFIFO: u64 = 0o010_000;
 
-fn path<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, at: u64) -> Result<alloc::string::String, Errno> {
+fn path<W: World>(cx: &mut Ctx<'_, '_, '_, W>, at: u64) -> Result<alloc::string::String, Errno> {
     let p = cx.read_str(at, PATH_MAX)?;
     if p.is_empty() {
         return Err(Errno::ENOENT);
@@ -31,9 +31,9 @@ fn path<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, at: u64) -> Result<alloc::string:
     Ok(p)
 }
 
-pub fn openat<S: Shell>(
+pub fn openat<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     _dirfd: u64,
     at: u64,
     flags: u64,
@@ -68,9 +68,9 @@ fn attributes(linux: &Linux, node: &Node) -> (u64, u64, u64) {
     (mode, linux.fs.size(node), linux.fs.ino(node))
 }
 
-fn write_stat<S: Shell>(
+fn write_stat<W: World>(
     linux: &Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     node: &Node,
     buf: u64,
 ) -> Result<u64, Errno> {
@@ -89,9 +89,9 @@ fn write_stat<S: Shell>(
     Ok(0)
 }
 
-pub fn fstat<S: Shell>(
+pub fn fstat<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     buf: u64,
 ) -> Result<u64, Errno> {
@@ -100,9 +100,9 @@ pub fn fstat<S: Shell>(
 }
 
 /// What a path (or, with AT_EMPTY_PATH and "", the descriptor) names.
-fn node_at<S: Shell>(
+fn node_at<W: World>(
     linux: &Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     dirfd: u64,
     at: u64,
     flags: u64,
@@ -124,9 +124,9 @@ fn node_at<S: Shell>(
     }
 }
 
-pub fn fstatat<S: Shell>(
+pub fn fstatat<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     dirfd: u64,
     at: u64,
     buf: u64,
@@ -136,9 +136,9 @@ pub fn fstatat<S: Shell>(
     write_stat(linux, cx, &node, buf)
 }
 
-pub fn statx<S: Shell>(
+pub fn statx<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     dirfd: u64,
     at: u64,
     flags: u64,
@@ -161,9 +161,9 @@ pub fn statx<S: Shell>(
     Ok(0)
 }
 
-pub fn getcwd<S: Shell>(
+pub fn getcwd<W: World>(
     linux: &Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     buf: u64,
     size: u64,
 ) -> Result<u64, Errno> {
@@ -178,14 +178,14 @@ pub fn getcwd<S: Shell>(
 
 /// There are no symbolic links (glibc asks for `/proc/self/exe`: ENOENT is what it expects
 /// without /proc).
-pub fn readlink<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, at: u64) -> Result<u64, Errno> {
+pub fn readlink<W: World>(cx: &mut Ctx<'_, '_, '_, W>, at: u64) -> Result<u64, Errno> {
     path(cx, at)?;
     Err(Errno::ENOENT)
 }
 
-pub fn access<S: Shell>(
+pub fn access<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     _dirfd: u64,
     at: u64,
 ) -> Result<u64, Errno> {
@@ -197,9 +197,9 @@ pub fn access<S: Shell>(
     }
 }
 
-pub fn unlink<S: Shell>(
+pub fn unlink<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     _dirfd: u64,
     at: u64,
 ) -> Result<u64, Errno> {
@@ -207,9 +207,9 @@ pub fn unlink<S: Shell>(
     linux.fs.unlink(&p)
 }
 
-pub fn rename<S: Shell>(
+pub fn rename<W: World>(
     linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     from: u64,
     to: u64,
 ) -> Result<u64, Errno> {

@@ -4,79 +4,99 @@
 
 use linux_raw_sys::system::{new_utsname, sysinfo};
 use romain_core::regs::RegisterFile;
-use romain_group::Shell;
+use romain_group::World;
 use syscalls::Errno;
 
 use super::set;
 use crate::arch;
 use crate::context::Ctx;
 use crate::linux::{Linux, Outcome, STACK_SIZE};
-use crate::table::Call;
 
 const PID: u64 = 1;
 const RLIM_INFINITY: u64 = u64::MAX;
 
-pub fn perform<S: Shell>(
-    linux: &mut Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
-    call: Call,
-    a: &[u64; 6],
-) -> Option<Result<u64, Errno>> {
-    Some(match call {
-        Call::Getpid | Call::Gettid | Call::SetTidAddress => Ok(PID),
-        Call::Getppid => Ok(0),
-        Call::Getuid | Call::Geteuid => Ok(crate::stack::UID),
-        Call::Getgid | Call::Getegid => Ok(crate::stack::GID),
-        Call::SetRobustList | Call::SchedYield => Ok(0),
-        Call::Uname => uname(linux, cx, a[0]),
-        Call::Sysinfo => sysinfo(linux, cx, a[0]),
-        Call::Prlimit64 => {
-            if a[0] != 0 && a[0] != PID {
-                Err(Errno::ESRCH)
-            } else {
-                limit(linux, cx, a[1], a[3])
-            }
-        }
-        Call::Getrlimit => limit(linux, cx, a[0], a[1]),
-        Call::SchedGetaffinity => {
-            if a[1] < 8 {
-                Err(Errno::EINVAL)
-            } else {
-                cx.write(a[2], &1u64.to_le_bytes()).map(|()| 8)
-            }
-        }
-        Call::Futex => futex(cx, a),
-        Call::RtSigaction => {
-            if a[0] == 0 || a[0] > 64 || a[0] == 9 || a[0] == 19 {
-                Err(Errno::EINVAL)
-            } else if a[2] != 0 {
-                cx.write(a[2], &[0; 32]).map(|()| 0)
-            } else {
-                Ok(0)
-            }
-        }
-        Call::RtSigprocmask => {
-            if a[2] != 0 {
-                cx.write(a[2], &[0; 8]).map(|()| 0)
-            } else {
-                Ok(0)
-            }
-        }
-        Call::Sigaltstack => {
-            if a[1] != 0 {
-                // ss_sp, ss_flags = SS_DISABLE, ss_size.
-                let mut b = [0u8; 24];
-                b[8] = 2;
-                cx.write(a[1], &b).map(|()| 0)
-            } else {
-                Ok(0)
-            }
-        }
-        _ => return None,
-    })
+/// getpid, gettid, set_tid_address: the one process's one thread.
+pub fn pid() -> Result<u64, Errno> {
+    Ok(PID)
 }
 
-fn uname<S: Shell>(linux: &Linux, cx: &mut Ctx<'_, '_, '_, S>, buf: u64) -> Result<u64, Errno> {
+/// The parent: none the program can see.
+pub fn ppid() -> Result<u64, Errno> {
+    Ok(0)
+}
+
+/// The fixed identity the initial stack's auxiliary vector also gives.
+pub fn uid() -> Result<u64, Errno> {
+    Ok(crate::stack::UID)
+}
+
+pub fn gid() -> Result<u64, Errno> {
+    Ok(crate::stack::GID)
+}
+
+/// set_robust_list, sched_yield: nothing to do with one thread.
+pub fn accepted() -> Result<u64, Errno> {
+    Ok(0)
+}
+
+pub fn prlimit<W: World>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    pid: u64,
+    resource: u64,
+    old: u64,
+) -> Result<u64, Errno> {
+    if pid != 0 && pid != PID {
+        return Err(Errno::ESRCH);
+    }
+    limit(linux, cx, resource, old)
+}
+
+/// One CPU (the replicas' threads run one at a time, wherever they are placed).
+pub fn sched_getaffinity<W: World>(
+    cx: &mut Ctx<'_, '_, '_, W>,
+    size: u64,
+    mask: u64,
+) -> Result<u64, Errno> {
+    if size < 8 {
+        return Err(Errno::EINVAL);
+    }
+    cx.write(mask, &1u64.to_le_bytes()).map(|()| 8)
+}
+
+/// Handlers are accepted and never called; the old action reads as the default.
+pub fn sigaction<W: World>(cx: &mut Ctx<'_, '_, '_, W>, sig: u64, old: u64) -> Result<u64, Errno> {
+    if sig == 0 || sig > 64 || sig == 9 || sig == 19 {
+        Err(Errno::EINVAL)
+    } else if old != 0 {
+        cx.write(old, &[0; 32]).map(|()| 0)
+    } else {
+        Ok(0)
+    }
+}
+
+/// The mask is accepted; the old one reads as empty.
+pub fn sigprocmask<W: World>(cx: &mut Ctx<'_, '_, '_, W>, old: u64) -> Result<u64, Errno> {
+    if old != 0 {
+        cx.write(old, &[0; 8]).map(|()| 0)
+    } else {
+        Ok(0)
+    }
+}
+
+/// The old alternate stack reads as disabled.
+pub fn sigaltstack<W: World>(cx: &mut Ctx<'_, '_, '_, W>, old: u64) -> Result<u64, Errno> {
+    if old != 0 {
+        // ss_sp, ss_flags = SS_DISABLE, ss_size.
+        let mut b = [0u8; 24];
+        b[8] = 2;
+        cx.write(old, &b).map(|()| 0)
+    } else {
+        Ok(0)
+    }
+}
+
+pub fn uname<W: World>(linux: &Linux, cx: &mut Ctx<'_, '_, '_, W>, buf: u64) -> Result<u64, Errno> {
     let mut b = alloc::vec![0u8; core::mem::size_of::<new_utsname>()];
     let fields: [(usize, &str); 5] = [
         (core::mem::offset_of!(new_utsname, sysname), "Linux"),
@@ -98,7 +118,11 @@ fn uname<S: Shell>(linux: &Linux, cx: &mut Ctx<'_, '_, '_, S>, buf: u64) -> Resu
     Ok(0)
 }
 
-fn sysinfo<S: Shell>(linux: &Linux, cx: &mut Ctx<'_, '_, '_, S>, buf: u64) -> Result<u64, Errno> {
+pub fn sysinfo<W: World>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    buf: u64,
+) -> Result<u64, Errno> {
     let quota = linux.quota_mb << 20;
     let used = (linux.grown - linux.brk_base) + (linux.next_map - crate::linux::MMAP_AREA.start);
     let mut b = alloc::vec![0u8; core::mem::size_of::<sysinfo>()];
@@ -114,9 +138,9 @@ fn sysinfo<S: Shell>(linux: &Linux, cx: &mut Ctx<'_, '_, '_, S>, buf: u64) -> Re
 /// A resource limit: the stack's size, the memory quota for address space and data, the
 /// descriptor table's size, unlimited otherwise. Limits cannot be changed (a new limit is
 /// accepted and ignored).
-fn limit<S: Shell>(
+pub fn limit<W: World>(
     linux: &Linux,
-    cx: &mut Ctx<'_, '_, '_, S>,
+    cx: &mut Ctx<'_, '_, '_, W>,
     resource: u64,
     old: u64,
 ) -> Result<u64, Errno> {
@@ -138,15 +162,20 @@ fn limit<S: Shell>(
 
 /// One thread: a wait whose word changed returns EAGAIN, a wait that would block forever
 /// returns ETIMEDOUT (nobody can wake it), a wake wakes nobody.
-fn futex<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, a: &[u64; 6]) -> Result<u64, Errno> {
+pub fn futex<W: World>(
+    cx: &mut Ctx<'_, '_, '_, W>,
+    word: u64,
+    op: u64,
+    value: u64,
+) -> Result<u64, Errno> {
     const FUTEX_WAIT: u64 = 0;
     const FUTEX_WAKE: u64 = 1;
     const FUTEX_WAIT_BITSET: u64 = 9;
     const FUTEX_WAKE_BITSET: u64 = 10;
-    match a[1] & 0x7f {
+    match op & 0x7f {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let b = cx.read(a[0], 4)?;
-            if u32::from_le_bytes(b.try_into().expect("4")) != a[2] as u32 {
+            let b = cx.read(word, 4)?;
+            if u32::from_le_bytes(b.try_into().expect("4")) != value as u32 {
                 Err(Errno::EAGAIN)
             } else {
                 Err(Errno::ETIMEDOUT)
@@ -159,11 +188,7 @@ fn futex<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, a: &[u64; 6]) -> Result<u64, Err
 
 /// A signal to the program itself ends it as the signal's default action would (status
 /// 128 + signal, as a shell reports it); signal 0 probes; other processes do not exist.
-pub fn kill<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, call: Call, a: &[u64; 6]) -> Outcome {
-    let (target, sig) = match call {
-        Call::Tgkill => (a[1], a[2]),
-        _ => (a[0], a[1]),
-    };
+pub fn kill<W: World>(cx: &mut Ctx<'_, '_, '_, W>, target: u64, sig: u64) -> Outcome {
     if target != PID && target != 0 {
         return Err(Errno::ESRCH).into();
     }
@@ -179,8 +204,8 @@ pub fn kill<S: Shell>(cx: &mut Ctx<'_, '_, '_, S>, call: Call, a: &[u64; 6]) -> 
 }
 
 /// x86_64 only: the FS base (the thread pointer) is a register the master writes.
-pub fn arch_prctl<S: Shell>(
-    cx: &mut Ctx<'_, '_, '_, S>,
+pub fn arch_prctl<W: World>(
+    cx: &mut Ctx<'_, '_, '_, W>,
     code: u64,
     addr: u64,
     regs: &mut RegisterFile,

@@ -11,7 +11,7 @@ use romain_core::memory::{Repaired, Scope, Tracking};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
 use romain_group::{
-    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop,
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
 };
 use romain_linux::fs::FileSystem;
 pub use romain_linux::invocation::Invocation;
@@ -77,62 +77,9 @@ impl Fake {
     }
 }
 
-impl Shell for Fake {
+impl World for Fake {
     fn now(&self) -> u64 {
         self.now
-    }
-    fn stop(&mut self, _k: usize) -> Result<(), Stop> {
-        Ok(())
-    }
-    fn start(&mut self, _k: usize) -> Result<(), Stop> {
-        Ok(())
-    }
-    fn forget_reply(&mut self, _k: usize) {}
-    fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
-        self.replicas[k].regs = regs.words().to_vec();
-        Ok(())
-    }
-    fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
-        self.set_registers(k, regs)
-    }
-    fn reply(&mut self, _k: usize, _words: &[u64]) {
-        self.replies += 1;
-    }
-    fn repair(
-        &mut self,
-        good: usize,
-        bad: usize,
-        regs: &RegisterFile,
-        _scope: Scope,
-    ) -> Result<Repaired, Stop> {
-        let copy = self.replicas[good].clone();
-        self.replicas[bad] = copy;
-        self.replicas[bad].regs = regs.words().to_vec();
-        Ok(Repaired {
-            compared: 1,
-            copied: 1,
-        })
-    }
-    fn roll_back_memory(&mut self, _k: usize) -> Result<usize, Stop> {
-        Ok(0)
-    }
-    fn agree_memory(&mut self, _k: usize) -> Result<(), Stop> {
-        Ok(())
-    }
-    fn private_digest(&mut self, _k: usize, _event: &Event) -> Option<u64> {
-        None
-    }
-    fn execute_shared(&mut self, _leader: usize, _event: &Event) -> Result<Executed, Stop> {
-        unreachable!("no shared region")
-    }
-    fn inject(
-        &mut self,
-        _k: usize,
-        _at: &Injection<'static>,
-        _event: Option<&mut Event>,
-        _running: bool,
-    ) -> Result<Injected, Stop> {
-        Ok(Injected::Applied)
     }
     fn print(&mut self, bytes: &[u8]) {
         self.out.extend_from_slice(bytes);
@@ -188,6 +135,62 @@ impl Shell for Fake {
             r.mine.push(range.clone());
         }
         Ok(())
+    }
+}
+
+impl Shell for Fake {
+    fn stop(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn start(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn forget_reply(&mut self, _k: usize) {}
+    fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.replicas[k].regs = regs.words().to_vec();
+        Ok(())
+    }
+    fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
+        self.set_registers(k, regs)
+    }
+    fn reply(&mut self, _k: usize, _words: &[u64]) {
+        self.replies += 1;
+    }
+    fn repair(
+        &mut self,
+        good: usize,
+        bad: usize,
+        regs: &RegisterFile,
+        _scope: Scope,
+    ) -> Result<Repaired, Stop> {
+        let copy = self.replicas[good].clone();
+        self.replicas[bad] = copy;
+        self.replicas[bad].regs = regs.words().to_vec();
+        Ok(Repaired {
+            compared: 1,
+            copied: 1,
+        })
+    }
+    fn roll_back_memory(&mut self, _k: usize) -> Result<usize, Stop> {
+        Ok(0)
+    }
+    fn agree_memory(&mut self, _k: usize) -> Result<(), Stop> {
+        Ok(())
+    }
+    fn private_digest(&mut self, _k: usize, _event: &Event) -> Option<u64> {
+        None
+    }
+    fn execute_shared(&mut self, _leader: usize, _event: &Event) -> Result<Executed, Stop> {
+        unreachable!("no shared region")
+    }
+    fn inject(
+        &mut self,
+        _k: usize,
+        _at: &Injection<'static>,
+        _event: Option<&mut Event>,
+        _running: bool,
+    ) -> Result<Injected, Stop> {
+        Ok(Injected::Applied)
     }
 }
 

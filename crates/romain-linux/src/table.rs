@@ -1,0 +1,140 @@
+//! The Linux system calls the personality performs: **one line per call**, for both
+//! architectures at once. A line names the call, its number on x86_64 and on aarch64 (the
+//! `syscalls` crate's `Sysno` names; `-` where the architecture has no such call), its
+//! arguments in register order with what each reads from the program's memory, and its
+//! handler, an expression over the argument names and `linux`, `cx`, `regs`.
+//!
+//! From the table the macro makes the [`Call`] enum, both number tables ([`lookup`],
+//! [`Call::number`]), the inputs hashed into every replica's event ([`Call::inputs`]) and an
+//! exhaustive dispatch: every line has its handler, there is no catch-all, and a number not in
+//! the table is ENOSYS. Adding a call is one line here, its handler in `calls/` and its test
+//! (`docs/adding-a-system-call.md`).
+//!
+//! Argument annotations (only what the program's memory gives the call; what a call writes it
+//! writes through `cx` in every replica alike):
+//! - `name: bytes(len)`: `len` bytes at `name` (at most [`crate::context::MAX_IO`] are hashed);
+//! - `name: str`: a NUL-terminated string (a path, at most [`PATH_MAX`] bytes);
+//! - `name: fixed(N)`: a structure of N bytes, when `name` is not NULL;
+//! - `name: iov(count)`: an iovec array of `count` entries and the buffers it names;
+//! - `name: iov_array(count)`: the iovec array only (where a read's bytes go).
+
+use romain_core::regs::{Arch, RegisterFile};
+use romain_group::World;
+
+use crate::calls::{io, memory, path, process, time};
+use crate::context::Ctx;
+use crate::declare::linux_calls;
+use crate::linux::{Linux, Outcome};
+
+/// Longest path the master reads.
+pub const PATH_MAX: usize = 4096;
+
+linux_calls! {
+    dispatch(linux, cx, regs);
+    // Files and I/O (calls/io.rs, calls/path.rs).
+    Read         [read, read]                 (fd, buf, count)                        => io::read(linux, cx, fd, buf, count, None);
+    Write        [write, write]               (fd, buf: bytes(count), count)          => io::write(linux, cx, fd, buf, count, None);
+    Readv        [readv, readv]               (fd, iov: iov_array(count), count)      => io::readv(linux, cx, fd, iov, count);
+    Writev       [writev, writev]             (fd, iov: iov(count), count)            => io::writev(linux, cx, fd, iov, count);
+    Pread64      [pread64, pread64]           (fd, buf, count, at)                    => io::read(linux, cx, fd, buf, count, Some(at));
+    Pwrite64     [pwrite64, pwrite64]         (fd, buf: bytes(count), count, at)      => io::write(linux, cx, fd, buf, count, Some(at));
+    Openat       [openat, openat]             (dirfd, name: str, flags, mode)         => path::openat(linux, cx, dirfd, name, flags);
+    Open         [open, -]                    (name: str, flags, mode)                => path::openat(linux, cx, path::AT_FDCWD, name, flags);
+    Close        [close, close]               (fd)                                    => linux.fs.close(fd);
+    Lseek        [lseek, lseek]               (fd, offset, whence)                    => io::lseek(linux, fd, offset as i64, whence);
+    Fstat        [fstat, fstat]               (fd, buf)                               => path::fstat(linux, cx, fd, buf);
+    Newfstatat   [newfstatat, fstatat]        (dirfd, name: str, buf, flags)          => path::fstatat(linux, cx, dirfd, name, buf, flags);
+    Stat         [stat, -]                    (name: str, buf)                        => path::fstatat(linux, cx, path::AT_FDCWD, name, buf, 0);
+    Lstat        [lstat, -]                   (name: str, buf)                        => path::fstatat(linux, cx, path::AT_FDCWD, name, buf, 0);
+    Statx        [statx, statx]               (dirfd, name: str, flags, mask, buf)    => path::statx(linux, cx, dirfd, name, flags, buf);
+    Ioctl        [ioctl, ioctl]               (fd, request, arg)                      => io::ioctl(linux, fd);
+    Fcntl        [fcntl, fcntl]               (fd, cmd, arg)                          => io::fcntl(linux, fd, cmd, arg);
+    Dup          [dup, dup]                   (fd)                                    => io::dup(linux, fd);
+    Dup2         [dup2, -]                    (fd, to)                                => io::dup3(linux, fd, to, 0, true);
+    Dup3         [dup3, dup3]                 (fd, to, flags)                         => io::dup3(linux, fd, to, flags, false);
+    Getcwd       [getcwd, getcwd]             (buf, size)                             => path::getcwd(linux, cx, buf, size);
+    Readlinkat   [readlinkat, readlinkat]     (dirfd, name: str, buf, size)           => path::readlink(cx, name);
+    Readlink     [readlink, -]                (name: str, buf, size)                  => path::readlink(cx, name);
+    Faccessat    [faccessat, faccessat]       (dirfd, name: str, mode)                => path::access(linux, cx, dirfd, name);
+    Access       [access, -]                  (name: str, mode)                       => path::access(linux, cx, path::AT_FDCWD, name);
+    Unlinkat     [unlinkat, unlinkat]         (dirfd, name: str, flags)               => path::unlink(linux, cx, dirfd, name);
+    Unlink       [unlink, -]                  (name: str)                             => path::unlink(linux, cx, path::AT_FDCWD, name);
+    Renameat     [renameat, renameat]         (olddir, from: str, newdir, to: str)    => path::rename(linux, cx, from, to);
+    Rename       [rename, -]                  (from: str, to: str)                    => path::rename(linux, cx, from, to);
+    // Memory (calls/memory.rs).
+    Brk          [brk, brk]                   (addr)                                  => Outcome::Return(memory::brk(linux, cx, addr));
+    Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, addr, len, flags, fd, offset);
+    Munmap       [munmap, munmap]             (addr, len)                             => memory::munmap(linux, addr, len);
+    Mremap       [mremap, mremap]             (old, old_len, new_len, flags)          => memory::mremap(linux, cx, old, old_len, new_len, flags);
+    Mprotect     [mprotect, mprotect]         (addr, len, prot)                       => memory::check_range(addr, len);
+    Madvise      [madvise, madvise]           (addr, len, advice)                     => memory::check_range(addr, len);
+    // Process and identity (calls/process.rs).
+    Exit         [exit, exit]                 (status)                                => Outcome::Exit((status & 0xff) as i64);
+    ExitGroup    [exit_group, exit_group]     (status)                                => Outcome::Exit((status & 0xff) as i64);
+    Getpid       [getpid, getpid]             ()                                      => process::pid();
+    Gettid       [gettid, gettid]             ()                                      => process::pid();
+    SetTidAddress [set_tid_address, set_tid_address] (tidptr)                         => process::pid();
+    Getppid      [getppid, getppid]           ()                                      => process::ppid();
+    Getuid       [getuid, getuid]             ()                                      => process::uid();
+    Geteuid      [geteuid, geteuid]           ()                                      => process::uid();
+    Getgid       [getgid, getgid]             ()                                      => process::gid();
+    Getegid      [getegid, getegid]           ()                                      => process::gid();
+    Uname        [uname, uname]               (buf)                                   => process::uname(linux, cx, buf);
+    Sysinfo      [sysinfo, sysinfo]           (buf)                                   => process::sysinfo(linux, cx, buf);
+    ArchPrctl    [arch_prctl, -]              (code, addr)                            => process::arch_prctl(cx, code, addr, regs);
+    SetRobustList [set_robust_list, set_robust_list] (head, len)                      => process::accepted();
+    Prlimit64    [prlimit64, prlimit64]       (pid, resource, new: fixed(16), old)    => process::prlimit(linux, cx, pid, resource, old);
+    Getrlimit    [getrlimit, getrlimit]       (resource, old)                         => process::limit(linux, cx, resource, old);
+    SchedGetaffinity [sched_getaffinity, sched_getaffinity] (pid, size, mask)         => process::sched_getaffinity(cx, size, mask);
+    SchedYield   [sched_yield, sched_yield]   ()                                      => process::accepted();
+    Futex        [futex, futex]               (word, op, value, timeout, word2, value3) => process::futex(cx, word, op, value);
+    Tgkill       [tgkill, tgkill]             (tgid, tid, sig)                        => process::kill(cx, tid, sig);
+    Kill         [kill, kill]                 (pid, sig)                              => process::kill(cx, pid, sig);
+    // Time and randomness (calls/time.rs).
+    ClockGettime [clock_gettime, clock_gettime] (clock, ts)                           => time::clock_gettime(cx, clock, ts);
+    Gettimeofday [gettimeofday, gettimeofday] (tv, tz)                                => time::gettimeofday(cx, tv, tz);
+    Time         [time, -]                    (at)                                    => time::time(cx, at);
+    ClockGetres  [clock_getres, clock_getres] (clock, res)                            => time::clock_getres(cx, clock, res);
+    Nanosleep    [nanosleep, nanosleep]       (req: fixed(16), rem)                   => time::sleep(cx, req);
+    ClockNanosleep [clock_nanosleep, clock_nanosleep] (clock, flags, req: fixed(16), rem) => time::clock_nanosleep(cx, clock, req);
+    Getrandom    [getrandom, getrandom]       (buf, len, flags)                       => time::getrandom(cx, buf, len);
+    // Signals: accepted, never delivered (calls/process.rs).
+    RtSigaction  [rt_sigaction, rt_sigaction] (sig, act: fixed(32), old, size)        => process::sigaction(cx, sig, old);
+    RtSigprocmask [rt_sigprocmask, rt_sigprocmask] (how, set: fixed(8), old, size)    => process::sigprocmask(cx, old);
+    Sigaltstack  [sigaltstack, sigaltstack]   (new: fixed(24), old)                   => process::sigaltstack(cx, old);
+}
+
+/// Something a call reads from the program's memory, at the addresses its arguments give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// `len` bytes at `addr`.
+    Bytes { addr: u64, len: u64 },
+    /// A NUL-terminated string (a path) at `addr`.
+    Str(u64),
+    /// A structure of `size` bytes at `addr` (nothing when `addr` is NULL).
+    Fixed { addr: u64, size: u64 },
+    /// An iovec array of `count` entries at `addr`, and the buffers it names.
+    Iov { addr: u64, count: u64 },
+    /// An iovec array of `count` entries at `addr` only (where a read puts its bytes).
+    IovArray { addr: u64, count: u64 },
+}
+
+/// A call's inputs, in argument order (no call reads more than two).
+pub type Inputs = heapless::Vec<Input, 2>;
+
+/// The call with `number` on `arch`, if the personality performs it.
+pub fn lookup(arch: Arch, number: u64) -> Option<Call> {
+    Call::ALL
+        .iter()
+        .copied()
+        .find(|c| c.number(arch) == Some(number))
+}
+
+/// The call's name on `arch` (for logs), from the number crate.
+pub fn name(arch: Arch, number: u64) -> Option<&'static str> {
+    let number = usize::try_from(number).ok()?;
+    match arch {
+        Arch::X86_64 => syscalls::x86_64::Sysno::new(number).map(|s| s.name()),
+        Arch::Aarch64 => syscalls::aarch64::Sysno::new(number).map(|s| s.name()),
+    }
+}
