@@ -62,6 +62,8 @@ pub struct Linux {
     pub dump: Option<String>,
     enosys_logged: heapless::Vec<u64, 32>,
     pub quota_mb: u64,
+    /// The file mode creation mask (recorded: files carry no permissions here).
+    pub umask: u64,
     /// The group captures the FP/SIMD state at every event (compared, repaired, rolled back).
     pub fp_captured: bool,
 }
@@ -88,6 +90,7 @@ impl Linux {
             dump,
             enosys_logged: heapless::Vec::new(),
             quota_mb,
+            umask: 0o022,
             fp_captured: false,
         }
     }

@@ -79,6 +79,7 @@ linux_calls! {
     Geteuid      [geteuid, geteuid]           ()                                      => process::uid();
     Getgid       [getgid, getgid]             ()                                      => process::gid();
     Getegid      [getegid, getegid]           ()                                      => process::gid();
+    Umask        [umask, umask]               (mask)                                  => process::umask(linux, mask);
     Uname        [uname, uname]               (buf)                                   => process::uname(linux, cx, buf);
     Sysinfo      [sysinfo, sysinfo]           (buf)                                   => process::sysinfo(linux, cx, buf);
     ArchPrctl    [arch_prctl, -]              (code, addr)                            => process::arch_prctl(cx, code, addr, regs);

@@ -348,3 +348,19 @@ fn abort_ends_the_program_as_its_signal_would() {
         assert_eq!(rig.summary.exit_code, Some(134));
     }
 }
+
+#[test]
+fn umask_returns_the_old_mask_and_keeps_the_new_one() {
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 3, &[], None);
+        let umask = nr(arch, "umask");
+        assert_eq!(rig.call(umask, &[0o077]).unwrap().1, 0o022);
+        // Only the permission bits are kept.
+        assert_eq!(rig.call(umask, &[0o7777]).unwrap().1, 0o077);
+        assert_eq!(rig.call(umask, &[0]).unwrap().1, 0o777);
+        for k in 0..3 {
+            assert_eq!(rig.result(k), 0o777);
+        }
+        assert_eq!(rig.summary.linux_enosys, 0);
+    }
+}

@@ -34,6 +34,12 @@ pub fn gid() -> Result<u64, Errno> {
     Ok(crate::stack::GID)
 }
 
+/// The new mask is kept and the old one returned, as on Linux; files have no permissions here,
+/// so it changes nothing else.
+pub fn umask(linux: &mut Linux, mask: u64) -> Result<u64, Errno> {
+    Ok(core::mem::replace(&mut linux.umask, mask & 0o777))
+}
+
 /// set_robust_list, sched_yield: nothing to do with one thread.
 pub fn accepted() -> Result<u64, Errno> {
     Ok(0)
