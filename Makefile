@@ -118,7 +118,7 @@ STDIN ?=
 DUMP ?=
 embedded_files = $(foreach f,$(FILES),$(firstword $(subst =, ,$(f)))=$(abspath $(lastword $(subst =, ,$(f)))))
 
-# The original MiBench C programs (crates/romain-mibench-c): a plan names a runme line as
+# The original MiBench C programs (tools/mibench-c): a plan names a runme line as
 # c-<run> (small set; ARGS=large or c-<run>-large for the large one), for example
 # `make run APP=c-sha`, `PLAN=tmr:c-adpcm,dmr:c-susan-edges`. The sources are fetched from
 # upstream at a pinned commit and built static for both architectures (`make mibench-c`); the

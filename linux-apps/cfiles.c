@@ -1,6 +1,6 @@
 /* A small C program for the Linux personality: files, stdin, the heap (brk and mmap), qsort,
  * floating point and stdio, with nothing the master cannot replicate. Its output and the file
- * it writes are compared against Linux running the same binary (crates/romain-systest). */
+ * it writes are compared against Linux running the same binary (tools/systest). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* A hostile Linux program: wild pointers, huge lengths, unknown system calls, mapping until the
  * memory quota refuses, and system calls made with seL4's own call numbers in the registers seL4
  * reads them from (rdx on x86_64, x7 on aarch64). Each case prints what it got; the system test
- * checks every line and that the master carries on (crates/romain-systest). */
+ * checks every line and that the master carries on (tools/systest). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
