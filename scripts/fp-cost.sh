@@ -12,14 +12,16 @@ for fp in auto off; do
 	[ -n "${FP_COST_REUSE:-}" ] && [ -s "$out/$fp.log" ] && continue
 	timeout 3600 make run ARCH="$arch" FP="$fp" PLAN="$plan" > "$out/$fp.log" 2>&1
 done
-python3 - "$out" <<'PY'
+python3 - "$out" "$(dirname "$0")" <<'PY'
 import json, sys
+sys.path.insert(0, sys.argv[2])
+import records
 out = sys.argv[1]
 def runs(fp):
     rows = {}
     for line in open(f"{out}/{fp}.log", errors="replace"):
-        if "ROMAIN-SUMMARY " in line:
-            s = json.loads(line.split("ROMAIN-SUMMARY ", 1)[1])
+        if records.SUMMARY in line:
+            s = json.loads(line.split(records.SUMMARY, 1)[1])
             assert s["status"] == "ok", s
             rows[s["app"].split("+")[0]] = s
     return rows

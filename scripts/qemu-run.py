@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Boots a Romain image in QEMU (TCG), echoes its console and stops QEMU when the master is done.
 
-The master prints ROMAIN-END after its last run. Exit code: 0 when that line came, 1 on a time-out
+The master prints its end record (romain_records::END, read from its one definition by
+scripts/records.py) after its last run. Exit code: 0 when that line came, 1 on a time-out
 (QEMU is stopped either way), 2 when QEMU itself failed.
 
 usage: qemu-run.py --arch aarch64 --image IMAGE [--timeout S] [--log FILE]
@@ -15,7 +16,9 @@ import subprocess
 import sys
 import time
 
-END = b"ROMAIN-END"
+import records
+
+END = records.END.encode()
 MEMORY = "2048"  # must match QEMU_MEMORY in cmake/qemu-arm-virt.cmake
 X86_CPU = ("Nehalem,-vme,+pdpe1gb,-xsave,-xsaveopt,-xsavec,-fsgsbase,-invpcid,"
            "+syscall,+lm,enforce")

@@ -48,7 +48,7 @@ static LOGGER: Logger = LoggerBuilder::const_default()
     .build();
 
 /// Printed after the last run: test harnesses stop QEMU when they see it.
-const END_MARKER: &str = "ROMAIN-END";
+const END_MARKER: &str = romain_records::END;
 
 // Files a Linux program writes are kept here (see romain-linux).
 #[root_task(heap_size = 32 * 1024 * 1024)]

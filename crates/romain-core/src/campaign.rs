@@ -351,7 +351,8 @@ impl fmt::Display for GoldenLine<'_> {
         let s = self.0;
         write!(
             f,
-            "ROMAIN-GOLDEN {{\"arch\":{},\"app\":{},\"mode\":{},\"events\":{},\"cycles\":{},\"output_hash\":\"{:#018x}\",\"files_written\":{},\"status\":\"{}\",\"error\":{}}}",
+            "{}{{\"arch\":{},\"app\":{},\"mode\":{},\"events\":{},\"cycles\":{},\"output_hash\":\"{:#018x}\",\"files_written\":{},\"status\":\"{}\",\"error\":{}}}",
+            romain_records::GOLDEN,
             JsonStr(s.arch),
             JsonStr(s.app),
             JsonStr(s.mode),
@@ -381,7 +382,8 @@ impl fmt::Display for ExperimentLine<'_> {
         let s = self.summary;
         write!(
             f,
-            "ROMAIN-EXPERIMENT {{\"index\":{},\"arch\":{},\"app\":{},\"mode\":{},\"model\":\"{}\",\"spec\":\"{}\",\"outcome\":\"{}\",\"status\":\"{}\",\"events\":{},\"mismatches\":{},\"recoveries\":{},\"rollbacks\":{},\"watchdog_fired\":{},\"cycles\":{},\"error\":{}}}",
+            "{}{{\"index\":{},\"arch\":{},\"app\":{},\"mode\":{},\"model\":\"{}\",\"spec\":\"{}\",\"outcome\":\"{}\",\"status\":\"{}\",\"events\":{},\"mismatches\":{},\"recoveries\":{},\"rollbacks\":{},\"watchdog_fired\":{},\"cycles\":{},\"error\":{}}}",
+            romain_records::EXPERIMENT,
             self.index,
             JsonStr(s.arch),
             JsonStr(s.app),
@@ -539,7 +541,7 @@ mod tests {
                 summary: &s,
             }
         );
-        let json = line.strip_prefix("ROMAIN-EXPERIMENT ").unwrap();
+        let json = line.strip_prefix(romain_records::EXPERIMENT).unwrap();
         let v: serde_json::Value = serde_json::from_str(json).unwrap();
         assert_eq!(v["index"], 5);
         assert_eq!(v["outcome"], "hang-detected");
@@ -548,10 +550,23 @@ mod tests {
         assert_eq!(v["model"], model.name());
         let spec = v["spec"].as_str().unwrap();
         assert_eq!(crate::inject::parse(spec, Arch::X86_64).unwrap(), injection);
+        // The host tools read the same line as their record type.
+        let read = romain_records::host::Experiment::from_line(&line).unwrap();
+        assert_eq!((read.index, read.outcome.as_str()), (5, "hang-detected"));
+        assert!(romain_records::host::golden(&format!("{}", GoldenLine(&s))).is_some());
         let golden = format!("{}", GoldenLine(&s));
         let v: serde_json::Value =
-            serde_json::from_str(golden.strip_prefix("ROMAIN-GOLDEN ").unwrap()).unwrap();
+            serde_json::from_str(golden.strip_prefix(romain_records::GOLDEN).unwrap()).unwrap();
         assert_eq!(v["events"], 7);
+    }
+
+    #[test]
+    fn the_records_name_every_outcome() {
+        let mut names: Vec<&str> = Outcome::ALL.iter().map(|o| o.name()).collect();
+        let mut records = romain_records::OUTCOMES.to_vec();
+        names.sort();
+        records.sort();
+        assert_eq!(names, records);
     }
 
     #[test]

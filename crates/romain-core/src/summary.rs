@@ -9,7 +9,7 @@ use heapless::Vec;
 use crate::vote::MAX_REPLICAS;
 
 /// Prefix of the summary line.
-pub const PREFIX: &str = "ROMAIN-SUMMARY ";
+pub use romain_records::SUMMARY as PREFIX;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -119,14 +119,7 @@ impl Linux {
     }
 }
 
-/// FNV-1a, continued from `hash`.
-pub fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
-}
-pub const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+use romain_records::fnv::{START as FNV_START, continue_with as fnv};
 
 impl Personality for Linux {
     fn fingerprint<W: World>(&mut self, k: usize, event: &Event, shell: &mut W) -> Option<u64> {
@@ -204,7 +197,8 @@ impl Linux {
         for (name, bytes) in self.fs.written() {
             let hash = fnv(FNV_START, bytes);
             cx.shell.end_line();
-            log::info!("file {name}: {} bytes, fnv1a64 {hash:016x}", bytes.len());
+            let size = bytes.len();
+            log::info!("{}", romain_records::FileLine { name, size, hash });
             all = fnv(fnv(all, name.as_bytes()), &hash.to_le_bytes());
             cx.summary.files_written += 1;
         }
@@ -214,15 +208,15 @@ impl Linux {
             match self.fs.file(&name) {
                 Some(f) => {
                     let bytes = f.data.bytes();
-                    log::info!("ROMAIN-DUMP-BEGIN {name} {}", bytes.len());
+                    log::info!("{}{name} {}", romain_records::DUMP_BEGIN, bytes.len());
                     for line in bytes.chunks(64) {
                         let mut hex = heapless::String::<128>::new();
                         for b in line {
                             let _ = core::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
                         }
-                        log::info!("ROMAIN-DUMP {hex}");
+                        log::info!("{}{hex}", romain_records::DUMP);
                     }
-                    log::info!("ROMAIN-DUMP-END {name}");
+                    log::info!("{}{name}", romain_records::DUMP_END);
                 }
                 None => log::warn!("DUMP={want}: the program has no such file"),
             }

@@ -58,12 +58,12 @@ fn pieces(
 
 /// FNV-1a over `replica`'s bytes in `span` (a page not there yet reads as zeros, as it would).
 pub(super) fn digest(replica: &Replica, span: core::ops::Range<u64>) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    let mut mix = |byte: u8| hash = (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
+    use romain_records::fnv;
+    let mut hash = fnv::START;
     for (range, bytes) in pieces(replica, span) {
         match bytes {
-            Some(bytes) => bytes.iter().for_each(|&b| mix(b)),
-            None => range.for_each(|_| mix(0)),
+            Some(bytes) => hash = fnv::continue_with(hash, bytes),
+            None => range.for_each(|_| hash = fnv::continue_with(hash, &[0])),
         }
     }
     hash

@@ -16,15 +16,13 @@ impl Console {
     pub(super) fn new(quiet: bool) -> Self {
         Self {
             at_line_start: true,
-            hash: 0xcbf2_9ce4_8422_2325,
+            hash: romain_records::fnv::START,
             quiet,
         }
     }
 
     pub(super) fn print(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
+        self.hash = romain_records::fnv::continue_with(self.hash, bytes);
         if self.quiet {
             return;
         }

@@ -10,69 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
-/// Prefix of the master's line for one experiment.
-pub const EXPERIMENT_PREFIX: &str = "ROMAIN-EXPERIMENT ";
-/// Prefix of the master's line for a golden run.
-pub const GOLDEN_PREFIX: &str = "ROMAIN-GOLDEN ";
-
-/// Outcomes in report order (as `romain_core::campaign::Outcome` names them).
-pub const OUTCOMES: [&str; 9] = [
-    "masked",
-    "corrected",
-    "rolled-back",
-    "detected",
-    "hang-detected",
-    "app-crash-detected",
-    "sdc",
-    "master-failure",
-    "not-injected",
-];
-
-/// One experiment, as the master printed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Experiment {
-    pub index: u64,
-    pub arch: String,
-    pub app: String,
-    pub mode: String,
-    pub model: String,
-    /// The injection as an `INJECT=` spec: `make run ... INJECT=<spec>` repeats it.
-    pub spec: String,
-    pub outcome: String,
-    pub status: String,
-    pub events: u64,
-    pub mismatches: u64,
-    pub recoveries: u64,
-    pub rollbacks: u64,
-    pub watchdog_fired: u64,
-    pub cycles: u64,
-    pub error: String,
-}
-
-impl Experiment {
-    /// The experiment of a console line, if it is one.
-    pub fn from_line(line: &str) -> Option<Experiment> {
-        let json = line.trim_end().strip_prefix(EXPERIMENT_PREFIX)?;
-        serde_json::from_str(json).ok()
-    }
-
-    /// What identifies it across shards and resumed runs.
-    pub fn key(&self) -> (String, String, String, u64) {
-        (
-            self.arch.clone(),
-            self.app.clone(),
-            self.mode.clone(),
-            self.index,
-        )
-    }
-
-    /// A fault that took effect: neither masked nor never injected.
-    pub fn activated(&self) -> bool {
-        !matches!(self.outcome.as_str(), "masked" | "not-injected")
-    }
-}
+pub use romain_records::OUTCOMES;
+pub use romain_records::host::Experiment;
 
 /// Shard `k` (from 1) of `n` of a campaign of `count` experiments: a contiguous index range.
 pub fn shard(count: u64, k: u64, n: u64) -> Range<u64> {
@@ -334,7 +273,7 @@ mod tests {
     #[test]
     fn lines_parse_and_round_trip() {
         let e = experiment(3, "tmr", "reg", "corrected");
-        let line = format!("{EXPERIMENT_PREFIX}{}", serde_json::to_string(&e).unwrap());
+        let line = e.to_line();
         assert_eq!(Experiment::from_line(&line), Some(e));
         assert_eq!(Experiment::from_line("ROMAIN-SUMMARY {}"), None);
         assert_eq!(Experiment::from_line("ROMAIN-EXPERIMENT {broken"), None);

@@ -1034,20 +1034,14 @@ fn collect(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) -> std
     Ok(())
 }
 
-/// FNV-1a 64, as the master hashes written files.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The master's log line (after its prefix) for a written file.
 pub fn file_line(name: &str, bytes: &[u8]) -> String {
-    format!(
-        "file {name}: {} bytes, fnv1a64 {:016x}",
-        bytes.len(),
-        fnv1a64(bytes)
-    )
+    romain_records::FileLine {
+        name,
+        size: bytes.len(),
+        hash: romain_records::fnv::hash(bytes),
+    }
+    .to_string()
 }
 
 /// The runs as a table (for `list`).

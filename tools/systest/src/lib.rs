@@ -16,10 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 /// The master's first line: what comes before it is the boot loader's (and a debug kernel's).
-pub const START_MARKER: &str = "[romain INFO] master up";
-
-/// Prefix of the master's summary line (see `romain_core::summary`).
-pub const SUMMARY_PREFIX: &str = "ROMAIN-SUMMARY ";
+pub const START_MARKER: &str = romain_records::MASTER_UP;
 
 /// One run of a boot: what the program printed and the summary.
 #[derive(Debug, Clone)]
@@ -112,12 +109,12 @@ pub fn parse(console: &str) -> Boot {
             in_user = true;
             continue;
         }
-        if !in_user || line.starts_with("ROMAIN-END") {
+        if !in_user || romain_records::parse(line) == Some(romain_records::Record::End) {
             continue;
         }
-        if let Some(json) = line.strip_prefix(SUMMARY_PREFIX) {
-            let summary = serde_json::from_str(json)
-                .unwrap_or_else(|e| panic!("summary line is not JSON ({e}): {line}"));
+        if let Some(summary) = romain_records::host::summary(line) {
+            let summary =
+                summary.unwrap_or_else(|e| panic!("summary line is not JSON ({e}): {line}"));
             runs.push(Run {
                 output: std::mem::take(&mut output),
                 log: std::mem::take(&mut log),

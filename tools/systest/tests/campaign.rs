@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use romain_campaign::{Experiment, GOLDEN_PREFIX, Tally};
+use romain_campaign::{Experiment, Tally};
 use romain_systest::{Boot, boot, enabled};
 
 const COUNT: u64 = 12;
@@ -38,7 +38,7 @@ fn smoke_campaign(arch: &str) {
     let goldens: Vec<serde_json::Value> = boot
         .console
         .lines()
-        .filter_map(|l| l.strip_prefix(GOLDEN_PREFIX))
+        .filter_map(|l| l.strip_prefix(romain_records::GOLDEN))
         .map(|j| serde_json::from_str(j).unwrap())
         .collect();
     assert_eq!(goldens.len(), 2, "{}", boot.console);
