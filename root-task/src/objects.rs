@@ -36,10 +36,14 @@ impl Frame {
     }
 
     /// The frame's bytes, as the master sees them.
-    pub(crate) fn bytes(&self) -> &'static mut [u8] {
-        // SAFETY: the frame is mapped read-write at `addr` until the group ends, and the group's
-        // frames are gone with it; the master is single-threaded and no caller keeps two
-        // references to one frame at once.
+    ///
+    /// # Safety
+    /// `Frame` is a copyable handle: the caller must make sure that no other reference to this
+    /// frame's bytes (made through any copy of the handle) is used while the returned one is,
+    /// and must not use it after the frame is returned to its pool or its group ends.
+    pub(crate) unsafe fn bytes(&self) -> &'static mut [u8] {
+        // SAFETY: the frame is mapped read-write at `addr` until the group ends (the caller's
+        // contract covers the lifetime and the aliasing).
         unsafe { core::slice::from_raw_parts_mut(self.addr as *mut u8, PAGE) }
     }
 }

@@ -114,11 +114,13 @@ impl Replica {
             layout.pages().filter(|(v, _)| !space.is_lazy(*v)).collect();
         for (vaddr, rights) in loaded {
             let frame = mmu.objects.frame()?;
+            // SAFETY: a fresh frame, not mapped anywhere yet: this is the one reference.
+            let bytes = unsafe { frame.bytes() };
             if layout.page_has_data(vaddr) {
-                layout.fill_page(program.bytes, vaddr, frame.bytes());
+                layout.fill_page(program.bytes, vaddr, bytes);
             }
             if let Some(sites) = program.sites {
-                sites.patch(arch::ARCH, vaddr, frame.bytes());
+                sites.patch(arch::ARCH, vaddr, bytes);
             }
             space.add_loaded(&mut mmu, vaddr, frame, rights.write)?;
         }
@@ -127,11 +129,13 @@ impl Replica {
         if let Some(code) = program.fp_stubs {
             // Pages of the replica like any other: compared, repaired and checkpointed.
             let stubs = mmu.objects.frame()?;
-            stubs.bytes()[..code.len()].copy_from_slice(code);
+            // SAFETY: a fresh frame: the one reference.
+            (unsafe { stubs.bytes() })[..code.len()].copy_from_slice(code);
             space.add_loaded(&mut mmu, romain_core::fp::STUB_VA, stubs, false)?;
             let area = mmu.objects.frame()?;
             let initial = romain_core::fp::initial_area(arch::ARCH);
-            area.bytes()[..initial.len()].copy_from_slice(&initial);
+            // SAFETY: a fresh frame: the one reference.
+            (unsafe { area.bytes() })[..initial.len()].copy_from_slice(&initial);
             space.add_loaded(&mut mmu, romain_core::fp::AREA_VA, area, true)?;
         }
         let ipc_buffer = ipc_buffer.map;

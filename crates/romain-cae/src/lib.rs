@@ -1,30 +1,43 @@
 //! Copy & execute, the kernel-independent part.
 //!
 //! Replicas do not map memory shared with the outside world: every access to it faults to the
-//! master, which, once the replicas agree on the fault, executes the faulting instruction itself,
-//! once, against its own mapping of the shared region, with the replicas' register values, and
-//! gives every replica the resulting registers. This crate decides whether and how an instruction
-//! can be executed that way:
+//! master, which, once the replicas agree on the fault, runs the faulting instruction once, in
+//! a sandbox that maps the shared region at the replicas' own addresses, with the replicas'
+//! register values, and gives every replica the resulting registers. Nothing is rebased: the
+//! instruction accesses the addresses the replicas computed. This crate's decoders decide what
+//! may run that way, which bytes it accesses (for the master to check against the region) and
+//! which registers it may write (for the sandbox to check the run against):
 //!
-//! - [`x86`]: decoding with `iced-x86` (length, memory operand, registers read and written),
-//!   *rebasing* the memory operand from the replica's address onto the master's mapping by
-//!   adjusting the base (or index) register, and an executor that runs the instruction with a
-//!   given register file against memory, usable in the master and in host tests alike. String
-//!   instructions (`rep movs` and kin) run in chunks that stay inside the region or inside a
-//!   bounce buffer for the replicas' own memory ([`x86::StringOp`]).
-//! - [`aarch64`]: decoding the A64 load/store classes, rebasing the base register (with
-//!   write-back), and the executor's code, which re-arms exclusive monitors.
+//! - [`x86`]: decoding with `iced-x86` (length, memory operand, registers read and written) of
+//!   plain accesses ([`x86::Access`]) and string instructions ([`x86::StringOp`]: `rep movs`
+//!   and kin). A string instruction is planned in chunks that stay inside the region, or, for
+//!   an operand in the replica's own memory, inside a bounce buffer the master copies that
+//!   memory through: [`x86::StringOp::rebase`] sets rcx to the chunk and moves rsi or rdi onto
+//!   the bounce buffer's address, [`x86::StringOp::result`] gives the replica's registers
+//!   after the chunk.
+//! - [`aarch64`]: decoding the A64 load/store classes, and exclusive blocks
+//!   ([`aarch64::Block`]: a load-exclusive, register-only instructions, its store-exclusive),
+//!   which run at once so that the store-exclusive finds the monitor its load armed.
 //!
 //! Anything not supported gets an error naming the instruction bytes, never a guess: the
 //! decoders refuse what they cannot fully describe. What they accept comes with the set of
 //! registers it may write (`writes()`: [`x86::Access::writes`], [`x86::StringOp::writes`],
-//! [`aarch64::Block::writes`]), exact or larger, never sp/rsp, for a sandbox to check the
-//! executed instruction against. The host tests compare both decoders with independent ones
-//! (iced-x86's instruction information and the processor itself for x86_64, yaxpeax-arm and GNU
-//! objdump for A64) over large fixed sets of encodings.
+//! [`aarch64::Block::writes`]), exact or larger, never sp/rsp. Some refusals still give
+//! rebasing as their reason: they date from the master that rebased accesses onto its own
+//! mapping, and are kept until they are reviewed (see the modules).
+//!
+//! The host tests compare both decoders with independent ones (iced-x86's instruction
+//! information and the processor itself for x86_64, yaxpeax-arm and GNU objdump for A64) over
+//! large fixed sets of encodings. To run accepted instructions on the host they have an
+//! executor of their own, in `tests/common/executor.rs`, which rebases the access onto a host
+//! buffer: a test device, not what the master does.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
 
 pub mod aarch64;
+pub mod execute;
 pub mod x86;
 
 use core::fmt;

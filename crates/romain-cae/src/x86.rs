@@ -1,4 +1,27 @@
-//! x86_64: decoding a faulting access with `iced-x86`, rebasing it, and executing it.
+//! x86_64: decoding a faulting access with `iced-x86`, to decide whether the master's sandbox
+//! may run it and what it may change.
+//!
+//! The sandbox runs the instruction once, at the replicas' own addresses, with their registers:
+//! nothing is rebased. [`decode`] tells a plain access ([`Access`]: one memory operand) from a
+//! string instruction ([`StringOp`]) and refuses, by name, what it cannot fully describe. What
+//! it accepts comes with the bytes it accesses ([`Access::span`]), for the master to check
+//! against the region, and the registers it may write ([`Access::writes`],
+//! [`StringOp::writes`]), for the sandbox to check the run against.
+//!
+//! A string instruction is planned in chunks: as many iterations ([`StringOp::count`]) as fit
+//! ([`StringOp::fit`]) in the shared region and, for an operand in the replica's own memory, in
+//! a bounce buffer the master copies that memory through ([`StringOp::checked_span`]);
+//! [`StringOp::rebase`] sets rcx to the chunk and moves rsi or rdi onto the bounce buffer's
+//! address, and [`StringOp::result`] gives the replica's registers after the chunk and whether
+//! the instruction is finished.
+//!
+//! Some refusals give rebasing as their reason (an address register that is also an operand or
+//! cmpxchg's rax, a base that is also the index, an absolute address): they date from when the
+//! master rebased the access onto its own mapping of the region, and are kept, stricter than
+//! the sandbox needs, until they are reviewed.
+//!
+//! The tests run every accepted instruction on an x86_64 host with an executor of their own
+//! (`tests/common/executor.rs`).
 
 use core::ops::Range;
 
@@ -63,7 +86,7 @@ const SUPPORTED: &[Mnemonic] = &[
     Mnemonic::Btc,
 ];
 
-/// An instruction the executor can run: one memory operand, or a string instruction.
+/// An instruction the master's sandbox may run: one memory operand, or a string instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Access(Access),
@@ -80,7 +103,7 @@ impl Op {
     }
 }
 
-/// Decodes the instruction at the start of `bytes` and checks that the executor handles it.
+/// Decodes the instruction at the start of `bytes` and checks that the sandbox may run it.
 pub fn decode(bytes: &[u8]) -> Result<Op, Unsupported> {
     let (instr, copy, n) = decode_one(bytes)?;
     if is_string(&instr) {
@@ -165,9 +188,6 @@ pub struct Access {
     index: Option<usize>,
     scale: u32,
     displacement: u64,
-    /// Whether the instruction writes the register used as the base (its result wins).
-    writes_base: bool,
-    writes_index: bool,
     /// [`Access::writes`].
     regs_written: u32,
 }
@@ -214,12 +234,13 @@ impl Access {
     /// Refused, each with a reason naming it: mnemonics outside the supported list; rep,
     /// xacquire and xrelease prefixes; not exactly one memory operand; fs/gs-relative,
     /// rip-relative, 32-bit and absolute (register-less) addresses; a base that is also the
-    /// index (rebasing it would move the index term too); register operands that are not
-    /// general-purpose registers (segment registers, as in `mov ss, [mem]`) and vector
-    /// registers; the stack pointer in any role; the bit tests with a register bit offset
-    /// (they reach beyond the operand); an address register that is also read as a value,
-    /// explicitly or implicitly (cmpxchg's rax): it would be read rebased; and any register
-    /// write the decoder's own table ([`Access::writes`]) does not describe.
+    /// index; register operands that are not general-purpose registers (segment registers, as
+    /// in `mov ss, [mem]`) and vector registers; the stack pointer in any role; the bit tests
+    /// with a register bit offset (they reach beyond the operand); an address register that is
+    /// also read as a value, explicitly or implicitly (cmpxchg's rax); and any register write
+    /// the decoder's own table ([`Access::writes`]) does not describe. The refusals of absolute
+    /// addresses, of a base that is also the index and of address registers read as values date
+    /// from the master that rebased accesses (see the module documentation).
     pub fn decode(bytes: &[u8]) -> Result<Access, Unsupported> {
         let (instr, copy, _) = decode_one(bytes)?;
         let len = instr.len();
@@ -306,10 +327,8 @@ impl Access {
                 _ => {}
             }
         }
-        let mut writes_base = false;
-        let mut writes_index = false;
         // Reads of each register by iced's account: an address register has one, for the
-        // address; any other is a read of its (rebased) value.
+        // address; any other is a read of its value.
         let mut value_reads = [0u32; 16];
         let mut written_by_iced = 0u32;
         for used in info.used_registers() {
@@ -337,10 +356,8 @@ impl Access {
             ) {
                 value_reads[r] += 1;
             }
-            writes_base |= written && Some(r) == base;
-            writes_index |= written && Some(r) == index;
         }
-        // A register both addressing the memory and read as a value would be read rebased.
+        // A register both addressing the memory and read as a value (see the module docs).
         for i in 0..instr.op_count() {
             if instr.op_kind(i) == OpKind::Register {
                 let r = gpr(instr.op_register(i));
@@ -385,13 +402,11 @@ impl Access {
             index,
             scale: instr.memory_index_scale(),
             displacement: instr.memory_displacement64(),
-            writes_base,
-            writes_index,
             regs_written,
         })
     }
 
-    /// The registers the instruction may write when executed (rebased or not): bit i for
+    /// The registers the instruction may write when it runs: bit i for
     /// `gpr[i]` (encoding order: rax = 0, rcx = 1, ... r15 = 15), bit [`RFLAGS_WRITTEN`] (16)
     /// when it may change a status flag (CF, PF, AF, ZF, SF or OF, including leaving one
     /// undefined). A partial write (al, ax, eax: the latter zero-extends) counts as a write of
@@ -427,48 +442,6 @@ impl Access {
         base.wrapping_add(index.wrapping_mul(self.scale as u64))
             .wrapping_add(self.displacement)
     }
-
-    /// Registers that make the instruction access `target` instead of `self.address(regs)`:
-    /// the base register moved by the difference (or the index, when the difference divides by
-    /// the scale). `None` when neither can carry it.
-    pub fn rebase(&self, regs: &Registers, target: u64) -> Option<Rebased> {
-        let delta = target.wrapping_sub(self.address(regs));
-        let mut moved = *regs;
-        let register = if let Some(b) = self.base {
-            moved.gpr[b] = moved.gpr[b].wrapping_add(delta);
-            b
-        } else {
-            let i = self.index?;
-            let scale = self.scale as u64;
-            if !delta.is_multiple_of(scale) {
-                return None;
-            }
-            moved.gpr[i] = moved.gpr[i].wrapping_add(delta / scale);
-            i
-        };
-        let written = if Some(register) == self.base {
-            self.writes_base
-        } else {
-            self.writes_index
-        };
-        Some(Rebased {
-            regs: moved,
-            register,
-            undo: (!written).then_some(regs.gpr[register]),
-        })
-    }
-
-    /// The replica's registers after the instruction ran as `after` (rebased): the moved
-    /// register gets its own value back unless the instruction wrote it, flags outside
-    /// [`FLAGS`] keep the replica's, and the instruction pointer moves past the instruction.
-    pub fn result(&self, before: &Registers, rebased: &Rebased, after: &Registers) -> Registers {
-        let mut out = *after;
-        if let Some(value) = rebased.undo {
-            out.gpr[rebased.register] = value;
-        }
-        out.rflags = (before.rflags & !FLAGS) | (after.rflags & FLAGS);
-        out
-    }
 }
 
 /// What a string instruction does per element.
@@ -502,10 +475,11 @@ pub enum Repeat {
 /// (destination), both moving up, or down when DF is set.
 ///
 /// It runs in the master in *chunks*: as many iterations as fit, from the current addresses,
-/// in the shared region or in one page of private memory (the master sees a replica's pages one
-/// by one). After a chunk the replicas' rcx, rsi and rdi have moved on as the processor would
-/// have moved them; when iterations are left, they stay at the instruction and run on
-/// themselves (faulting again where it touches the region).
+/// in the shared region, and, for an operand in the replica's own memory, in a bounce buffer
+/// the master copies that memory through ([`StringOp::rebase`] points rsi or rdi at it). After
+/// a chunk the replicas' rcx, rsi and rdi have moved on as the processor would have moved them;
+/// when iterations are left, they stay at the instruction and run on themselves (faulting again
+/// where it touches the region).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StringOp {
     bytes: [u8; 15],
@@ -666,8 +640,10 @@ impl StringOp {
         mask
     }
 
-    /// Registers that run `chunk` iterations with the operands at the master's addresses
-    /// `source` and `destination`.
+    /// Registers that run `chunk` iterations (rcx, when repeated) with the operands at the
+    /// addresses `source` (rsi) and `destination` (rdi) where the sandbox sees them: the
+    /// replica's own address for an operand in the region, the bounce buffer's for one in the
+    /// replica's own memory. `None` keeps the register.
     pub fn rebase(
         &self,
         regs: &Registers,
@@ -696,8 +672,10 @@ impl StringOp {
         }
     }
 
-    /// The replica's registers after a chunk of `chunk` iterations ran as `after` (rebased), and
-    /// whether the instruction is finished (its pc then moves past it).
+    /// The replica's registers after a chunk of `chunk` iterations ran from the registers
+    /// [`StringOp::rebase`] gave and left `after`: rcx, rsi and rdi moved on from the replica's
+    /// own by the iterations done, rax and the flags as the instruction left them when it
+    /// writes them; and whether the instruction is finished (its pc then moves past it).
     pub fn result(&self, before: &Registers, chunk: u64, after: &Registers) -> (Registers, bool) {
         let done_iterations = self.iterations(chunk, after);
         let step = done_iterations.wrapping_mul(self.size);
@@ -736,119 +714,9 @@ impl StringOp {
     }
 }
 
-/// Registers with the memory operand moved onto the master's mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rebased {
-    pub regs: Registers,
-    register: usize,
-    /// The moved register's own value, when the instruction does not overwrite it.
-    undo: Option<u64>,
-}
-
-/// Bytes of the executor's code: a prologue and epilogue around the instruction.
-pub const CODE_BYTES: usize = 256;
-
-/// The frame the executor's code works on; `gpr` is what it gets a pointer to.
-#[cfg(target_arch = "x86_64")]
-#[repr(C)]
-struct Frame {
-    /// Where `pushfq` puts the flags before they move into `rflags`.
-    scratch: u64,
-    gpr: [u64; 16],
-    rflags: u64,
-    saved_rsp: u64,
-}
-
-/// Writes the executor's code for `instruction` into `code`: save the caller's callee-saved
-/// registers and stack pointer, load the flags and every general-purpose register but rsp, run
-/// the instruction, store them back, clear DF (the caller's ABI wants it clear), return. The
-/// stack pointer points at the register frame while the instruction runs (which is why
-/// instructions using rsp are refused).
-pub fn write_code(instruction: &[u8], code: &mut [u8; CODE_BYTES]) -> usize {
-    let mut n = 0;
-    let mut put = |bytes: &[u8]| {
-        code[n..n + bytes.len()].copy_from_slice(bytes);
-        n += bytes.len();
-    };
-    // push rbx; push rbp; push r12; push r13; push r14; push r15
-    put(&[0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57]);
-    // push qword [rdi + 0x80]; popfq
-    put(&[0xff, 0xb7, 0x80, 0, 0, 0, 0x9d]);
-    // mov [rdi + 0x88], rsp; mov rsp, rdi
-    put(&[0x48, 0x89, 0xa7, 0x88, 0, 0, 0, 0x48, 0x89, 0xfc]);
-    for r in (0..16u8).filter(|&r| r as usize != RSP) {
-        // mov r, [rsp + 8r]
-        put(&[
-            0x48 | ((r >> 3) << 2),
-            0x8b,
-            0x44 | ((r & 7) << 3),
-            0x24,
-            8 * r,
-        ]);
-    }
-    put(instruction);
-    for r in (0..16u8).filter(|&r| r as usize != RSP) {
-        // mov [rsp + 8r], r
-        put(&[
-            0x48 | ((r >> 3) << 2),
-            0x89,
-            0x44 | ((r & 7) << 3),
-            0x24,
-            8 * r,
-        ]);
-    }
-    // pushfq; pop qword [rsp + 0x80] (addressed after the pop's increment)
-    put(&[0x9c, 0x8f, 0x84, 0x24, 0x80, 0, 0, 0]);
-    // cld
-    put(&[0xfc]);
-    // mov rsp, [rsp + 0x88]
-    put(&[0x48, 0x8b, 0xa4, 0x24, 0x88, 0, 0, 0]);
-    // pop r15; pop r14; pop r13; pop r12; pop rbp; pop rbx; ret
-    put(&[
-        0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b, 0xc3,
-    ]);
-    n
-}
-
-/// Runs the instruction with `regs`, through code written by [`write_code`] at
-/// `code`, and returns the registers after it.
-///
-/// # Safety
-/// `code` must hold [`write_code`]'s output for this access in executable memory, and the
-/// memory the instruction accesses with `regs` (rebased) must be mapped and valid to access.
-#[cfg(target_arch = "x86_64")]
-pub unsafe fn execute(code: *const u8, regs: &Registers) -> Registers {
-    let mut frame = Frame {
-        scratch: 0,
-        gpr: regs.gpr,
-        rflags: regs.rflags & FLAGS,
-        saved_rsp: 0,
-    };
-    // SAFETY: the caller guarantees the code; it follows the System V calling convention (it
-    // saves and restores every callee-saved register and the stack pointer).
-    let run: extern "sysv64" fn(*mut u64) = unsafe { core::mem::transmute(code) };
-    run(frame.gpr.as_mut_ptr());
-    let _ = frame.scratch;
-    let _ = frame.saved_rsp;
-    Registers {
-        gpr: {
-            let mut g = frame.gpr;
-            g[RSP] = regs.gpr[RSP];
-            g
-        },
-        rflags: frame.rflags,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const RAX: usize = 0;
-    const RDX: usize = 2;
-    const RBX: usize = 3;
-    const R8: usize = 8;
-    const R12: usize = 12;
 
     /// Real encodings (as assemblers emit them) and what they must decode to.
     #[test]
@@ -947,157 +815,6 @@ mod tests {
         assert_eq!(movsq.span(0x1ff8, 3, true), 0x1fe8..0x2000);
     }
 
-    /// A replica's private memory (pages seen one at a time, as in the master) and the shared
-    /// region, both host buffers; the loop plays the master and the replicas re-executing.
-    #[cfg(target_arch = "x86_64")]
-    struct Memory {
-        private: Vec<u8>,
-        shared: Vec<u8>,
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    const PRIVATE: u64 = 0x1000_0000;
-    #[cfg(target_arch = "x86_64")]
-    const SHARED: u64 = 0x4000_0000;
-
-    #[cfg(target_arch = "x86_64")]
-    impl Memory {
-        fn new() -> Memory {
-            Memory {
-                private: vec![0; 4 * 4096],
-                shared: vec![0; 4 * 4096],
-            }
-        }
-
-        /// The host address of `addr` and the window it may run on in.
-        fn view(&mut self, addr: u64) -> (u64, Range<u64>) {
-            if (SHARED..SHARED + self.shared.len() as u64).contains(&addr) {
-                let window = SHARED..SHARED + self.shared.len() as u64;
-                (self.shared.as_mut_ptr() as u64 + (addr - SHARED), window)
-            } else {
-                assert!((PRIVATE..PRIVATE + self.private.len() as u64).contains(&addr));
-                let page = addr & !0xfff;
-                (
-                    self.private.as_mut_ptr() as u64 + (addr - PRIVATE),
-                    page..page + 4096,
-                )
-            }
-        }
-    }
-
-    /// Runs a string instruction to its end, chunk by chunk; returns the registers and the
-    /// number of chunks.
-    #[cfg(target_arch = "x86_64")]
-    fn run_string(bytes: &[u8], regs: &Registers, memory: &mut Memory) -> (Registers, u32) {
-        let Ok(Op::String(op)) = decode(bytes) else {
-            panic!("{bytes:02x?}")
-        };
-        let mut code = [0u8; CODE_BYTES];
-        let n = write_code(op.bytes(), &mut code);
-        let mut exec = memmap2::MmapMut::map_anon(CODE_BYTES).unwrap();
-        exec[..n].copy_from_slice(&code[..n]);
-        let exec = exec.make_exec().unwrap();
-        let (mut regs, mut chunks) = (*regs, 0);
-        loop {
-            let backward = StringOp::backward(&regs);
-            let mut chunk = op.count(&regs);
-            let mut operand = |addr: u64| {
-                let (host, window) = memory.view(addr);
-                chunk = chunk.min(op.fit(addr, &window, backward));
-                host
-            };
-            let source = op.has_source().then(|| operand(regs.gpr[RSI]));
-            let destination = op.has_destination().then(|| operand(regs.gpr[RDI]));
-            assert!(chunk > 0);
-            let rebased = op.rebase(&regs, chunk, source, destination);
-            // SAFETY: the code was just written; the chunk lies inside the buffers.
-            let after = unsafe { execute(exec.as_ptr(), &rebased) };
-            let (out, done) = op.result(&regs, chunk, &after);
-            regs = out;
-            chunks += 1;
-            if done {
-                return (regs, chunks);
-            }
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn the_executor_runs_string_instructions_chunk_by_chunk() {
-        const RCX: usize = super::RCX;
-        let mut memory = Memory::new();
-        for (i, b) in memory.private.iter_mut().enumerate() {
-            *b = (i * 7 + 3) as u8;
-        }
-
-        // rep movsb: 10000 bytes from private memory (over two page edges: three chunks) into the
-        // region.
-        let (r, chunks) = run_string(
-            &[0xf3, 0xa4],
-            &regs_with(&[(RSI, PRIVATE + 100), (RDI, SHARED + 5), (RCX, 10000)]),
-            &mut memory,
-        );
-        assert_eq!(memory.shared[5..10005], memory.private[100..10100]);
-        assert_eq!(memory.shared[10005], 0, "not one byte more");
-        assert_eq!(
-            (r.gpr[RCX], r.gpr[RSI], r.gpr[RDI], chunks),
-            (0, PRIVATE + 10100, SHARED + 10005, 3)
-        );
-
-        // rep stosq downwards (DF set): five quadwords ending at the one at rdi.
-        memory.shared.fill(0);
-        let mut regs = regs_with(&[(RDI, SHARED + 0x2000), (RCX, 5), (RAX, 0x1122_3344)]);
-        regs.rflags |= DF;
-        let (r, _) = run_string(&[0xf3, 0x48, 0xab], &regs, &mut memory);
-        for i in 0..5 {
-            let at = 0x2000 - 8 * i;
-            let word = u64::from_le_bytes(memory.shared[at..at + 8].try_into().unwrap());
-            assert_eq!(word, 0x1122_3344, "element {i}");
-        }
-        assert_eq!(memory.shared[0x2008], 0);
-        assert_eq!((r.gpr[RDI], r.gpr[RCX]), (SHARED + 0x2000 - 40, 0));
-        assert_ne!(r.rflags & DF, 0, "the replica keeps its direction");
-        let flags: u64;
-        // SAFETY: reads the flags.
-        unsafe { core::arch::asm!("pushfq", "pop {}", out(reg) flags) };
-        assert_eq!(flags & DF, 0, "the master's DF is clear again");
-
-        // repe cmpsb: the region holds a copy of private bytes with byte 8 changed.
-        memory.shared[0x3000..0x3010].copy_from_slice(&memory.private[0..16]);
-        memory.shared[0x3008] ^= 1;
-        let (r, _) = run_string(
-            &[0xf3, 0xa6],
-            &regs_with(&[(RSI, PRIVATE), (RDI, SHARED + 0x3000), (RCX, 16)]),
-            &mut memory,
-        );
-        assert_eq!(
-            (r.gpr[RCX], r.gpr[RSI], r.rflags & ZF),
-            (16 - 9, PRIVATE + 9, 0)
-        );
-
-        // repne scasb: finds the first 0x2a in the region.
-        memory.shared[0x3100..0x3120].fill(1);
-        memory.shared[0x3113] = 0x2a;
-        let (r, _) = run_string(
-            &[0xf2, 0xae],
-            &regs_with(&[(RDI, SHARED + 0x3100), (RCX, 0x20), (RAX, 0x2a)]),
-            &mut memory,
-        );
-        assert_eq!((r.gpr[RDI], r.rflags & ZF), (SHARED + 0x3114, ZF));
-
-        // lodsq, once: rcx is not touched.
-        memory.shared[0x3200..0x3208].copy_from_slice(&77u64.to_le_bytes());
-        let (r, _) = run_string(
-            &[0x48, 0xad],
-            &regs_with(&[(RSI, SHARED + 0x3200), (RCX, 9)]),
-            &mut memory,
-        );
-        assert_eq!(
-            (r.gpr[RAX], r.gpr[RSI], r.gpr[RCX]),
-            (77, SHARED + 0x3208, 9)
-        );
-    }
-
     #[test]
     fn refuses_what_it_cannot_execute_naming_the_bytes() {
         let table: &[(&[u8], &str)] = &[
@@ -1127,138 +844,6 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn rebasing_moves_the_base_or_index_and_undoes_it() {
-        let regs = Registers {
-            gpr: {
-                let mut g = [0; 16];
-                g[RSI] = 0x4000_0000;
-                g[RCX] = 3;
-                g
-            },
-            rflags: 0x202,
-        };
-        // mov [rsi+rcx*8+16], rdx
-        let a = Access::decode(&[0x48, 0x89, 0x54, 0xce, 0x10]).unwrap();
-        assert_eq!(a.address(&regs), 0x4000_0000 + 24 + 16);
-        let r = a.rebase(&regs, 0x7000_0028).unwrap();
-        assert_eq!(a.address(&r.regs), 0x7000_0028);
-        assert_eq!(r.regs.gpr[RCX], 3, "the index stays");
-        let out = a.result(&regs, &r, &r.regs);
-        assert_eq!(out.gpr[RSI], 0x4000_0000, "the base gets its value back");
-
-        // mov rax, [rax]: the loaded value wins over the undo.
-        let load = Access::decode(&[0x48, 0x8b, 0x00]).unwrap();
-        let mut regs2 = regs;
-        regs2.gpr[RAX] = 0x4000_0000;
-        let r = load.rebase(&regs2, 0x7000_0000).unwrap();
-        let mut after = r.regs;
-        after.gpr[RAX] = 99;
-        assert_eq!(load.result(&regs2, &r, &after).gpr[RAX], 99);
-
-        // Index only: [rcx*8 + 0x4000_0000] moves by a multiple of 8, else not at all.
-        let idx = Access::decode(&[0x48, 0x8b, 0x04, 0xcd, 0, 0, 0, 0x40]).unwrap();
-        assert!(idx.rebase(&regs, 0x7000_0018).is_some());
-        assert!(idx.rebase(&regs, 0x7000_0019).is_none());
-    }
-
-    /// The executor itself, on this (x86_64) host, against a host buffer standing for the
-    /// master's mapping of the shared region.
-    #[cfg(target_arch = "x86_64")]
-    fn run(bytes: &[u8], regs: &Registers, shared: &mut [u8]) -> Registers {
-        let access = Access::decode(bytes).unwrap();
-        let replica_addr = access.address(regs);
-        let offset = replica_addr - 0x4000_0000;
-        let target = shared.as_mut_ptr() as u64 + offset;
-        let rebased = access.rebase(regs, target).unwrap();
-        let mut code = [0u8; CODE_BYTES];
-        let n = write_code(access.bytes(), &mut code);
-        let mut exec = memmap2::MmapMut::map_anon(CODE_BYTES).unwrap();
-        exec[..n].copy_from_slice(&code[..n]);
-        let exec = exec.make_exec().unwrap();
-        // SAFETY: the code was just written for this access; the rebased address is inside
-        // `shared`.
-        let after = unsafe { execute(exec.as_ptr(), &rebased.regs) };
-        access.result(regs, &rebased, &after)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    fn regs_with(pairs: &[(usize, u64)]) -> Registers {
-        let mut r = Registers {
-            gpr: [0; 16],
-            rflags: 0x202,
-        };
-        for &(i, v) in pairs {
-            r.gpr[i] = v;
-        }
-        r
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn the_executor_runs_loads_stores_and_atomics_once_against_the_buffer() {
-        let base = 0x4000_0000;
-        let mut shared = vec![0u8; 4096];
-        shared[8..16].copy_from_slice(&41u64.to_le_bytes());
-
-        // mov [rbx+8], ... no: add [rbx+8], rcx  → 41 + 1
-        let r = run(
-            &[0x48, 0x01, 0x4b, 0x08],
-            &regs_with(&[(RBX, base), (RCX, 1)]),
-            &mut shared,
-        );
-        assert_eq!(u64::from_le_bytes(shared[8..16].try_into().unwrap()), 42);
-        assert_eq!(r.gpr[RBX], base, "the base register is the replica's again");
-        assert_eq!(r.rflags & 0x40, 0, "ZF clear: 42 is not zero");
-
-        // mov rdx, [rbx+8]
-        let r = run(
-            &[0x48, 0x8b, 0x53, 0x08],
-            &regs_with(&[(RBX, base)]),
-            &mut shared,
-        );
-        assert_eq!(r.gpr[RDX], 42);
-
-        // lock xadd [rbx], eax: the old value comes back, the sum stays; 1000 increments, once
-        // each, end at exactly 1000.
-        for i in 0..1000u64 {
-            let r = run(
-                &[0xf0, 0x0f, 0xc1, 0x03],
-                &regs_with(&[(RBX, base), (RAX, 1)]),
-                &mut shared,
-            );
-            assert_eq!(r.gpr[RAX], i);
-        }
-        assert_eq!(u32::from_le_bytes(shared[0..4].try_into().unwrap()), 1000);
-
-        // lock cmpxchg [rbx+16], rcx with rax = the current value: swaps and sets ZF.
-        shared[16..24].copy_from_slice(&7u64.to_le_bytes());
-        let r = run(
-            &[0xf0, 0x48, 0x0f, 0xb1, 0x4b, 0x10],
-            &regs_with(&[(RBX, base), (RAX, 7), (RCX, 9)]),
-            &mut shared,
-        );
-        assert_eq!(u64::from_le_bytes(shared[16..24].try_into().unwrap()), 9);
-        assert_ne!(r.rflags & 0x40, 0, "ZF set");
-        // And with a stale rax: no swap, rax gets the current value, ZF clear.
-        let r = run(
-            &[0xf0, 0x48, 0x0f, 0xb1, 0x4b, 0x10],
-            &regs_with(&[(RBX, base), (RAX, 7), (RCX, 5)]),
-            &mut shared,
-        );
-        assert_eq!(u64::from_le_bytes(shared[16..24].try_into().unwrap()), 9);
-        assert_eq!((r.gpr[RAX], r.rflags & 0x40), (9, 0));
-
-        // movzx r12d, byte [rsi+rdi*1+3] with a register-indexed address; other registers
-        // come back untouched.
-        shared[0x103] = 0xfe;
-        let r = run(
-            &[0x44, 0x0f, 0xb6, 0x64, 0x3e, 0x03],
-            &regs_with(&[(RSI, base), (RDI, 0x100), (R8, 77)]),
-            &mut shared,
-        );
-        assert_eq!((r.gpr[R12], r.gpr[RDI], r.gpr[R8]), (0xfe, 0x100, 77));
-    }
     #[test]
     fn result_registers_of_real_encodings() {
         const RAX: usize = 0;

@@ -1,7 +1,8 @@
 //! x86_64: the decoder against iced-x86's own instruction information, over a large, fixed set
 //! of encodings (random byte strings and a sweep over every one- and two-byte opcode with
 //! every ModRM byte, under random prefixes), and, on an x86_64 host, against the processor:
-//! every instruction the decoder accepts is run by the executor on a host buffer.
+//! every instruction the decoder accepts is run by the tests' host executor
+//! (`common/executor.rs`) on a host buffer.
 //!
 //! For every encoding decoded as supported:
 //! - `writes()` holds every general-purpose register iced says it writes (explicitly or
@@ -11,7 +12,11 @@
 //!   `address()` computes iced's virtual address for random register values;
 //! - run (x86_64 hosts), it changes no register outside `writes()`, no flag when the flags bit
 //!   is clear, no byte outside `address..address + size` (none at all when it only reads), and
-//!   `result()` gives back every register it does not write with the replica's own value.
+//!   the executor's `result()` gives back every register it does not write with the replica's
+//!   own value;
+//! - a string instruction run for a chunk of its iterations at the addresses
+//!   [`StringOp::rebase`] gives it changes no register outside `writes()`, no flag when the
+//!   flags bit is clear, and no byte outside the span of the iterations it ran at rdi.
 
 mod common;
 
@@ -227,16 +232,14 @@ fn check_string(s: &StringOp, bytes: &[u8], tally: &mut Tally) {
 #[cfg(target_arch = "x86_64")]
 mod run {
     use super::*;
-    use memmap2::MmapMut;
+    use common::executor::x86::{self as executor, Rebase};
 
-    /// Runs `code` (the executor's) with `regs` through an executable mapping.
-    pub fn execute(code: &[u8], regs: &Registers) -> Registers {
-        let mut map = MmapMut::map_anon(x86::CODE_BYTES).unwrap();
-        map[..code.len()].copy_from_slice(code);
-        let map = map.make_exec().unwrap();
+    /// Runs `instruction` through the host executor with `regs`.
+    pub fn execute(instruction: &[u8], regs: &Registers) -> Registers {
+        let code = executor::map_code(instruction);
         // SAFETY: the executor's code for an instruction the decoder accepted, whose accesses
         // the callers rebased into their buffers.
-        unsafe { x86::execute(map.as_ptr(), regs) }
+        unsafe { executor::execute(code.as_ptr(), regs) }
     }
 
     /// A buffer of random bytes and its pristine copy: checked (memcmp) and restored after
@@ -284,9 +287,7 @@ mod run {
             .rebase(&regs, target)
             .unwrap_or_else(|| panic!("{bytes:02x?}: cannot rebase"));
         assert_eq!(a.address(&rebased.regs), target, "{bytes:02x?}");
-        let mut code = [0u8; x86::CODE_BYTES];
-        let n = x86::write_code(bytes, &mut code);
-        let after = execute(&code[..n], &rebased.regs);
+        let after = execute(bytes, &rebased.regs);
         let writes = a.writes();
         for i in (0..16).filter(|&i| i != RSP && writes & (1 << i) == 0) {
             assert_eq!(
@@ -323,9 +324,7 @@ mod run {
         let destination = base + 3072 + rng.below(64);
         regs.gpr[x86::RCX] = chunk;
         let rebased = s.rebase(&regs, chunk, Some(source), Some(destination));
-        let mut code = [0u8; x86::CODE_BYTES];
-        let n = x86::write_code(bytes, &mut code);
-        let after = execute(&code[..n], &rebased);
+        let after = execute(bytes, &rebased);
         let writes = s.writes();
         for i in (0..16).filter(|&i| i != RSP && writes & (1 << i) == 0) {
             assert_eq!(

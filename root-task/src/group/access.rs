@@ -6,6 +6,8 @@ use romain_core::memory::Refusal;
 use romain_core::summary::Status;
 use romain_group::Stop;
 
+use romain_cae::execute::Refused;
+
 use crate::cae;
 use crate::memory::Frame;
 use crate::objects::Objects;
@@ -22,7 +24,8 @@ pub(super) fn code_at(replica: &Replica, pc: u64) -> Result<[u8; 32], Stop> {
     let mut bytes = [0u8; 32];
     for (i, b) in bytes.iter_mut().enumerate() {
         match page_of(replica, pc + i as u64) {
-            Some((vaddr, frame)) => *b = frame.bytes()[(pc + i as u64 - vaddr) as usize],
+            // SAFETY: a read of one byte; no other reference to the page is in use.
+            Some((vaddr, frame)) => *b = unsafe { frame.bytes() }[(pc + i as u64 - vaddr) as usize],
             None if i > 0 => break,
             None => {
                 return Err(Stop(
@@ -48,7 +51,10 @@ fn pieces(
         }
         let end = span.end.min(at - at % PAGE_SIZE + PAGE_SIZE);
         let bytes = page_of(replica, at).map(|(vaddr, frame)| {
-            &frame.bytes()[(at - vaddr) as usize..(end - vaddr) as usize] as &'static [u8]
+            // SAFETY: read while the replicas wait at the event; the master writes no replica page
+            // while it uses a piece.
+            &(unsafe { frame.bytes() })[(at - vaddr) as usize..(end - vaddr) as usize]
+                as &'static [u8]
         });
         let piece = (at..end, bytes);
         at = end;
@@ -80,17 +86,19 @@ pub(super) fn patch_code(
     let (vaddr, frame) =
         page_of(replica, addr).filter(|(v, _)| addr + code.len() as u64 <= v + PAGE_SIZE)?;
     let at = (addr - vaddr) as usize..(addr - vaddr) as usize + code.len();
-    let saved = heapless::Vec::from_slice(&frame.bytes()[at.clone()]).ok()?;
-    frame.bytes()[at].copy_from_slice(code);
+    // SAFETY: the one reference to the page, used at once.
+    let page = unsafe { frame.bytes() };
+    let saved = heapless::Vec::from_slice(&page[at.clone()]).ok()?;
+    page[at].copy_from_slice(code);
     Some(saved)
 }
 
 /// The end of `len` bytes at `addr`, if they lie in the user address range (the addresses are
 /// the program's: they may wrap or point anywhere).
-fn in_user_range(addr: u64, len: usize) -> Result<u64, cae::Refused> {
+fn in_user_range(addr: u64, len: usize) -> Result<u64, Refused> {
     addr.checked_add(len as u64)
         .filter(|&end| end <= romain_core::image::USER_END)
-        .ok_or_else(|| cae::Refused(alloc::format!("{addr:#x}+{len} is outside the user range")))
+        .ok_or_else(|| Refused(alloc::format!("{addr:#x}+{len} is outside the user range")))
 }
 
 /// The replicas' own memory as copy & execute's string instructions see it: read from the
@@ -102,7 +110,7 @@ pub(super) struct PrivateMemory<'a> {
 }
 
 impl cae::Private for PrivateMemory<'_> {
-    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), cae::Refused> {
+    fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Refused> {
         let leader = &self.replicas[self.leader];
         let end = in_user_range(addr, buf.len())?;
         for (range, bytes) in pieces(leader, addr..end) {
@@ -118,7 +126,7 @@ impl cae::Private for PrivateMemory<'_> {
                     to.fill(0)
                 }
                 None => {
-                    return Err(cae::Refused(alloc::format!(
+                    return Err(Refused(alloc::format!(
                         "reads {:#x}, which is not the program's memory",
                         range.start
                     )));
@@ -128,7 +136,7 @@ impl cae::Private for PrivateMemory<'_> {
         Ok(())
     }
 
-    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), cae::Refused> {
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Refused> {
         let end = in_user_range(addr, bytes.len())?;
         // Every page of every replica first: a refused write changes no replica.
         for r in self.replicas {
@@ -143,7 +151,8 @@ impl cae::Private for PrivateMemory<'_> {
             while page < end {
                 let (_, frame) = page_of(r, page).expect("made present");
                 let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
-                frame.bytes()[(from - page) as usize..(to - page) as usize]
+                // SAFETY: the one reference to this page, used at once.
+                (unsafe { frame.bytes() })[(from - page) as usize..(to - page) as usize]
                     .copy_from_slice(&bytes[(from - addr) as usize..(to - addr) as usize]);
                 page += PAGE_SIZE;
             }
@@ -156,8 +165,8 @@ impl PrivateMemory<'_> {
     /// Makes `replica`'s page at `vaddr` present and writable as the replica's own store would
     /// have: a lazy page is brought in, a write-protected one made writable (and saved first,
     /// for a rollback).
-    fn writable(&mut self, replica: &Replica, vaddr: u64) -> Result<(), cae::Refused> {
-        let refused = |why: alloc::string::String| Err(cae::Refused(why));
+    fn writable(&mut self, replica: &Replica, vaddr: u64) -> Result<(), Refused> {
+        let refused = |why: alloc::string::String| Err(Refused(why));
         let present = replica.space.borrow().page_at(vaddr).is_some();
         match replica.with_memory(self.objects, |space, mmu| space.on_fault(mmu, vaddr)) {
             Ok(_) => {}

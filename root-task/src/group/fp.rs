@@ -42,6 +42,7 @@ impl Threads for Replicas<'_> {
     fn area(&mut self, k: usize) -> Result<&mut [u8], Stop> {
         let (_, frame) = page_of(&self.0[k], fp::AREA_VA)
             .ok_or_else(|| Stop::new(Status::MasterError, "FP/SIMD area missing"))?;
-        Ok(&mut frame.bytes()[..fp::area_len(crate::arch::ARCH)])
+        // SAFETY: the area page is touched only here, and the borrow of `self` bounds this one.
+        Ok(unsafe { &mut frame.bytes()[..fp::area_len(crate::arch::ARCH)] })
     }
 }

@@ -15,7 +15,7 @@ use super::OrStop;
 use super::access::{code_at, page_of, patch_code};
 use super::machine::reply_to_caller;
 use crate::arch::ARCH;
-use crate::cae;
+
 use crate::memory::Frame;
 use crate::replica::Replica;
 
@@ -81,7 +81,7 @@ impl ResultTrap {
     /// register and the breakpoint fits in the same page.
     fn plant(replica: &Replica, pc: u64, bit: u32, ticks: u64) -> Option<ResultTrap> {
         let code = code_at(replica, pc).ok()?;
-        let (register, bits, len) = cae::result_register(&code)?;
+        let (register, bits, len) = romain_cae::execute::result_register(ARCH, &code)?;
         let addr = pc + len;
         let saved = patch_code(replica, addr, ARCH.trap_instruction())?;
         Some(ResultTrap {
@@ -224,7 +224,8 @@ pub(super) fn at_event(
             };
             let words = (PAGE_SIZE / 8) as usize;
             let offset = 8 * ((choice >> 32) as usize % words);
-            flip(&mut frame.bytes()[offset..offset + 8], mask);
+            // SAFETY: the one reference to the page while the replica is stopped.
+            flip(unsafe { &mut frame.bytes()[offset..offset + 8] }, mask);
             alloc::format!(
                 "replica {} event {} {} word {:#x} bit {}",
                 replica.index,
@@ -243,7 +244,8 @@ pub(super) fn at_event(
                 )
             })?;
             let offset = (word - vaddr) as usize;
-            flip(&mut frame.bytes()[offset..offset + 8], mask);
+            // SAFETY: the one reference to the page while the replica is stopped.
+            flip(unsafe { &mut frame.bytes()[offset..offset + 8] }, mask);
             alloc::format!(
                 "replica {} event {} memory {word:#x} bit {}",
                 replica.index,

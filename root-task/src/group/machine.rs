@@ -17,6 +17,8 @@ use super::inject::{self, ResultTrap};
 use super::output::{self, Console};
 use super::{Context, OrStop};
 use crate::arch;
+use romain_cae::execute::Refused;
+
 use crate::cae::{self, Region};
 use crate::count::{self, Activity};
 use crate::replica::Replica;
@@ -249,7 +251,7 @@ impl Shell for Machine<'_, '_> {
         let replica = &self.replicas[k];
         let region = self.region.as_ref()?;
         let code = code_at(replica, event.regs.pc()).ok()?;
-        let span = cae::private_source(region, &code, &event.regs)?;
+        let span = region.plan().private_source(&code, &event.regs)?;
         Some(digest(replica, span))
     }
 
@@ -270,11 +272,13 @@ impl Shell for Machine<'_, '_> {
             timer: self.ctx.timer.as_deref_mut(),
         };
         let result = count::during(Activity::Shared, || {
-            cae::execute(region, &mut exec, &bytes, &event.regs, &mut private)
+            region
+                .plan()
+                .execute(&mut exec, &bytes, &event.regs, &mut private)
         });
         // The companion may have rung while the master waited for the sandbox.
         let rung = exec.sandbox.take_rung();
-        let regs = result.map_err(|cae::Refused(why)| {
+        let regs = result.map_err(|Refused(why)| {
             Stop(
                 Status::AppFault,
                 alloc::format!("copy & execute at pc {:#x}: {why}", event.regs.pc()),
@@ -354,4 +358,5 @@ impl Shell for Machine<'_, '_> {
         };
         self.injected = text;
         Ok(result)
-    }}
+    }
+}

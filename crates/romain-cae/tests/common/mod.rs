@@ -1,6 +1,9 @@
 //! What the host tests share: a fixed-seed pseudo-random generator (splitmix64), so that every
-//! run checks the same encodings and a failure can be replayed.
+//! run checks the same encodings and a failure can be replayed, and the host executor
+//! ([`executor`]) that runs accepted instructions against host buffers.
 #![allow(dead_code)]
+
+pub mod executor;
 
 pub struct Rng(u64);
 
