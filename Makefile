@@ -26,11 +26,11 @@ BOARD ?= qemu
 WATCHDOG_MS ?= 0
 # Bound on the time between two events of a group (0: off): a program looping in every replica.
 SILENCE_MS ?= 0
-# A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see README, "Fault
-# injection campaigns"); `make campaign` drives many of them.
+# A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see docs/campaigns.md,
+# "The campaign mode"); `make campaign` drives many of them.
 CAMPAIGN ?=
 # Test only: CAE_LAX=1 drops copy & execute's range check and the decoders' write sets, to show
-# that the executor sandbox contains an access the decoder wrongly accepted (see README).
+# that the executor sandbox contains an access the decoder wrongly accepted (see docs/copy-and-execute.md).
 CAE_LAX ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
@@ -39,7 +39,7 @@ QUOTA_MB ?= 64
 #   written  pages are write-protected after each agreed event: repair copies the pages written
 #            since, DMR saves a page on its first write (incremental copy-on-write checkpoints).
 # `written` copies far less, but every protection change is a TLB flush on every core, which
-# QEMU's TCG makes cost milliseconds; `all` is the default here (see README, "Repair").
+# QEMU's TCG makes cost milliseconds; `all` is the default here (see docs/architecture.md, "Memory").
 REPAIR ?= all
 # FP/SIMD capture at every event (compared, repaired, rolled back): `auto` for Linux programs,
 # `on` for every program (native ones are soft-float unless FLOAT=hard), `off` for none (DMR on a Linux program
@@ -107,7 +107,7 @@ LINUX_APPS := $(patsubst linux-apps/%.c,%,$(wildcard linux-apps/*.c)) cfiles-pie
 LINUX ?=
 LINUX_ALL := $(strip $(LINUX) $(if $(MUSL_CC),cfiles-musl))
 app_elf = $(or $(APP_$(1)),$(if $(filter $(1),$(LINUX_APPS)),$(LINUX_APPS_DIR)/$(1)),$(REPLICA_DIR)/$(1).elf)
-# A program's companion component `<app>-device` (see README, copy & execute) comes along.
+# A program's companion component `<app>-device` (see docs/copy-and-execute.md) comes along.
 embedded_apps = $(foreach a,$(PLAN_APPS) $(addsuffix -device,$(PLAN_APPS)),$(if $(wildcard $(call app_elf,$(a))),$(a)=$(call app_elf,$(a))))
 
 # Files for Linux programs, embedded under the names they open: FILES='name=path name2 ...' (a
@@ -240,8 +240,8 @@ clean:
 	rm -rf $(BUILD)/out $(BUILD)/target target
 
 # The container (docker/Dockerfile, built by docker/build.sh from a debootstrap'd Debian 12 base
-# image, romain-base:bookworm, that docker/make-base.sh makes when Docker has none; see README,
-# "Docker, offline set-up and fresh-test"). docker-run runs `make run APP=sha` in it by default;
+# image, romain-base:bookworm, that docker/make-base.sh makes when Docker has none; see
+# docs/boards.md, "Offline set-up, mirrors and fresh-test"). docker-run runs `make run APP=sha` in it by default;
 # ARCH, MODE, APP and the other run variables given on the command line are passed on.
 DOCKER_IMAGE ?= romain-sel4
 DOCKER_BASE ?= romain-base:bookworm

@@ -10,7 +10,7 @@ set(KernelPrinting OFF CACHE BOOL "")
 set(KernelBenchmarks none CACHE STRING "")
 set(KernelVerificationBuild OFF CACHE BOOL "")
 # The master pins replicas with seL4_TCB_SetAffinity, which exists only on non-MCS SMP kernels
-# (see README, Architecture, "Why not MCS").
+# (see docs/containment.md, "Why not MCS").
 set(KernelIsMCS OFF CACHE BOOL "")
 set(KernelMaxNumNodes 4 CACHE STRING "")
 # Room in the root CNode for every replica's frames, tables and TCBs.

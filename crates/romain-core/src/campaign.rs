@@ -1,10 +1,12 @@
 //! Fault-injection campaigns: which fault each experiment injects, and what came of it.
 //!
-//! An experiment's fault is drawn from the campaign's seed and the experiment's index alone
-//! ([`draw`]), so a campaign splits into shards (index ranges) that run anywhere and merge into
-//! the same result. The golden run (no fault) of the same program and mode gives the number of
-//! events and the run time that triggers are drawn from, and the output hash that outcomes are
-//! judged against ([`classify`]).
+//! An experiment's fault is drawn from the campaign's seed, the experiment's index and the
+//! golden run (no fault) of the same program and mode ([`draw`]): the golden run gives the number
+//! of events and the run time that triggers are drawn from, and the output hash that outcomes
+//! are judged against ([`classify`]). Event-triggered models (`reg`, `data`, `code`, `fpreg`)
+//! reproduce from the seed wherever a shard runs; time-triggered ones (`delay`, `result`,
+//! `fpdelay`) are drawn against the golden run's measured length, which differs between boots,
+//! so they do not (docs/campaigns.md, "What a seed reproduces").
 //!
 //! Fault models (one bit flip in one replica):
 //! - `reg`: a general-purpose register (PC and SP included) when the replica reaches event E;

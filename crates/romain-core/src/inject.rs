@@ -84,6 +84,38 @@ pub struct Injection<'a> {
 }
 
 impl Injection<'_> {
+    /// Checks the injection against a group of `replicas` and resolves a memory injection's
+    /// address (a symbol through `symbol`, the program's symbol table); 0 for other targets.
+    /// The error is the plan's mistake, for the group's `bad-plan`.
+    pub fn resolve(
+        &self,
+        replicas: usize,
+        symbol: impl Fn(&str) -> Option<u64>,
+    ) -> Result<u64, alloc::string::String> {
+        if self.replica >= replicas {
+            return Err(alloc::format!(
+                "no replica {} in {}",
+                self.replica,
+                crate::plan::Mode { replicas }.name()
+            ));
+        }
+        Ok(match self.target {
+            Target::Memory {
+                addr: Address::Absolute(a),
+            } => a,
+            Target::Memory {
+                addr: Address::Symbol { name, offset },
+            } => symbol(name)
+                .ok_or_else(|| alloc::format!("the program has no symbol {name:?}"))?
+                .wrapping_add(offset),
+            Target::Register { .. }
+            | Target::Word { .. }
+            | Target::Hang
+            | Target::Result
+            | Target::Fp { .. } => 0,
+        })
+    }
+
     /// The injection as a spec that [`parse`] reads back (symbols stay symbols).
     pub fn spec(&self, arch: Arch) -> impl fmt::Display + '_ {
         struct Spec<'s>(&'s Injection<'s>, Arch);
@@ -282,6 +314,27 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn resolving_checks_the_replica_and_finds_the_symbol() {
+        let symbols = |name: &str| (name == "SEED").then_some(0x4000);
+        fn at(spec: &str) -> Injection<'_> {
+            parse(spec, Arch::Aarch64).unwrap()
+        }
+        assert_eq!(at("mem:2:1:SEED:0").resolve(3, symbols), Ok(0x4000));
+        assert_eq!(at("mem:2:1:SEED+8:0").resolve(3, symbols), Ok(0x4008));
+        assert_eq!(at("mem:0:1:0x1234:0").resolve(1, symbols), Ok(0x1234));
+        assert_eq!(at("reg:1:2:x20:5").resolve(2, symbols), Ok(0));
+        assert_eq!(
+            at("mem:2:1:SEED:0").resolve(2, symbols),
+            Err("no replica 2 in dmr".into())
+        );
+        assert_eq!(
+            at("mem:0:1:NOPE:0").resolve(3, symbols),
+            Err("the program has no symbol \"NOPE\"".into())
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use romain_core::event::Event;
 use romain_core::image::{self, PAGE_SIZE};
-use romain_core::inject::{Address, Injection, Target};
+use romain_core::inject::{Injection, Target};
 use romain_core::plan::Mode;
 use romain_core::summary::{Status, Summary};
 use romain_group::{Injected, Stop};
@@ -31,32 +31,12 @@ pub(super) struct Pending {
 }
 
 impl Pending {
+    /// The injection checked against the group and its address resolved
+    /// (`romain_core::inject::Injection::resolve` decides).
     pub(super) fn new(at: Injection<'static>, image: &[u8], mode: Mode) -> Result<Pending, Stop> {
-        let bad = |why: String| Stop(Status::BadPlan, why);
-        if at.replica >= mode.replicas {
-            return Err(bad(alloc::format!(
-                "no replica {} in {}",
-                at.replica,
-                mode.name()
-            )));
-        }
-        let addr = match at.target {
-            Target::Memory {
-                addr: Address::Absolute(a),
-            } => a,
-            Target::Memory {
-                addr: Address::Symbol { name, offset },
-            } => {
-                image::symbol_address(image, name)
-                    .ok_or_else(|| bad(alloc::format!("the program has no symbol {name:?}")))?
-                    + offset
-            }
-            Target::Register { .. }
-            | Target::Word { .. }
-            | Target::Hang
-            | Target::Result
-            | Target::Fp { .. } => 0,
-        };
+        let addr = at
+            .resolve(mode.replicas, |name| image::symbol_address(image, name))
+            .map_err(|why| Stop(Status::BadPlan, why))?;
         Ok(Pending { at, addr })
     }
 }

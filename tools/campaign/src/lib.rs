@@ -2,9 +2,10 @@
 //! splits into shards and batches, and the report (counts, rates with 95% confidence intervals,
 //! a plot).
 //!
-//! The master draws each experiment's fault from the campaign seed and the experiment's index
-//! (`romain_core::campaign`), so any index range can run anywhere: a shard is a contiguous range
-//! of indices, a batch the part of a shard one QEMU boot runs.
+//! The master draws each experiment's fault from the campaign seed, the experiment's index and
+//! the boot's golden run (`romain_core::campaign`): a shard is a contiguous range of indices, a
+//! batch the part of a shard one QEMU boot runs. Event-triggered faults are the same wherever a
+//! shard runs; time-triggered ones (`delay`, `result`, `fpdelay`) are not (docs/campaigns.md).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
