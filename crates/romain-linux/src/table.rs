@@ -82,6 +82,7 @@ linux_calls! {
     Umask        [umask, umask]               (mask)                                  => process::umask(linux, mask);
     Uname        [uname, uname]               (buf)                                   => process::uname(linux, cx, buf);
     Sysinfo      [sysinfo, sysinfo]           (buf)                                   => process::sysinfo(linux, cx, buf);
+    Getrusage    [getrusage, getrusage]       (who, usage)                            => process::getrusage(linux, cx, who, usage);
     ArchPrctl    [arch_prctl, -]              (code, addr)                            => process::arch_prctl(cx, code, addr, regs);
     SetRobustList [set_robust_list, set_robust_list] (head, len)                      => process::accepted();
     Prlimit64    [prlimit64, prlimit64]       (pid, resource, new: fixed(16), old)    => process::prlimit(linux, cx, pid, resource, old);

@@ -364,3 +364,55 @@ fn umask_returns_the_old_mask_and_keeps_the_new_one() {
         assert_eq!(rig.summary.linux_enosys, 0);
     }
 }
+
+#[test]
+fn getrusage_gives_the_clock_as_user_time_and_the_memory_in_use() {
+    const EINVAL: i64 = -22;
+    let word = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 3, &[], None);
+        let getrusage = nr(arch, "getrusage");
+        // 12 KiB of heap (the break rounded up to pages) and a 64 KiB mapping.
+        rig.call(nr(arch, "brk"), &[HEAP + 10_000]).unwrap();
+        let anon = [0, 64 << 10, 3, 0x22, u64::MAX, 0];
+        rig.call(nr(arch, "mmap"), &anon).unwrap();
+        // 2.500123 s on the master's clock (1 MHz in the rig).
+        rig.fake.now = 2_500_123;
+        for who in [0, 1] {
+            rig.fake.poke(DATA, &[0xaa; 160]);
+            assert_eq!(rig.call(getrusage, &[who, DATA]).unwrap().1, 0);
+            for k in 0..3 {
+                let b = rig.fake.peek(k, DATA, 160);
+                assert_eq!(word(&b, 0), 2, "ru_utime.tv_sec");
+                assert_eq!(word(&b, 8), 500_123, "ru_utime.tv_usec");
+                assert_eq!(&b[16..32], &[0; 16], "ru_stime");
+                assert_eq!(word(&b, 32), 12 + 64, "ru_maxrss in KiB");
+                assert_eq!(&b[40..144], &[0; 104]);
+                // struct rusage is 144 bytes: nothing past it is written.
+                assert_eq!(&b[144..], &[0xaa; 16]);
+                assert_eq!(rig.result(k), 0);
+            }
+        }
+        // No children: all zeros.
+        rig.fake.poke(DATA, &[0xaa; 144]);
+        assert_eq!(rig.call(getrusage, &[u64::MAX, DATA]).unwrap().1, 0);
+        assert_eq!(rig.fake.peek(2, DATA, 144), vec![0; 144]);
+        // Hostile: a bad `who` is EINVAL (even with a bad pointer, as on Linux) and writes
+        // nothing; NULL, wild, wrapping and read-only pointers are EFAULT.
+        rig.fake.poke(DATA, &[0xaa; 144]);
+        for who in [2, 3, -2i64 as u64, 0x1_0000_0000, u64::MAX - 1] {
+            assert_eq!(rig.call(getrusage, &[who, DATA]).unwrap().1, EINVAL);
+            assert_eq!(rig.call(getrusage, &[who, 0]).unwrap().1, EINVAL);
+        }
+        assert_eq!(rig.fake.peek(0, DATA, 144), vec![0xaa; 144]);
+        for bad in [0, 0xdead_0000, u64::MAX, u64::MAX - 100, CODE] {
+            assert_eq!(rig.call(getrusage, &[0, bad]).unwrap().1, EFAULT);
+            assert_eq!(rig.call(getrusage, &[u64::MAX, bad]).unwrap().1, EFAULT);
+        }
+        // The structure's end past the program's memory: EFAULT.
+        let end = DATA + 16 * PAGE;
+        assert_eq!(rig.call(getrusage, &[0, end - 100]).unwrap().1, EFAULT);
+        assert_eq!(rig.summary.status, Status::Ok);
+        assert_eq!(rig.summary.linux_enosys, 0);
+    }
+}

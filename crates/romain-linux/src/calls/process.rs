@@ -2,6 +2,7 @@
 //! thread (pid and tid 1). Signal handlers and masks are accepted and no signal is ever
 //! delivered; a signal the program sends itself (abort's SIGABRT) ends it as that signal would.
 
+use linux_raw_sys::general::{__kernel_old_timeval, rusage};
 use linux_raw_sys::system::{new_utsname, sysinfo};
 use romain_core::regs::RegisterFile;
 use romain_group::World;
@@ -130,7 +131,7 @@ pub fn sysinfo<W: World>(
     buf: u64,
 ) -> Result<u64, Errno> {
     let quota = linux.quota_mb << 20;
-    let used = (linux.grown - linux.brk_base) + (linux.next_map - crate::linux::MMAP_AREA.start);
+    let used = memory_in_use(linux);
     let mut b = alloc::vec![0u8; core::mem::size_of::<sysinfo>()];
     set!(b, sysinfo, uptime, cx.now_ns() / 1_000_000_000);
     set!(b, sysinfo, totalram, quota);
@@ -138,6 +139,50 @@ pub fn sysinfo<W: World>(
     set!(b, sysinfo, procs, 1);
     set!(b, sysinfo, mem_unit, 1);
     cx.write(buf, &b)?;
+    Ok(0)
+}
+
+/// The program's memory in bytes: the heap as far as it was grown and the mapping area as far
+/// as it was used (neither shrinks: unmapped ranges are kept for reuse).
+fn memory_in_use(linux: &Linux) -> u64 {
+    (linux.grown - linux.brk_base) + (linux.next_map - crate::linux::MMAP_AREA.start)
+}
+
+/// Resource usage of the one thread (RUSAGE_SELF, RUSAGE_THREAD): all the time since the
+/// master's start counts as user time, the memory in use as the largest resident set (in KiB),
+/// every other count is 0. The program has no children (RUSAGE_CHILDREN): all 0.
+pub fn getrusage<W: World>(
+    linux: &Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    who: u64,
+    usage: u64,
+) -> Result<u64, Errno> {
+    const RUSAGE_SELF: u64 = 0;
+    const RUSAGE_THREAD: u64 = 1;
+    const RUSAGE_CHILDREN: u64 = -1i64 as u64;
+    let mut b = alloc::vec![0u8; core::mem::size_of::<rusage>()];
+    match who {
+        RUSAGE_SELF | RUSAGE_THREAD => {
+            let now = cx.now_ns();
+            let utime = core::mem::offset_of!(rusage, ru_utime);
+            set!(
+                b[utime..],
+                __kernel_old_timeval,
+                tv_sec,
+                now / 1_000_000_000
+            );
+            set!(
+                b[utime..],
+                __kernel_old_timeval,
+                tv_usec,
+                (now % 1_000_000_000) / 1000
+            );
+            set!(b, rusage, ru_maxrss, memory_in_use(linux) / 1024);
+        }
+        RUSAGE_CHILDREN => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    cx.write(usage, &b)?;
     Ok(0)
 }
 
