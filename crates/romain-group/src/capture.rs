@@ -143,6 +143,11 @@ impl Capture {
     }
 
     /// Whether the replica is inside a routine (an injection there waits).
+    /// The architecture whose routines and registers the capture uses.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
     pub fn busy(&self, k: usize) -> bool {
         !matches!(self.phase[k], Phase::Idle | Phase::Parked { .. })
     }

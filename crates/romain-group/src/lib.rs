@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod capture;
+pub mod captured;
 mod group;
 pub mod native;
 mod personality;

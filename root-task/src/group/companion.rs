@@ -107,6 +107,7 @@ fn end(m: &mut Machine<'_, '_>) -> Result<Option<Input>, Stop> {
 /// (checking what the replicas left, reporting) before the group is torn down.
 pub(super) fn let_finish<P: romain_group::Personality>(
     m: &mut Machine<'_, '_>,
+    mut capture: Option<&mut romain_group::capture::Capture>,
     core: &mut Group<P>,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
@@ -128,7 +129,8 @@ pub(super) fn let_finish<P: romain_group::Personality>(
         let from_companion = ReplicaBadge::from_word(badge)
             .is_some_and(|b| b.group == m.ctx.group_number && b.replica == ReplicaBadge::COMPANION);
         if from_companion && let Some(input) = serve(m, &info, summary)? {
-            core.step(input, m, summary)?;
+            let mut shell = romain_group::captured::Captured::new(m, capture.as_deref_mut());
+            core.step(input, &mut shell, summary)?;
         }
     }
     Ok(())

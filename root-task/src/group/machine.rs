@@ -3,16 +3,15 @@
 use alloc::string::String;
 
 use romain_core::event::Event;
-use romain_core::inject::{Injection, Target};
+use romain_core::inject::Injection;
 use romain_core::memory::{self, Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
-use romain_group::capture::Capture;
+use romain_group::captured::CaptureShell;
 use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
-use super::fp::Replicas;
 use super::inject::{self, ResultTrap};
 use super::output::{self, Console};
 use super::{Context, OrStop};
@@ -58,8 +57,6 @@ pub(super) struct Machine<'g, 'c> {
     pub trap: Option<ResultTrap>,
     /// What an injection just did, for the summary.
     injected: Option<String>,
-    /// FP/SIMD capture, if the group has it.
-    pub fp: Option<Capture>,
 }
 
 impl<'g, 'c> Machine<'g, 'c> {
@@ -82,9 +79,6 @@ impl<'g, 'c> Machine<'g, 'c> {
             inject_addr: built.injection.as_ref().map_or(0, |p| p.addr),
             trap: None,
             injected: None,
-            fp: built
-                .fp
-                .map(|stubs| Capture::new(arch::ARCH, stubs, replicas.len())),
         }
     }
 
@@ -162,18 +156,10 @@ impl World for Machine<'_, '_> {
 
 impl Shell for Machine<'_, '_> {
     fn stop(&mut self, k: usize) -> Result<(), Stop> {
-        if let Some(capture) = self.fp.as_mut() {
-            capture.stopped(k);
-        }
         self.replicas[k].stop().or_stop()
     }
 
     fn start(&mut self, k: usize) -> Result<(), Stop> {
-        if let Some(capture) = self.fp.as_mut()
-            && capture.run(&mut Replicas(self.replicas), k, None)?
-        {
-            return Ok(());
-        }
         self.replicas[k].start().or_stop()
     }
 
@@ -182,34 +168,14 @@ impl Shell for Machine<'_, '_> {
     }
 
     fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
-        self.replicas[k].set_registers(regs).or_stop()?;
-        if let Some(capture) = self.fp.as_mut() {
-            capture.registers_set(k, regs);
-        }
-        Ok(())
+        self.replicas[k].set_registers(regs).or_stop()
     }
 
     fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
-        if let Some(capture) = self.fp.as_mut()
-            && capture.run(&mut Replicas(self.replicas), k, Some(regs))?
-        {
-            return Ok(());
-        }
         self.replicas[k].restart_at(regs).or_stop()
     }
 
     fn reply(&mut self, k: usize, words: &[u64]) {
-        if let Some(capture) = self.fp.as_mut() {
-            match capture.reply(&mut Replicas(self.replicas), k, words) {
-                Ok(true) => return,
-                Ok(false) => {}
-                // The replica is left blocked: the watchdog's silence bound ends the run.
-                Err(Stop(_, why)) => {
-                    log::error!("replica {k}: {why}");
-                    return;
-                }
-            }
-        }
         self.replicas[k].reply(message(words));
     }
 
@@ -220,14 +186,8 @@ impl Shell for Machine<'_, '_> {
         regs: &RegisterFile,
         scope: Scope,
     ) -> Result<Repaired, Stop> {
-        let (good, bad_index) = (&self.replicas[good], bad);
-        let bad = &self.replicas[bad];
+        let (good, bad) = (&self.replicas[good], &self.replicas[bad]);
         bad.set_registers(regs).or_stop()?;
-        if let Some(capture) = self.fp.as_mut() {
-            // The area is one of the pages: the leader's FP/SIMD state, to be loaded.
-            capture.registers_set(bad_index, regs);
-            capture.must_restore(bad_index);
-        }
         let good_space = good.space.borrow();
         bad.with_memory(self.ctx.objects, |space, mmu| {
             memory::repair(&good_space, space, mmu, scope)
@@ -236,10 +196,6 @@ impl Shell for Machine<'_, '_> {
     }
 
     fn roll_back_memory(&mut self, k: usize) -> Result<usize, Stop> {
-        if let Some(capture) = self.fp.as_mut() {
-            // The area is back at the checkpoint's FP/SIMD state, to be loaded.
-            capture.must_restore(k);
-        }
         Ok(self.replicas[k].with_memory(self.ctx.objects, |space, mmu| space.rollback(mmu))?)
     }
 
@@ -295,68 +251,17 @@ impl Shell for Machine<'_, '_> {
         running: bool,
     ) -> Result<Injected, Stop> {
         let replica = &self.replicas[k];
-        let (result, text) = match (event, self.fp.as_mut()) {
-            (_, None) if at.target.is_fp() => {
-                return Err(Stop(
-                    Status::BadPlan,
-                    "an FP/SIMD injection in a group that does not capture FP/SIMD state (FP=off, or a soft-float native program)".into(),
-                ));
-            }
-            (Some(event), Some(capture)) => match at.target {
-                Target::Fp { name } => {
-                    capture.flip_at_event(&mut Replicas(self.replicas), k, name, at.bit, event)?;
-                    let text = alloc::format!(
-                        "replica {k} event {} FP/SIMD register {name} bit {}",
-                        at.event,
-                        at.bit
-                    );
-                    (Injected::Applied, Some(text))
-                }
-                _ => {
-                    let done = inject::at_event(replica, at, self.inject_addr, event)?;
-                    if done.0 == Injected::Lost {
-                        capture.stopped(k);
-                    } else if let Some(resume) = capture.parked_registers(k) {
-                        // Parked at the save routine's trap: it continues from the event's
-                        // registers, injection included.
-                        *resume = event.resume_registers();
-                    }
-                    done
-                }
-            },
-            (None, Some(capture)) => {
-                if capture.busy(k) {
-                    // Inside a routine: a moment later.
-                    return Ok(Injected::Retry { counted: false });
-                }
-                match at.target {
-                    Target::Fp { name } => {
-                        capture.flip_now(&mut Replicas(self.replicas), k, name, at.bit, running)?;
-                        let text = alloc::format!(
-                            "replica {k} after {} ticks FP/SIMD register {name} bit {}",
-                            at.delay.unwrap_or(0),
-                            at.bit
-                        );
-                        (Injected::Applied, Some(text))
-                    }
-                    Target::Register { index } if capture.parked_registers(k).is_some() => {
-                        let resume = capture.parked_registers(k).expect("parked");
-                        resume.words_mut()[index] ^= 1u64 << at.bit;
-                        let text = alloc::format!(
-                            "replica {k} after {} ticks register {} bit {}",
-                            at.delay.unwrap_or(0),
-                            crate::arch::ARCH.register_names()[index],
-                            at.bit
-                        );
-                        (Injected::Applied, Some(text))
-                    }
-                    _ => inject::now(replica, at, running, &mut self.trap)?,
-                }
-            }
-            (Some(event), None) => inject::at_event(replica, at, self.inject_addr, event)?,
-            (None, None) => inject::now(replica, at, running, &mut self.trap)?,
+        let (result, text) = match event {
+            Some(event) => inject::at_event(replica, at, self.inject_addr, event)?,
+            None => inject::now(replica, at, running, &mut self.trap)?,
         };
         self.injected = text;
         Ok(result)
+    }
+}
+
+impl CaptureShell for Machine<'_, '_> {
+    fn injected(&mut self, text: String) {
+        self.injected = Some(text);
     }
 }

@@ -30,8 +30,10 @@ use alloc::vec::Vec;
 use romain_core::memory::Refusal;
 use romain_core::plan;
 use romain_core::summary::{Status, Summary};
+use romain_group::capture::Capture;
+use romain_group::captured::Captured;
 use romain_group::native::Native;
-use romain_group::{Flow, Group, Personality, Stop};
+use romain_group::{Flow, Group, Input, Personality, Stop};
 
 use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};
@@ -190,16 +192,21 @@ fn start_and_drive(
     };
     let injection = built.injection.as_ref().map(|p| p.at);
     let linux = built.linux.take();
+    let mut capture = built
+        .fp
+        .map(|stubs| Capture::new(arch::ARCH, stubs, replicas.len()));
     let mut machine = Machine::new(ctx, replicas, companion, built, console);
     // The personality: the program's call ABI.
     let result = match linux {
         Some(linux) => drive(
             &mut machine,
+            capture.as_mut(),
             &mut Group::new(config, linux, entry, start, injection),
             summary,
         ),
         None => drive(
             &mut machine,
+            capture.as_mut(),
             &mut Group::new(
                 config,
                 Native::new(run.args, crate::embedded::QUOTA_MB),
@@ -221,9 +228,10 @@ fn start_and_drive(
 }
 
 /// The event loop of a started group: receive, translate, step the core (which applies its
-/// effects through the machine).
+/// effects through the machine, wrapped in the FP/SIMD capture where the group has one).
 fn drive<P: Personality>(
     machine: &mut Machine<'_, '_>,
+    mut capture: Option<&mut Capture>,
     core: &mut Group<P>,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
@@ -233,7 +241,16 @@ fn drive<P: Personality>(
         let busy_from = arch::counter();
         let mut flow = Flow::Continue;
         for input in machine.translate(wake, summary)? {
-            let stepped = core.step(input, machine, summary);
+            let mut shell = Captured::new(machine, capture.as_deref_mut());
+            let input = match input {
+                Input::Arrival { replica, event } => match shell.arrival(replica, event)? {
+                    Some(event) => Input::Arrival { replica, event },
+                    // A capture routine's trap: nothing for the core.
+                    None => continue,
+                },
+                input => input,
+            };
+            let stepped = core.step(input, &mut shell, summary);
             // Also when the step stops the group: a fault injected at the event where DMR
             // then detects it was injected.
             machine.note_injected(summary);
@@ -244,7 +261,7 @@ fn drive<P: Personality>(
         }
         summary.master_cycles += arch::counter().wrapping_sub(busy_from);
         if flow == Flow::End {
-            companion::let_finish(machine, core, summary)?;
+            companion::let_finish(machine, capture, core, summary)?;
             return core.finish(summary);
         }
     }

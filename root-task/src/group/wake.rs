@@ -4,12 +4,10 @@ use romain_abi::{Call, ReplicaBadge};
 use romain_core::event::{Event, EventKind};
 use romain_core::memory::Refusal;
 use romain_core::summary::{Status, Summary};
-use romain_group::capture::Arrival;
 use romain_group::{Input, Stop};
 
 use super::OrStop;
 use super::companion;
-use super::fp::Replicas;
 use super::machine::{Machine, reply_to_caller};
 use crate::arch;
 use crate::count::{self, Activity, Kind};
@@ -152,13 +150,7 @@ impl Machine<'_, '_> {
         }
         let regs = replica.registers().or_stop()?;
         let kind = message.at(regs.pc()).map_err(|e| protocol(&e))?;
-        let mut event = Event::new(kind, words, regs.clone());
-        if let Some(capture) = self.fp.as_mut() {
-            match capture.arrival(&mut Replicas(self.replicas), replica.index, event, regs)? {
-                Arrival::Event(e) => event = e,
-                Arrival::Handled => return Ok(None),
-            }
-        }
+        let event = Event::new(kind, words, regs);
         Ok(Some(Input::Arrival {
             replica: replica.index,
             event,
