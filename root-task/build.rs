@@ -1,8 +1,8 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
-//! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_core::plan`;
+//! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_plan`;
 //! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) ROMAIN_REPAIR and ROMAIN_FP (FP/SIMD capture: auto, on, off)
-//! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_core::campaign`), ROMAIN_CAE_LAX (`1`: the
+//! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_plan::campaign`), ROMAIN_CAE_LAX (`1`: the
 //! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
 //! programs: ROMAIN_FILES (`name=path` pairs separated by `,`: files embedded under the names
 //! the program opens), ROMAIN_STDIN (the name of the file stdin reads), ROMAIN_DUMP (a file whose

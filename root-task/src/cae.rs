@@ -31,7 +31,7 @@ pub(crate) struct Region {
 
 impl Region {
     pub(crate) fn len(&self) -> u64 {
-        self.frames.len() as u64 * romain_core::image::PAGE_SIZE
+        self.frames.len() as u64 * romain_image::PAGE_SIZE
     }
 
     /// The region as copy & execute plans with it.

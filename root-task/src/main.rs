@@ -27,9 +27,9 @@ mod sandbox;
 mod timer;
 mod vspace;
 
-use romain_core::campaign::{self, Campaign, ExperimentLine, Golden, GoldenLine, Observed};
-use romain_core::plan;
 use romain_core::summary::{Status, Summary};
+use romain_plan as plan;
+use romain_plan::campaign::{self, Campaign, ExperimentLine, Golden, GoldenLine, Observed};
 use sel4::CapTypeForObjectOfFixedSize;
 use sel4_logging::{LevelFilter, Logger, LoggerBuilder};
 use sel4_root_task::{Never, root_task};

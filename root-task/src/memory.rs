@@ -1,10 +1,10 @@
-//! The seL4 side of a replica's memory ([`romain_core::memory`]): frames from the group's arena,
+//! The seL4 side of a replica's memory ([`romain_memory`]): frames from the group's arena,
 //! mapped into the replica's VSpace, and read and written by the master through its own mapping
 //! of every group frame ([`Objects::frame`]).
 
 use alloc::vec::Vec;
 
-use romain_core::memory::Mmu;
+use romain_memory::Mmu;
 
 use crate::count::{self, Kind};
 pub(crate) use crate::objects::Frame;

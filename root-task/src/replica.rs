@@ -6,9 +6,9 @@
 use core::cell::RefCell;
 
 use romain_abi::{ReplicaBadge, slot};
-use romain_core::image::{Layout, PAGE_SIZE};
-use romain_core::memory::{Space, Tracking};
 use romain_core::regs::RegisterFile;
+use romain_image::{Layout, PAGE_SIZE};
+use romain_memory::{Space, Tracking};
 use sel4::init_thread::slot::{ASID_POOL, CNODE, TCB};
 
 use crate::arch;
@@ -26,7 +26,7 @@ pub(crate) struct Replica {
     pub vspace: sel4::cap::VSpace,
     /// Its slice of the capability space (`romain_abi::slot`).
     pub cnode: sel4::cap::CNode,
-    /// Its pages (see `romain_core::memory`).
+    /// Its pages (see `romain_memory`).
     pub space: RefCell<Space<Frame>>,
     /// Checkpoint copies no longer needed, for reuse.
     pub pool: RefCell<Pool>,

@@ -19,7 +19,7 @@ use core::fmt;
 
 use heapless::Vec;
 
-use crate::image::PAGE_SIZE;
+use crate::PAGE_SIZE;
 use crate::regs::Arch;
 
 /// The routines' page; the area is the page after it.

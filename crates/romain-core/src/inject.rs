@@ -96,7 +96,7 @@ impl Injection<'_> {
             return Err(alloc::format!(
                 "no replica {} in {}",
                 self.replica,
-                crate::plan::Mode { replicas }.name()
+                crate::vote::mode_name(replicas)
             ));
         }
         Ok(match self.target {

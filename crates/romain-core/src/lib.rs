@@ -10,28 +10,27 @@
 //! - [`message`]: checking every message on the endpoint (label, exact length, capabilities) before it is parsed.
 //! - [`proxy`]: checking and decoding replica call arguments.
 //! - [`rendezvous`]: collecting the N replicas' events for the same point.
-//! - [`memory`]: a replica's pages: lazy .bss and heap, write tracking, checkpoints, repair.
-//! - [`image`]: checking a program's ELF image and laying it out in pages.
 //! - [`inject`]: fault injection specs (one bit flip in one replica).
-//! - [`campaign`]: fault-injection campaigns: drawing each experiment's fault, judging outcomes.
-//! - [`plan`]: the run plan (which program, how many replicas) compiled into an image.
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
 //! - [`watchdog`]: bounding how long replicas may lag at an event.
+//!
+//! Beside it: `romain-image` (ELF images laid out in pages), `romain-memory` (a replica's pages:
+//! tracking, checkpoints, repair), `romain-plan` (run plans and campaign draws).
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
-pub mod campaign;
 pub mod event;
 pub mod fp;
-pub mod image;
 pub mod inject;
-pub mod memory;
 pub mod message;
-pub mod plan;
 pub mod proxy;
 pub mod regs;
 pub mod rendezvous;
 pub mod summary;
 pub mod vote;
 pub mod watchdog;
+
+/// The page size of both architectures here.
+pub const PAGE_SIZE: u64 = 4096;

@@ -256,23 +256,7 @@ impl<const N: usize> Write for Truncating<'_, N> {
     }
 }
 
-/// A JSON string literal.
-pub(crate) struct JsonStr<'s>(pub(crate) &'s str);
-
-impl fmt::Display for JsonStr<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_char('"')?;
-        for c in self.0.chars() {
-            match c {
-                '"' => f.write_str("\\\"")?,
-                '\\' => f.write_str("\\\\")?,
-                c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
-                c => f.write_char(c)?,
-            }
-        }
-        f.write_char('"')
-    }
-}
+pub use romain_records::JsonStr;
 
 impl fmt::Display for Summary<'_> {
     /// The whole line, prefix included, without a newline.

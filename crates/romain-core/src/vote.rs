@@ -7,6 +7,16 @@ use crate::event::{Difference, Event};
 /// Most replicas in one group.
 pub const MAX_REPLICAS: usize = 8;
 
+/// The name of a replication mode of `replicas` replicas (as plans and summaries write it).
+pub fn mode_name(replicas: usize) -> &'static str {
+    match replicas {
+        1 => "none",
+        2 => "dmr",
+        3 => "tmr",
+        _ => "nmr",
+    }
+}
+
 /// What the replicas' events at one point say.
 // One verdict lives briefly on the stack per event; boxing would need an allocator in no_std.
 #[allow(clippy::large_enum_variant)]

@@ -9,9 +9,9 @@ use core::ops::Range;
 
 use romain_core::event::Event;
 use romain_core::inject::{Injection, Target};
-use romain_core::memory::{Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::Status;
+use romain_memory::{Repaired, Scope};
 
 use crate::capture::{Arrival, Capture, Threads};
 use crate::shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};

@@ -6,12 +6,12 @@ use core::ops::Range;
 use romain_abi::CallError;
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::inject::Injection;
-use romain_core::memory::{Scope, Tracking};
 use romain_core::regs::RegisterFile;
 use romain_core::rendezvous::Rendezvous;
 use romain_core::summary::{Status, Summary};
 use romain_core::vote::{MAX_REPLICAS, Verdict, vote};
 use romain_core::watchdog::{self, Expiry, Late, Watchdog};
+use romain_memory::{Scope, Tracking};
 
 use crate::personality::{Action, Calls, Device, Personality};
 use crate::shell::{Injected, Shell, Stop};

@@ -4,9 +4,9 @@ use alloc::string::String;
 
 use romain_core::event::Event;
 use romain_core::inject::Injection;
-use romain_core::memory::{Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::Status;
+use romain_memory::{Repaired, Scope};
 
 /// Why a group stopped early: the status and reason go into its summary.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,12 +5,12 @@
 use romain_core::event::Event;
 use romain_core::fp;
 use romain_core::inject::{self, Injection};
-use romain_core::memory::{Repaired, Scope};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Status;
 use romain_group::capture::{Capture, Threads};
 use romain_group::captured::{CaptureShell, Captured};
 use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
+use romain_memory::{Repaired, Scope};
 
 /// Records every raw effect, in order.
 #[derive(Default)]

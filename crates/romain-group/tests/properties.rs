@@ -6,9 +6,9 @@ use common::*;
 use proptest::prelude::*;
 use romain_abi::{Call, region};
 use romain_core::event::{Event, EventKind, Words};
-use romain_core::memory::Tracking;
 use romain_core::regs::RegisterFile;
 use romain_group::Input;
+use romain_memory::Tracking;
 
 /// Replica `k`'s event at one point: the shared base event, perturbed in a register, a word or
 /// its kind when `flip` says so.

@@ -6,9 +6,9 @@ use common::*;
 use romain_abi::{Call, CallError, region};
 use romain_core::event::EventKind;
 use romain_core::inject::{Injection, Target};
-use romain_core::memory::{Scope, Tracking};
 use romain_core::summary::Status;
 use romain_group::{Flow, Injected, Input, RESULT_ATTEMPTS};
+use romain_memory::{Scope, Tracking};
 
 const X5: usize = 3 + 5;
 

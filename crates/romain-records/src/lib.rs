@@ -4,7 +4,7 @@
 //!
 //! - `ROMAIN-SUMMARY {json}`: one per run ([`SUMMARY`]; written by `romain_core::summary`).
 //! - `ROMAIN-GOLDEN {json}`, `ROMAIN-EXPERIMENT {json}`: campaign mode ([`GOLDEN`],
-//!   [`EXPERIMENT`]; written by `romain_core::campaign`, read as [`host::Experiment`]).
+//!   [`EXPERIMENT`]; written by `romain_plan::campaign`, read as [`host::Experiment`]).
 //! - `ROMAIN-DUMP-BEGIN name len`, `ROMAIN-DUMP hex`, `ROMAIN-DUMP-END name`: a file's bytes.
 //! - `file NAME: N bytes, fnv1a64 H`: a file the Linux program wrote (in the master's log).
 //! - `ROMAIN-END`: the master is done; the QEMU runner stops there.
@@ -88,7 +88,27 @@ impl core::fmt::Display for FileLine<'_> {
     }
 }
 
-/// Outcomes of a campaign experiment, in report order (`romain_core::campaign::Outcome`'s
+/// A JSON string literal: the master writes its records' strings (program names, errors) with
+/// it, escaped, without allocating.
+pub struct JsonStr<'s>(pub &'s str);
+
+impl core::fmt::Display for JsonStr<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+/// Outcomes of a campaign experiment, in report order (`romain_plan::campaign::Outcome`'s
 /// names).
 pub const OUTCOMES: [&str; 9] = [
     "masked",

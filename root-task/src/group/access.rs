@@ -1,10 +1,10 @@
 //! Reading and patching a replica's own memory from the master (copy & execute's private side,
 //! and the buffers of Linux system calls).
 
-use romain_core::image::PAGE_SIZE;
-use romain_core::memory::Refusal;
 use romain_core::summary::Status;
 use romain_group::Stop;
+use romain_image::PAGE_SIZE;
+use romain_memory::Refusal;
 
 use romain_cae::execute::Refused;
 
@@ -97,7 +97,7 @@ pub(super) fn patch_code(
 /// the program's: they may wrap or point anywhere).
 fn in_user_range(addr: u64, len: usize) -> Result<u64, Refused> {
     addr.checked_add(len as u64)
-        .filter(|&end| end <= romain_core::image::USER_END)
+        .filter(|&end| end <= romain_image::USER_END)
         .ok_or_else(|| Refused(alloc::format!("{addr:#x}+{len} is outside the user range")))
 }
 

@@ -2,9 +2,9 @@
 
 use romain_abi::{Call, CallError, ReplicaBadge, region};
 use romain_core::event::EventKind;
-use romain_core::image::PAGE_SIZE;
 use romain_core::summary::Summary;
 use romain_group::{Group, Input, Stop};
+use romain_image::PAGE_SIZE;
 
 use super::OrStop;
 use super::machine::Machine;

@@ -5,11 +5,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use romain_core::event::Event;
-use romain_core::image::{self, PAGE_SIZE};
 use romain_core::inject::{Injection, Target};
-use romain_core::plan::Mode;
 use romain_core::summary::{Status, Summary};
 use romain_group::{Injected, Stop};
+use romain_image::{self as image, PAGE_SIZE};
+use romain_plan::Mode;
 
 use super::OrStop;
 use super::access::{code_at, page_of, patch_code};

@@ -4,11 +4,11 @@ use alloc::string::String;
 
 use romain_core::event::Event;
 use romain_core::inject::Injection;
-use romain_core::memory::{self, Repaired, Scope};
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
 use romain_group::captured::CaptureShell;
 use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
+use romain_memory::{self as memory, Repaired, Scope};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;

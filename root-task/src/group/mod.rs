@@ -27,13 +27,13 @@ mod wake;
 
 use alloc::vec::Vec;
 
-use romain_core::memory::Refusal;
-use romain_core::plan;
 use romain_core::summary::{Status, Summary};
 use romain_group::capture::Capture;
 use romain_group::captured::Captured;
 use romain_group::native::Native;
 use romain_group::{Flow, Group, Input, Personality, Stop};
+use romain_memory::Refusal;
+use romain_plan as plan;
 
 use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};

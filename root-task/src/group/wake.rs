@@ -2,9 +2,9 @@
 
 use romain_abi::{Call, ReplicaBadge};
 use romain_core::event::{Event, EventKind};
-use romain_core::memory::Refusal;
 use romain_core::summary::{Status, Summary};
 use romain_group::{Input, Stop};
+use romain_memory::Refusal;
 
 use super::OrStop;
 use super::companion;

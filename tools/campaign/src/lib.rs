@@ -3,7 +3,7 @@
 //! a plot).
 //!
 //! The master draws each experiment's fault from the campaign seed, the experiment's index and
-//! the boot's golden run (`romain_core::campaign`): a shard is a contiguous range of indices, a
+//! the boot's golden run (`romain_plan::campaign`): a shard is a contiguous range of indices, a
 //! batch the part of a shard one QEMU boot runs. Event-triggered faults are the same wherever a
 //! shard runs; time-triggered ones (`delay`, `result`, `fpdelay`) are not (docs/campaigns.md).
 

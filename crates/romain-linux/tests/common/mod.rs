@@ -7,7 +7,6 @@ use std::ops::Range;
 
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::inject::Injection;
-use romain_core::memory::{Repaired, Scope, Tracking};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
 use romain_group::{
@@ -17,6 +16,7 @@ use romain_linux::fs::FileSystem;
 pub use romain_linux::invocation::Invocation;
 use romain_linux::linux::Linux;
 use romain_linux::rewrite::Sites;
+use romain_memory::{Repaired, Scope, Tracking};
 
 pub const PAGE: u64 = 4096;
 /// The program's code page (the trap sites), data and the heap start.

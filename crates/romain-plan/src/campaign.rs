@@ -20,9 +20,9 @@
 
 use core::fmt;
 
-use crate::inject::{Injection, Target};
-use crate::regs::Arch;
-use crate::summary::{JsonStr, Status, Summary};
+use romain_core::inject::{Injection, Target};
+use romain_core::regs::Arch;
+use romain_core::summary::{JsonStr, Status, Summary};
 
 /// A fault model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,9 +209,9 @@ pub fn draw(
     let bit = rng.below(64) as u32;
     let choice = rng.next();
     let delay = 1 + rng.below(golden.cycles);
-    let fp = crate::fp::FpName::nth(
+    let fp = romain_core::fp::FpName::nth(
         arch,
-        rng.below(crate::fp::FpName::count(arch) as u64) as usize,
+        rng.below(romain_core::fp::FpName::count(arch) as u64) as usize,
     );
     let fp_bit = rng.below(u64::from(fp.bits)) as u32;
     let injection = match model {
@@ -551,7 +551,10 @@ mod tests {
         assert_eq!(v["error"], "replica \"2\" late");
         assert_eq!(v["model"], model.name());
         let spec = v["spec"].as_str().unwrap();
-        assert_eq!(crate::inject::parse(spec, Arch::X86_64).unwrap(), injection);
+        assert_eq!(
+            romain_core::inject::parse(spec, Arch::X86_64).unwrap(),
+            injection
+        );
         // The host tools read the same line as their record type.
         let read = romain_records::host::Experiment::from_line(&line).unwrap();
         assert_eq!((read.index, read.outcome.as_str()), (5, "hang-detected"));

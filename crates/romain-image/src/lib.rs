@@ -4,6 +4,10 @@
 //! clear [`ImageError`] for that replica group, never in a master panic. Everything the master
 //! later does with the image (which pages to create, with which rights, what to copy into them)
 //! comes from the checked [`Layout`].
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
 
 use core::fmt;
 use core::ops::Range;
@@ -13,9 +17,9 @@ use object::elf;
 use object::read::elf::{Dyn as _, ElfFile64, FileHeader, ProgramHeader};
 use object::{Endianness, Object};
 
-use crate::regs::Arch;
+use romain_core::regs::Arch;
 
-pub const PAGE_SIZE: u64 = 4096;
+pub use romain_core::PAGE_SIZE;
 /// Lowest address a replica image may use (page 0 stays unmapped to catch null pointers).
 pub const USER_START: u64 = 0x10_000;
 /// End of the user address range the master gives replicas (47-bit, as on both architectures).
@@ -125,12 +129,11 @@ impl fmt::Display for ImageError {
     }
 }
 
-impl Arch {
-    fn elf_machine(self) -> u16 {
-        match self {
-            Arch::Aarch64 => elf::EM_AARCH64,
-            Arch::X86_64 => elf::EM_X86_64,
-        }
+/// The ELF machine of `arch`.
+fn elf_machine(arch: Arch) -> u16 {
+    match arch {
+        Arch::Aarch64 => elf::EM_AARCH64,
+        Arch::X86_64 => elf::EM_X86_64,
     }
 }
 
@@ -143,7 +146,7 @@ pub fn load(bytes: &[u8], arch: Arch, max_pages: u64) -> Result<Layout, ImageErr
     let header = file.elf_header();
     let endian = file.endian();
     let machine = header.e_machine(endian);
-    if machine != arch.elf_machine() {
+    if machine != elf_machine(arch) {
         return Err(ImageError::WrongMachine {
             expected: arch,
             found: machine,
@@ -423,7 +426,7 @@ mod tests {
     impl Elf {
         fn new(arch: Arch) -> Self {
             Elf {
-                machine: arch.elf_machine(),
+                machine: elf_machine(arch),
                 elf_type: elf::ET_EXEC,
                 entry: 0x20_0010,
                 segments: vec![

@@ -3,13 +3,19 @@
 //! Syntax: runs separated by `,`, each `MODE:APP[+ARG...][@INJECTION]`, with MODE one of `none`
 //! (1 replica), `dmr` (2), `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`], ARGs the
 //! program's arguments (see `romain_abi::Call::Args`) and INJECTION a fault to inject in that run
-//! (see [`crate::inject`]). Example: `tmr:hello,dmr:fft+4+4096+-i@reg:1:2:x3:5`.
+//! (see [`romain_core::inject`]). Example: `tmr:hello,dmr:fft+4+4096+-i@reg:1:2:x3:5`.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod campaign;
 
 use core::fmt;
 
 use alloc::vec::Vec;
 
-use crate::vote::MAX_REPLICAS;
+use romain_core::vote::MAX_REPLICAS;
 
 /// Most runs in one plan.
 pub const MAX_RUNS: usize = 1024;
@@ -39,12 +45,7 @@ impl Mode {
     }
 
     pub fn name(self) -> &'static str {
-        match self.replicas {
-            1 => "none",
-            2 => "dmr",
-            3 => "tmr",
-            _ => "nmr",
-        }
+        romain_core::vote::mode_name(self.replicas)
     }
 }
 

@@ -18,12 +18,16 @@
 //!
 //! The kernel work (allocating, mapping, copying frames) is behind [`Mmu`], so that this logic
 //! runs against a simulated kernel on the host.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use crate::image::{Layout, PAGE_SIZE};
+use romain_image::{Layout, PAGE_SIZE};
 
 /// Lazy pages mapped per fault: the aligned block around the faulting page.
 pub const FAULT_AROUND: u64 = 16;
@@ -503,7 +507,7 @@ pub fn repair<F: Copy, M: Mmu<Frame = F>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::Segment;
+    use romain_image::Segment;
     use std::collections::HashMap;
 
     /// A simulated kernel: frames are byte vectors; a frame is mapped once, read-only or not.
@@ -584,7 +588,7 @@ mod tests {
             vaddr,
             mem_size,
             file,
-            rights: crate::image::Rights {
+            rights: romain_image::Rights {
                 read: true,
                 write,
                 execute: !write,
