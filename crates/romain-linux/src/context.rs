@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use romain_group::{Calls, World};
+use romain_protocol::{CallScope, World};
 use syscalls::Errno;
 
 /// Most bytes one call moves between a replica and the master: larger requests are shortened,
@@ -11,7 +11,7 @@ use syscalls::Errno;
 pub const MAX_IO: u64 = 1 << 20;
 
 pub struct Ctx<'c, 'a, 's, S> {
-    pub calls: &'c mut Calls<'a, 's, S>,
+    pub calls: &'c mut CallScope<'a, 's, S>,
 }
 
 impl<W: World> Ctx<'_, '_, '_, W> {

@@ -1,4 +1,4 @@
-//! The macro behind the call table (`table.rs`): one line per call becomes the `Call` enum,
+//! The macro behind the call table (`table.rs`): one line per call becomes the `LinuxCall` enum,
 //! both architectures' numbers, the inputs hashed into events and the exhaustive dispatch.
 //! Kept apart so that `table.rs` reads as the table.
 
@@ -14,20 +14,20 @@ macro_rules! linux_calls {
     ) => {
         /// A call the personality performs, whatever its number on the architecture.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Call {
+        pub enum LinuxCall {
             $( $name, )*
         }
 
-        impl Call {
+        impl LinuxCall {
             /// Every call of the table, in its order.
-            pub const ALL: &[Call] = &[ $( Call::$name, )* ];
+            pub const ALL: &[LinuxCall] = &[ $( LinuxCall::$name, )* ];
 
             /// The call's number on `arch`, if the architecture has it.
             pub fn number(self, arch: Arch) -> Option<u64> {
                 match (self, arch) {
                     $(
-                        (Call::$name, Arch::X86_64) => linux_calls!(@number x86_64 $x86),
-                        (Call::$name, Arch::Aarch64) => linux_calls!(@number aarch64 $a64),
+                        (LinuxCall::$name, Arch::X86_64) => linux_calls!(@number x86_64 $x86),
+                        (LinuxCall::$name, Arch::Aarch64) => linux_calls!(@number aarch64 $a64),
                     )*
                 }
             }
@@ -39,7 +39,7 @@ macro_rules! linux_calls {
                 let mut inputs = Inputs::new();
                 match self {
                     $(
-                        Call::$name => {
+                        LinuxCall::$name => {
                             #[allow(unused_variables)]
                             let [$( $arg, )* ..] = *args;
                             $( $(
@@ -56,7 +56,7 @@ macro_rules! linux_calls {
             pub fn signature(self) -> &'static str {
                 match self {
                     $(
-                        Call::$name => concat!(
+                        LinuxCall::$name => concat!(
                             stringify!($name), "(",
                             stringify!($( $arg $( : $kind $( ( $param ) )? )? ),*),
                             ")"
@@ -68,7 +68,7 @@ macro_rules! linux_calls {
 
         /// Performs `call` with arguments `args` once for all replicas.
         pub(crate) fn dispatch<W: World>(
-            call: Call,
+            call: LinuxCall,
             args: &[u64; 6],
             $linux: &mut Linux,
             $cx: &mut Ctx<'_, '_, '_, W>,
@@ -76,7 +76,7 @@ macro_rules! linux_calls {
         ) -> Outcome {
             match call {
                 $(
-                    Call::$name => {
+                    LinuxCall::$name => {
                         #[allow(unused_variables)]
                         let [$( $arg, )* ..] = *args;
                         Outcome::from($handler)

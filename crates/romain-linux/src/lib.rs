@@ -6,7 +6,7 @@
 //! - [`stack`]: the initial stack (argc, argv, envp, auxv).
 //! - [`table`]: the declarative call table, one line per call for both architectures: numbers,
 //!   what each argument reads from the program's memory (compared with the event), handler.
-//! - [`linux`]: the [`romain_group::Personality`]; `calls/` performs the calls, one module per
+//! - [`linux`]: the [`romain_protocol::Personality`]; `calls/` performs the calls, one module per
 //!   family, against [`fs`], the group's in-memory files and descriptors.
 //!
 //! Everything here runs on the host against a fake replica memory (`tests/`).

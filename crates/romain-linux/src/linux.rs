@@ -9,7 +9,7 @@ use core::ops::Range;
 use romain_core::event::{Event, EventKind};
 use romain_core::regs::Arch;
 use romain_core::summary::Summary;
-use romain_group::{Action, Calls, Personality, Stop, World, program_fault};
+use romain_protocol::{Action, CallScope, Personality, Stop, World, program_fault};
 use syscalls::Errno;
 
 use crate::arch;
@@ -158,7 +158,7 @@ impl Personality for Linux {
         Some(hash)
     }
 
-    fn perform<W: World>(&mut self, event: &Event, mut cx: Calls<'_, '_, W>) -> Action {
+    fn perform<W: World>(&mut self, event: &Event, mut cx: CallScope<'_, '_, W>) -> Action {
         let Some(call) = self.syscall_of(event) else {
             return program_fault(event, cx);
         };
@@ -192,7 +192,7 @@ impl Personality for Linux {
 impl Linux {
     /// At exit: one line per file the program wrote (name, size, hash), and the files in the
     /// summary's output; `DUMP=` prints one file's bytes as hex between markers.
-    fn report_files<W: World>(&self, cx: &mut Calls<'_, '_, W>) {
+    fn report_files<W: World>(&self, cx: &mut CallScope<'_, '_, W>) {
         let mut all = FNV_START;
         for (name, bytes) in self.fs.written() {
             let hash = fnv(FNV_START, bytes);

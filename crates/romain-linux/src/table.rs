@@ -4,8 +4,8 @@
 //! arguments in register order with what each reads from the program's memory, and its
 //! handler, an expression over the argument names and `linux`, `cx`, `regs`.
 //!
-//! From the table the macro makes the [`Call`] enum, both number tables ([`lookup`],
-//! [`Call::number`]), the inputs hashed into every replica's event ([`Call::inputs`]) and an
+//! From the table the macro makes the [`LinuxCall`] enum, both number tables ([`lookup`],
+//! [`LinuxCall::number`]), the inputs hashed into every replica's event ([`LinuxCall::inputs`]) and an
 //! exhaustive dispatch: every line has its handler, there is no catch-all, and a number not in
 //! the table is ENOSYS. Adding a call is one line here, its handler in `calls/` and its test
 //! (`docs/adding-a-system-call.md`).
@@ -19,7 +19,7 @@
 //! - `name: iov_array(count)`: the iovec array only (where a read's bytes go).
 
 use romain_core::regs::{Arch, RegisterFile};
-use romain_group::World;
+use romain_protocol::World;
 
 use crate::calls::{io, memory, path, process, time};
 use crate::context::Ctx;
@@ -125,8 +125,8 @@ pub enum Input {
 pub type Inputs = heapless::Vec<Input, 2>;
 
 /// The call with `number` on `arch`, if the personality performs it.
-pub fn lookup(arch: Arch, number: u64) -> Option<Call> {
-    Call::ALL
+pub fn lookup(arch: Arch, number: u64) -> Option<LinuxCall> {
+    LinuxCall::ALL
         .iter()
         .copied()
         .find(|c| c.number(arch) == Some(number))

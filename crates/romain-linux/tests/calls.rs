@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use romain_core::summary::Status;
-use romain_group::{Flow, Input};
+use romain_protocol::{Flow, Input};
 
 const EFAULT: i64 = -14;
 const EBADF: i64 = -9;

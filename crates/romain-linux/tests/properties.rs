@@ -21,7 +21,7 @@ proptest! {
         rig.fake.poke(DATA, b"f\0");
         for (number, args) in calls {
             match rig.call(number, &args) {
-                Ok((romain_group::Flow::End, _)) => break,
+                Ok((romain_protocol::Flow::End, _)) => break,
                 Ok(_) => {}
                 Err(stop) => panic!("group stopped: {stop:?}"),
             }

@@ -2,9 +2,9 @@
 //! and the buffers of Linux system calls).
 
 use romain_core::summary::Status;
-use romain_group::Stop;
 use romain_image::PAGE_SIZE;
 use romain_memory::Refusal;
+use romain_protocol::Stop;
 
 use romain_cae::execute::Refused;
 

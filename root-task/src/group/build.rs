@@ -5,10 +5,10 @@ use alloc::vec::Vec;
 use romain_abi::{ReplicaBadge, region, slot};
 use romain_core::inject;
 use romain_core::summary::{Status, Summary};
-use romain_group::Stop;
 use romain_image::{self as image, PAGE_SIZE};
 use romain_memory::Tracking;
 use romain_plan as plan;
+use romain_protocol::Stop;
 
 use romain_linux::fs::FileSystem;
 use romain_linux::invocation::Invocation;

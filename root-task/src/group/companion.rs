@@ -3,8 +3,8 @@
 use romain_abi::{Call, CallError, ReplicaBadge, region};
 use romain_core::event::EventKind;
 use romain_core::summary::Summary;
-use romain_group::{Group, Input, Stop};
 use romain_image::PAGE_SIZE;
+use romain_protocol::{Group, Input, Stop};
 
 use super::OrStop;
 use super::machine::Machine;
@@ -105,9 +105,9 @@ fn end(m: &mut Machine<'_, '_>) -> Result<Option<Input>, Stop> {
 
 /// The replicas are done: the companion gets up to `COMPANION_GRACE_MS` to finish its own work
 /// (checking what the replicas left, reporting) before the group is torn down.
-pub(super) fn let_finish<P: romain_group::Personality>(
+pub(super) fn let_finish<P: romain_protocol::Personality>(
     m: &mut Machine<'_, '_>,
-    mut capture: Option<&mut romain_group::capture::Capture>,
+    mut capture: Option<&mut romain_protocol::capture::Capture>,
     core: &mut Group<P>,
     summary: &mut Summary<'_>,
 ) -> Result<(), Stop> {
@@ -129,7 +129,7 @@ pub(super) fn let_finish<P: romain_group::Personality>(
         let from_companion = ReplicaBadge::from_word(badge)
             .is_some_and(|b| b.group == m.ctx.group_number && b.replica == ReplicaBadge::COMPANION);
         if from_companion && let Some(input) = serve(m, &info, summary)? {
-            let mut shell = romain_group::captured::Captured::new(m, capture.as_deref_mut());
+            let mut shell = romain_protocol::captured::Captured::new(m, capture.as_deref_mut());
             core.step(input, &mut shell, summary)?;
         }
     }

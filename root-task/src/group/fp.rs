@@ -1,12 +1,12 @@
 //! FP/SIMD capture on seL4: the group's replicas as the capture's [`Threads`], one invocation
-//! per method (the decisions are `romain_group::capture`'s, and `romain_group::captured` wraps
+//! per method (the decisions are `romain_protocol::capture`'s, and `romain_protocol::captured` wraps
 //! the shell's effects in them).
 
 use romain_core::fp;
 use romain_core::regs::RegisterFile;
 use romain_core::summary::Status;
-use romain_group::Stop;
-use romain_group::capture::Threads;
+use romain_protocol::Stop;
+use romain_protocol::capture::Threads;
 
 use super::OrStop;
 use super::access::page_of;

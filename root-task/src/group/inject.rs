@@ -7,9 +7,9 @@ use alloc::vec::Vec;
 use romain_core::event::Event;
 use romain_core::inject::{Injection, Target};
 use romain_core::summary::{Status, Summary};
-use romain_group::{Injected, Stop};
 use romain_image::{self as image, PAGE_SIZE};
 use romain_plan::Mode;
+use romain_protocol::{Injected, Stop};
 
 use super::OrStop;
 use super::access::{code_at, page_of, patch_code};

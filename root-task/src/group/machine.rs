@@ -6,9 +6,9 @@ use romain_core::event::Event;
 use romain_core::inject::Injection;
 use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
-use romain_group::captured::CaptureShell;
-use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 use romain_memory::{self as memory, Repaired, Scope};
+use romain_protocol::captured::CaptureShell;
+use romain_protocol::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 
 use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;

@@ -3,7 +3,7 @@
 //!
 //! The master waits on its endpoint. Each message is one replica's event (a call or a fault); the
 //! replica stays blocked while the master keeps its reply capability. The shell checks the
-//! message, reads the replica's registers and steps the core (`romain_group`), which compares
+//! message, reads the replica's registers and steps the core (`romain_protocol`), which compares
 //! the N events when all have arrived, votes, and asks the shell (`Machine`) to repair, roll
 //! back, perform the agreed call once and answer every replica.
 //!
@@ -11,7 +11,7 @@
 //! - [`wake`]: what woke the master, translated into the core's inputs;
 //! - [`machine`]: the core's effects, as seL4 invocations;
 //! - [`companion`]: the companion component's calls, served at once and never compared;
-//! - [`fp`]: the replicas as FP/SIMD capture sees them (`romain_group::capture` decides);
+//! - [`fp`]: the replicas as FP/SIMD capture sees them (`romain_protocol::capture` decides);
 //! - [`inject`]: applying a fault injection (the core decides when);
 //! - [`access`]: reading and patching replica memory;
 //! - [`output`]: the group's console output and random numbers.
@@ -28,12 +28,12 @@ mod wake;
 use alloc::vec::Vec;
 
 use romain_core::summary::{Status, Summary};
-use romain_group::capture::Capture;
-use romain_group::captured::Captured;
-use romain_group::native::Native;
-use romain_group::{Flow, Group, Input, Personality, Stop};
 use romain_memory::Refusal;
 use romain_plan as plan;
+use romain_protocol::capture::Capture;
+use romain_protocol::captured::Captured;
+use romain_protocol::native::Native;
+use romain_protocol::{Flow, Group, Input, Personality, Stop};
 
 use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};
@@ -179,7 +179,7 @@ fn start_and_drive(
     for r in replicas.iter().chain(companion) {
         r.start().or_stop()?;
     }
-    let config = romain_group::Config {
+    let config = romain_protocol::Config {
         replicas: replicas.len(),
         tracking: built.tracking,
         lag_ticks: options.lag_ticks,

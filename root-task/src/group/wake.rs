@@ -3,8 +3,8 @@
 use romain_abi::{Call, ReplicaBadge};
 use romain_core::event::{Event, EventKind};
 use romain_core::summary::{Status, Summary};
-use romain_group::{Input, Stop};
 use romain_memory::Refusal;
+use romain_protocol::{Input, Stop};
 
 use super::OrStop;
 use super::companion;

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use romain_group::World;
+use romain_protocol::World;
 use syscalls::Errno;
 
 use crate::context::{Ctx, MAX_IO};

@@ -5,7 +5,7 @@
 
 use core::ops::Range;
 
-use romain_group::World;
+use romain_protocol::World;
 use syscalls::Errno;
 
 use crate::context::Ctx;

@@ -3,7 +3,7 @@
 //! AT_FDCWD is taken as `/` too (the file system has one directory).
 
 use linux_raw_sys::general::{O_DIRECTORY, stat, statx};
-use romain_group::World;
+use romain_protocol::World;
 use syscalls::Errno;
 
 use super::set;

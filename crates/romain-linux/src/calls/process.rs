@@ -5,7 +5,7 @@
 use linux_raw_sys::general::{__kernel_old_timeval, rusage};
 use linux_raw_sys::system::{new_utsname, sysinfo};
 use romain_core::regs::RegisterFile;
-use romain_group::World;
+use romain_protocol::World;
 use syscalls::Errno;
 
 use super::set;

@@ -2,7 +2,7 @@
 //! random bytes. The clocks count from the master's start (CLOCK_REALTIME too: the machine has
 //! no calendar), at the master's counter's resolution. Sleeps return at once.
 
-use romain_group::World;
+use romain_protocol::World;
 use syscalls::Errno;
 
 use crate::context::{Ctx, MAX_IO};

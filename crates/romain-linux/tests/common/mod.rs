@@ -9,14 +9,14 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::inject::Injection;
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
-use romain_group::{
-    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
-};
 use romain_linux::fs::FileSystem;
 pub use romain_linux::invocation::Invocation;
 use romain_linux::linux::Linux;
 use romain_linux::rewrite::Sites;
 use romain_memory::{Repaired, Scope, Tracking};
+use romain_protocol::{
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
+};
 
 pub const PAGE: u64 = 4096;
 /// The program's code page (the trap sites), data and the heap start.

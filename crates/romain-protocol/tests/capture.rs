@@ -8,8 +8,8 @@ use romain_abi::Call;
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::fp::{self, FpName, Stubs};
 use romain_core::regs::{Arch, RegisterFile};
-use romain_group::Stop;
-use romain_group::capture::{Arrival, Capture, Threads};
+use romain_protocol::Stop;
+use romain_protocol::capture::{Arrival, Capture, Threads};
 
 /// The program's system-call instruction (a call) and its rewritten-site trap (a fault).
 const CALL_PC: u64 = 0x40_1000;

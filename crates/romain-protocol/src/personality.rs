@@ -34,7 +34,7 @@ pub struct Device {
 }
 
 /// What a personality may use while it performs a call.
-pub struct Calls<'a, 's, S> {
+pub struct CallScope<'a, 's, S> {
     pub shell: &'a mut S,
     pub summary: &'a mut Summary<'s>,
     pub device: &'a mut Device,
@@ -52,7 +52,7 @@ pub trait Personality {
         None
     }
 
-    fn perform<W: World>(&mut self, event: &Event, calls: Calls<'_, '_, W>) -> Action;
+    fn perform<W: World>(&mut self, event: &Event, calls: CallScope<'_, '_, W>) -> Action;
 
     /// What a repair cannot restore for this ABI, for the repair's log line.
     fn unrepaired(&self) -> Option<&'static str> {
@@ -67,7 +67,7 @@ pub trait Personality {
 
 /// Every replica faulted the same way at the same place: a bug of the program (or an access
 /// outside what it owns), not a hardware fault. The group ends with the reason.
-pub fn program_fault<W: World>(event: &Event, cx: Calls<'_, '_, W>) -> Action {
+pub fn program_fault<W: World>(event: &Event, cx: CallScope<'_, '_, W>) -> Action {
     cx.shell.end_line();
     log::error!(
         "program fault in every replica: {} at pc {:#x}",

@@ -13,7 +13,7 @@ use romain_core::vote::{MAX_REPLICAS, Verdict, vote};
 use romain_core::watchdog::{self, Expiry, Late, Watchdog};
 use romain_memory::{Scope, Tracking};
 
-use crate::personality::{Action, Calls, Device, Personality};
+use crate::personality::{Action, CallScope, Device, Personality};
 use crate::shell::{Injected, Shell, Stop};
 
 /// How many times a corrupted-result injection finds no instruction with a register result
@@ -357,7 +357,7 @@ impl<P: Personality> Group<P> {
         } else {
             self.personality.perform(
                 event,
-                Calls {
+                CallScope {
                     shell: &mut *shell,
                     summary: &mut *summary,
                     device: &mut self.device,

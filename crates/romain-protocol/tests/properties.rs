@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use romain_abi::{Call, region};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::regs::RegisterFile;
-use romain_group::Input;
 use romain_memory::Tracking;
+use romain_protocol::Input;
 
 /// Replica `k`'s event at one point: the shared base event, perturbed in a register, a word or
 /// its kind when `flip` says so.

@@ -21,5 +21,5 @@ mod personality;
 mod shell;
 
 pub use group::{Config, Flow, Group, Input, RESULT_ATTEMPTS};
-pub use personality::{Action, Calls, Device, Personality, program_fault};
+pub use personality::{Action, CallScope, Device, Personality, program_fault};
 pub use shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};

@@ -1,4 +1,4 @@
-//! The capture wrapped around a shell (`romain_group::captured`): without a capture every effect
+//! The capture wrapped around a shell (`romain_protocol::captured`): without a capture every effect
 //! reaches the shell as it was asked; with one, a repaired or rolled-back replica runs the
 //! restore routine before it goes on, and FP/SIMD injections need a capture.
 
@@ -7,10 +7,10 @@ use romain_core::fp;
 use romain_core::inject::{self, Injection};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Status;
-use romain_group::capture::{Capture, Threads};
-use romain_group::captured::{CaptureShell, Captured};
-use romain_group::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 use romain_memory::{Repaired, Scope};
+use romain_protocol::capture::{Capture, Threads};
+use romain_protocol::captured::{CaptureShell, Captured};
+use romain_protocol::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 
 /// Records every raw effect, in order.
 #[derive(Default)]

@@ -5,7 +5,7 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::proxy;
 use romain_core::summary::{Status, Summary};
 
-use crate::personality::{Action, Calls, Personality, program_fault};
+use crate::personality::{Action, CallScope, Personality, program_fault};
 use crate::shell::{OverQuota, Stop, World};
 
 pub struct Native<'a> {
@@ -36,7 +36,7 @@ fn word(w: u64) -> Action {
 }
 
 impl Personality for Native<'_> {
-    fn perform<W: World>(&mut self, event: &Event, cx: Calls<'_, '_, W>) -> Action {
+    fn perform<W: World>(&mut self, event: &Event, cx: CallScope<'_, '_, W>) -> Action {
         let device = event.words.first() == Some(&region::DEVICE);
         match event.kind {
             EventKind::Call(Call::Args) => {
@@ -128,7 +128,7 @@ impl Personality for Native<'_> {
 
 impl Native<'_> {
     /// The grow call: every replica's heap grows alike (their spaces are in step).
-    fn grow<W: World>(&mut self, event: &Event, cx: Calls<'_, '_, W>) -> Action {
+    fn grow<W: World>(&mut self, event: &Event, cx: CallScope<'_, '_, W>) -> Action {
         let bytes = event.words.first().copied().unwrap_or(0);
         let mut result = Ok(0);
         for k in 0..cx.replicas {

@@ -9,11 +9,11 @@ use romain_core::event::{Event, EventKind, Words};
 use romain_core::inject::{Injection, Target};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
-use romain_group::native::Native;
-use romain_group::{
+use romain_memory::{Repaired, Scope, Tracking};
+use romain_protocol::native::Native;
+use romain_protocol::{
     BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
 };
-use romain_memory::{Repaired, Scope, Tracking};
 
 pub const ARCH: Arch = Arch::Aarch64;
 pub const HZ: u64 = 1_000_000;

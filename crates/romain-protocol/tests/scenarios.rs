@@ -7,8 +7,8 @@ use romain_abi::{Call, CallError, region};
 use romain_core::event::EventKind;
 use romain_core::inject::{Injection, Target};
 use romain_core::summary::Status;
-use romain_group::{Flow, Injected, Input, RESULT_ATTEMPTS};
 use romain_memory::{Scope, Tracking};
+use romain_protocol::{Flow, Injected, Input, RESULT_ATTEMPTS};
 
 const X5: usize = 3 + 5;
 
