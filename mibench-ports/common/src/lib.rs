@@ -142,7 +142,7 @@ impl<W: fmt::Write> Checksum<W> {
     pub fn new(inner: W) -> Self {
         Checksum {
             inner,
-            hash: 0xcbf2_9ce4_8422_2325,
+            hash: romain_records::fnv::START,
             bytes: 0,
         }
     }
@@ -158,19 +158,15 @@ impl<W: fmt::Write> Checksum<W> {
 
 impl<W: fmt::Write> fmt::Write for Checksum<W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        for &b in s.as_bytes() {
-            self.hash = (self.hash ^ b as u64).wrapping_mul(0x100_0000_01b3);
-        }
+        self.hash = romain_records::fnv::continue_with(self.hash, s.as_bytes());
         self.bytes += s.len() as u64;
         self.inner.write_str(s)
     }
 }
 
-/// FNV-1a 64 of `bytes` (the same hash as [`Checksum`]).
+/// FNV-1a 64 of `bytes` (the same hash as [`Checksum`]: the master's, `romain_records::fnv`).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
+    romain_records::fnv::hash(bytes)
 }
 
 /// The `shared/mibench` folder beside the repository (original MiBench small inputs and the

@@ -316,7 +316,7 @@ fn the_plan_runs_to_its_end(arch: &str) {
         last.summary
     );
     assert_sample_output(&last.output);
-    assert!(boot.console.contains("ROMAIN-END"));
+    assert!(boot.console.contains(romain_records::END));
 }
 
 romain_systest::per_arch!(

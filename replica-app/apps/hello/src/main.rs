@@ -35,8 +35,8 @@ fn main() -> i32 {
         })
         .collect();
     values.sort_unstable();
-    let checksum = values.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
-        (h ^ v).wrapping_mul(0x100_0000_01b3)
+    let checksum = values.iter().fold(romain_records::fnv::START, |h, &v| {
+        romain_records::fnv::continue_with_word(h, v)
     });
     println!(
         "sorted 1000 values: min {} max {} fnv1a {:#018x}",
