@@ -146,6 +146,16 @@ impl CaptureShell for Recorder {
     }
 }
 
+/// A capture of three x86_64 replicas and a shell whose area is a new thread's.
+fn capturing() -> (fp::Stubs, Capture, Recorder) {
+    let (_, stubs) = fp::stubs(Arch::X86_64);
+    let raw = Recorder {
+        area: fp::initial_area(Arch::X86_64).to_vec(),
+        ..Default::default()
+    };
+    (stubs, Capture::new(Arch::X86_64, stubs, 3), raw)
+}
+
 fn injection(spec: &'static str) -> Injection<'static> {
     inject::parse(spec, Arch::X86_64).unwrap()
 }
@@ -194,12 +204,7 @@ fn an_fp_injection_without_a_capture_is_the_plans_mistake() {
 
 #[test]
 fn a_repaired_or_rolled_back_replica_loads_its_area_before_it_runs_on() {
-    let (_, stubs) = fp::stubs(Arch::X86_64);
-    let mut capture = Capture::new(Arch::X86_64, stubs, 3);
-    let mut raw = Recorder {
-        area: fp::initial_area(Arch::X86_64).to_vec(),
-        ..Default::default()
-    };
+    let (stubs, mut capture, mut raw) = capturing();
     let mut shell = Captured::new(&mut raw, Some(&mut capture));
     // A replica that was not repaired runs on directly.
     shell.restart_at(0, &regs(0x40)).unwrap();
@@ -224,12 +229,7 @@ fn a_repaired_or_rolled_back_replica_loads_its_area_before_it_runs_on() {
 
 #[test]
 fn an_fp_injection_with_a_capture_is_described_for_the_summary() {
-    let (_, stubs) = fp::stubs(Arch::X86_64);
-    let mut capture = Capture::new(Arch::X86_64, stubs, 3);
-    let mut raw = Recorder {
-        area: fp::initial_area(Arch::X86_64).to_vec(),
-        ..Default::default()
-    };
+    let (stubs, mut capture, mut raw) = capturing();
     let mut shell = Captured::new(&mut raw, Some(&mut capture));
     // A delayed flip of a running replica: stopped, sent through the save routine.
     let done = shell

@@ -45,3 +45,17 @@ impl Rng {
         }
     }
 }
+
+/// A64 accesses of every addressing form the decoder takes (one per class, and an exclusive
+/// block), for the property tests that run them with random registers.
+#[allow(dead_code)] // not every test file uses it
+pub const A64_ACCESSES: &[&[u32]] = &[
+    &[0xf940_0862],                           // ldr x2, [x3, #16]
+    &[0xf874_7a72],                           // ldr x18, [x19, x20, lsl #3]
+    &[0xb837_dad5],                           // str w21, [x22, w23, sxtw #2]
+    &[0xf840_8dee],                           // ldr x14, [x15, #8]!
+    &[0xf81f_0630],                           // str x16, [x17], #-16
+    &[0xa9bf_785d],                           // stp x29, x30, [x2, #-16]!
+    &[0xc85f_fdcf, 0x9100_05ef, 0xc810_fdcf], // ldaxr; add; stlxr
+    &[0xc8df_fe93],                           // ldar x19, [x20]
+];
