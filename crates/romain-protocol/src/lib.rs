@@ -18,6 +18,7 @@ pub mod captured;
 mod group;
 pub mod native;
 mod personality;
+pub mod settings;
 mod shell;
 
 pub use group::{Config, Flow, Group, Input, RESULT_ATTEMPTS};

@@ -9,6 +9,7 @@ use romain_image::{self as image, PAGE_SIZE};
 use romain_memory::Tracking;
 use romain_plan as plan;
 use romain_protocol::Stop;
+use romain_protocol::settings::{self, Settings, settings};
 
 use romain_linux::fs::FileSystem;
 use romain_linux::invocation::Invocation;
@@ -98,32 +99,21 @@ pub(super) fn build(
         }
         sites
     });
-    let written = crate::embedded::REPAIR == "written";
-    // FP/SIMD state is captured where programs use it: Linux programs (any C compiler's code),
-    // native ones built hard-float (FLOAT=hard), or every program with FP=on. Unreplicated runs
-    // compare nothing.
-    let fp = mode.replicas > 1
-        && match crate::embedded::FP {
-            "on" => true,
-            "off" => false,
-            _ => linux.is_some() || crate::embedded::HARD_FLOAT,
-        };
-    let tracking = match mode.replicas {
-        1 => Tracking::Off,
-        // Without FP/SIMD capture a Linux program's FP/SIMD registers cannot be rolled back:
-        // DMR detects and stops.
-        2 if linux.is_some() && !fp && written => Tracking::Writes,
-        2 if linux.is_some() && !fp => Tracking::Off,
-        2 if written => Tracking::Checkpoints,
-        2 => Tracking::Snapshots,
-        _ if written => Tracking::Writes,
-        _ => Tracking::Off,
-    };
-    summary.repair = if written && mode.replicas > 1 {
-        "written"
-    } else {
-        "all"
-    };
+    let Settings {
+        fp,
+        tracking,
+        repair,
+        fail_stop,
+    } = settings(
+        mode.replicas,
+        linux.is_some(),
+        settings::Build {
+            fp: crate::embedded::FP,
+            hard_float: crate::embedded::HARD_FLOAT,
+            written: crate::embedded::REPAIR == "written",
+        },
+    );
+    summary.repair = repair;
     let ipc_buffer_end = layout.span.end + PAGE_SIZE;
     let (stub_code, stubs) = romain_core::fp::stubs(ARCH);
     let program = Program {
@@ -225,7 +215,7 @@ pub(super) fn build(
         )?;
         personality.fp_captured = fp;
         built.linux = Some(personality);
-        if mode.replicas == 2 && !fp {
+        if fail_stop {
             log::warn!(
                 "DMR on a Linux program detects and stops (fail-stop) with FP=off: its FP/SIMD registers cannot be rolled back"
             );
