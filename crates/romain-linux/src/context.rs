@@ -10,8 +10,8 @@ use syscalls::Errno;
 /// as Linux may shorten a read or write (the master's own heap is small).
 pub const MAX_IO: u64 = 1 << 20;
 
-pub struct Ctx<'c, 'a, 's, S> {
-    pub calls: &'c mut CallScope<'a, 's, S>,
+pub struct Ctx<'c, 'a, 's, W> {
+    pub calls: &'c mut CallScope<'a, 's, W>,
 }
 
 impl<W: World> Ctx<'_, '_, '_, W> {

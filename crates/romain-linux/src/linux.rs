@@ -10,6 +10,7 @@ use romain_core::event::{Event, EventKind};
 use romain_core::regs::Arch;
 use romain_core::summary::Summary;
 use romain_protocol::{Action, CallScope, Personality, Stop, World, program_fault};
+use romain_records::fnv::{START as FNV_START, continue_with as fnv};
 use syscalls::Errno;
 
 use crate::arch;
@@ -118,8 +119,6 @@ impl Linux {
         Outcome::Return((-(Errno::ENOSYS.into_raw() as i64)) as u64)
     }
 }
-
-use romain_records::fnv::{START as FNV_START, continue_with as fnv};
 
 impl Personality for Linux {
     fn fingerprint<W: World>(&mut self, k: usize, event: &Event, shell: &mut W) -> Option<u64> {

@@ -163,20 +163,9 @@ pub fn getrusage<W: World>(
     let mut b = alloc::vec![0u8; core::mem::size_of::<rusage>()];
     match who {
         RUSAGE_SELF | RUSAGE_THREAD => {
-            let now = cx.now_ns();
             let utime = core::mem::offset_of!(rusage, ru_utime);
-            set!(
-                b[utime..],
-                __kernel_old_timeval,
-                tv_sec,
-                now / 1_000_000_000
-            );
-            set!(
-                b[utime..],
-                __kernel_old_timeval,
-                tv_usec,
-                (now % 1_000_000_000) / 1000
-            );
+            let tv = super::time::timeval(cx.now_ns());
+            b[utime..utime + size_of::<__kernel_old_timeval>()].copy_from_slice(&tv);
             set!(b, rusage, ru_maxrss, memory_in_use(linux) / 1024);
         }
         RUSAGE_CHILDREN => {}

@@ -17,6 +17,14 @@ fn timespec(ns: u64) -> [u8; 16] {
     b
 }
 
+/// A `struct timeval` (seconds, microseconds) for `ns` nanoseconds.
+pub(crate) fn timeval(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+    b
+}
+
 pub fn clock_gettime<W: World>(
     cx: &mut Ctx<'_, '_, '_, W>,
     clock: u64,
@@ -48,10 +56,7 @@ pub fn clock_getres<W: World>(
 pub fn gettimeofday<W: World>(cx: &mut Ctx<'_, '_, '_, W>, tv: u64, tz: u64) -> Result<u64, Errno> {
     let now = cx.now_ns();
     if tv != 0 {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&(now / 1_000_000_000).to_le_bytes());
-        b[8..].copy_from_slice(&((now % 1_000_000_000) / 1000).to_le_bytes());
-        cx.write(tv, &b)?;
+        cx.write(tv, &timeval(now))?;
     }
     if tz != 0 {
         cx.write(tz, &[0; 8])?;
