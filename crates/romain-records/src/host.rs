@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EXPERIMENT, GOLDEN, Record};
+use crate::{EXPERIMENT, Record};
 
 /// One experiment, as the master printed it (`ROMAIN-EXPERIMENT`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,9 +58,12 @@ impl Experiment {
     }
 }
 
-/// The JSON of a golden run's line, if `line` is one.
-pub fn golden(line: &str) -> Option<serde_json::Value> {
-    serde_json::from_str(line.trim_end().strip_prefix(GOLDEN)?).ok()
+/// The JSON of a golden run's line, if `line` is one (`Err` when it is one but not JSON).
+pub fn golden(line: &str) -> Option<Result<serde_json::Value, serde_json::Error>> {
+    match crate::parse(line)? {
+        Record::Golden(json) => Some(serde_json::from_str(json)),
+        _ => None,
+    }
 }
 
 /// The JSON of a summary line, if `line` is one (`Err` when it is one but not JSON).

@@ -52,7 +52,7 @@ pub enum Record<'a> {
 /// The record a console line is, if any (the JSON or the rest of the line, unparsed).
 pub fn parse(line: &str) -> Option<Record<'_>> {
     let line = line.trim_end();
-    // The longer prefixes first: DUMP is a prefix of neither, but keep the order obvious.
+    // Every prefix ends in a space (END is a whole line), so none is another's prefix.
     if let Some(rest) = line.strip_prefix(SUMMARY) {
         Some(Record::Summary(rest))
     } else if let Some(rest) = line.strip_prefix(GOLDEN) {

@@ -38,8 +38,8 @@ fn smoke_campaign(arch: &str) {
     let goldens: Vec<serde_json::Value> = boot
         .console
         .lines()
-        .filter_map(|l| l.strip_prefix(romain_records::GOLDEN))
-        .map(|j| serde_json::from_str(j).unwrap())
+        .filter_map(romain_records::host::golden)
+        .map(|g| g.unwrap())
         .collect();
     assert_eq!(goldens.len(), 2, "{}", boot.console);
     assert!(goldens.iter().all(|g| g["status"] == "ok"), "{goldens:?}");
