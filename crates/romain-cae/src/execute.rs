@@ -100,14 +100,14 @@ impl Region {
         let Ok(Op::String(op)) = decode_x86(bytes) else {
             return None;
         };
-        let r = X86.registers(regs);
+        let r = x86_file::registers(regs);
         let (chunk, source, _) = self.plan(&op, &r).ok()?;
         let source = source.filter(|s| !s.shared)?;
         op.checked_span(source.addr, chunk, StringOp::backward(&r))
     }
 
     /// The sandbox's run, then the check that it changed only what the decoder said it writes
-    /// (bit i of `set`: the decoder's register i, as `names` maps it).
+    /// (`writes`: register-file indices; none in the lax mode).
     fn run_checked(
         &self,
         sandbox: &mut dyn Sandbox,
@@ -140,13 +140,13 @@ impl Region {
         file: &RegisterFile,
         private: &mut dyn Private,
     ) -> Result<RegisterFile, Refused> {
-        let regs = X86.registers(file);
+        let regs = x86_file::registers(file);
         let (mut result, len) = match decode_x86(bytes)? {
             Op::Access(access) => (self.access_once(sandbox, &access, file, &regs)?, access.len),
             Op::String(op) => match self.string_chunk(sandbox, &op, file, &regs, private)? {
-                (out, true) => (X86.with(file, &out), op.len),
+                (out, true) => (x86_file::with(file, &out), op.len),
                 // Iterations are left: the replicas run the instruction again.
-                (out, false) => (X86.with(file, &out), 0),
+                (out, false) => (x86_file::with(file, &out), 0),
             },
         };
         result.words_mut()[Arch::PC] = file.pc() + len as u64;
@@ -165,7 +165,7 @@ impl Region {
             .span(regs)
             .ok_or_else(|| Refused("an address that wraps the address space".into()))?;
         self.check(span.start, span.end - span.start)?;
-        let writes = X86.writes(access.writes());
+        let writes = x86_file::writes(access.writes());
         self.run_checked(sandbox, access.bytes(), file, &writes)
     }
 
@@ -244,10 +244,10 @@ impl Region {
             Some(o) => Some(view(o, !op.writes_destination())?),
             None => None,
         };
-        let input = X86.with(file, &op.rebase(regs, chunk, source_view, destination_view));
-        let writes = X86.writes(op.writes());
+        let input = x86_file::with(file, &op.rebase(regs, chunk, source_view, destination_view));
+        let writes = x86_file::writes(op.writes());
         let out = self.run_checked(sandbox, op.bytes(), &input, &writes)?;
-        let after = X86.registers(&out);
+        let after = x86_file::registers(&out);
         if let Some(d) = destination.filter(|d| !d.shared && op.writes_destination()) {
             let full = op.span(d.addr, chunk, backward);
             let done = op.span(d.addr, op.iterations(chunk, &after), backward);
@@ -300,7 +300,7 @@ pub fn result_register(arch: Arch, bytes: &[u8]) -> Option<(usize, u32, u64)> {
     match arch {
         Arch::X86_64 => {
             let (r, bits, len) = x86::result_register(bytes.get(..15)?)?;
-            Some((X86.index(X86_NAMES[r]), bits, len as u64))
+            Some((x86_file::index(x86_file::NAMES[r]), bits, len as u64))
         }
         Arch::Aarch64 => {
             let word = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?);
@@ -341,50 +341,51 @@ fn decode_x86(bytes: &[u8]) -> Result<Op, Refused> {
     x86::decode(bytes).map_err(|e| Refused(format!("{e}")))
 }
 
-/// seL4_UserContext names of the x86_64 general-purpose registers in encoding order.
-const X86_NAMES: [&str; 16] = [
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
-    "r14", "r15",
-];
-
 /// The x86_64 mapping between the decoder's registers and seL4's register file.
-struct X86Map;
-const X86: X86Map = X86Map;
+mod x86_file {
+    use romain_core::regs::{Arch, RegisterFile};
 
-impl X86Map {
-    fn index(&self, name: &str) -> usize {
+    use crate::x86;
+
+    /// seL4_UserContext names of the general-purpose registers in encoding order.
+    pub(super) const NAMES: [&str; 16] = [
+        "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
+        "r13", "r14", "r15",
+    ];
+
+    pub(super) fn index(name: &str) -> usize {
         Arch::X86_64.register_index(name).expect("x86_64 register")
     }
 
-    fn registers(&self, file: &RegisterFile) -> x86::Registers {
+    pub(super) fn registers(file: &RegisterFile) -> x86::Registers {
         let mut regs = x86::Registers {
             gpr: [0; 16],
-            rflags: file.words()[self.index("rflags")],
+            rflags: file.words()[index("rflags")],
         };
-        for (i, name) in X86_NAMES.iter().enumerate() {
-            regs.gpr[i] = file.words()[self.index(name)];
+        for (i, name) in NAMES.iter().enumerate() {
+            regs.gpr[i] = file.words()[index(name)];
         }
         regs
     }
 
     /// The decoders' write set (bit i: gpr i, bit 16: rflags) as register-file indices.
-    fn writes(&self, set: u32) -> impl Fn(usize) -> bool {
+    pub(super) fn writes(set: u32) -> impl Fn(usize) -> bool {
         let mut indices = [false; 20];
-        for (i, name) in X86_NAMES.iter().enumerate() {
-            indices[self.index(name)] = set & (1 << i) != 0;
+        for (i, name) in NAMES.iter().enumerate() {
+            indices[index(name)] = set & (1 << i) != 0;
         }
-        indices[self.index("rflags")] = set & x86::RFLAGS_WRITTEN != 0;
+        indices[index("rflags")] = set & x86::RFLAGS_WRITTEN != 0;
         move |i| indices.get(i).copied().unwrap_or(false)
     }
 
     /// `file` with the general-purpose registers and flags of `regs`.
-    fn with(&self, file: &RegisterFile, regs: &x86::Registers) -> RegisterFile {
+    pub(super) fn with(file: &RegisterFile, regs: &x86::Registers) -> RegisterFile {
         let mut out = file.clone();
         let words = out.words_mut();
-        for (i, name) in X86_NAMES.iter().enumerate() {
-            words[self.index(name)] = regs.gpr[i];
+        for (i, name) in NAMES.iter().enumerate() {
+            words[index(name)] = regs.gpr[i];
         }
-        words[self.index("rflags")] = regs.rflags;
+        words[index("rflags")] = regs.rflags;
         out
     }
 }
