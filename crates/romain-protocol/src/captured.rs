@@ -13,6 +13,7 @@ use romain_core::regs::RegisterFile;
 use romain_core::summary::Status;
 use romain_memory::{Repaired, Scope};
 
+use crate::Input;
 use crate::capture::{Arrival, Capture, Threads};
 use crate::shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
 
@@ -34,22 +35,20 @@ impl<'a, S: CaptureShell> Captured<'a, S> {
         Captured { shell, capture }
     }
 
-    /// The shell, for what is not an effect of the core (receiving, the companion, the timer).
-    pub fn shell(&mut self) -> &mut S {
-        self.shell
-    }
-
-    /// Replica `k`'s event as it arrived (its reply capability kept): the core's input, or
-    /// `None` when it is the capture's own business (a routine's trap).
-    pub fn arrival(&mut self, k: usize, event: Event) -> Result<Option<Event>, Stop> {
-        let Some(capture) = self.capture.as_deref_mut() else {
-            return Ok(Some(event));
-        };
-        let raw = event.regs.clone();
-        Ok(match capture.arrival(self.shell, k, event, raw)? {
-            Arrival::Event(e) => Some(e),
-            Arrival::Handled => None,
-        })
+    /// An input as the shell translated it: the core's input, or `None` when it is the
+    /// capture's own business (a replica's event that is a routine's trap). A replica's event
+    /// arrives with its reply capability kept.
+    pub fn input(&mut self, input: Input) -> Result<Option<Input>, Stop> {
+        match (self.capture.as_deref_mut(), input) {
+            (Some(capture), Input::Arrival { replica, event }) => {
+                let raw = event.regs.clone();
+                Ok(match capture.arrival(self.shell, replica, event, raw)? {
+                    Arrival::Event(event) => Some(Input::Arrival { replica, event }),
+                    Arrival::Handled => None,
+                })
+            }
+            (_, input) => Ok(Some(input)),
+        }
     }
 }
 

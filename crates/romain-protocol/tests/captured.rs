@@ -2,7 +2,7 @@
 //! reaches the shell as it was asked; with one, a repaired or rolled-back replica runs the
 //! restore routine before it goes on, and FP/SIMD injections need a capture.
 
-use romain_core::event::Event;
+use romain_core::event::{Event, EventKind, Words};
 use romain_core::fp;
 use romain_core::inject::{self, Injection};
 use romain_core::regs::{Arch, RegisterFile};
@@ -10,7 +10,7 @@ use romain_core::summary::Status;
 use romain_memory::{Repaired, Scope};
 use romain_protocol::capture::{Capture, Threads};
 use romain_protocol::captured::{CaptureShell, Captured};
-use romain_protocol::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
+use romain_protocol::{BadAddress, Executed, Injected, Input, OverQuota, Shell, Stop, World};
 
 /// Records every raw effect, in order.
 #[derive(Default)]
@@ -241,6 +241,42 @@ fn an_fp_injection_with_a_capture_is_described_for_the_summary() {
         Some("replica 1 after 500 ticks FP/SIMD register xmm8 bit 51")
     );
     assert!(raw.log.iter().any(|l| l == "stop 1"), "{:?}", raw.log);
+    assert!(
+        raw.log
+            .iter()
+            .any(|l| *l == format!("restart 1 {:#x}", stubs.save)),
+        "{:?}",
+        raw.log
+    );
+}
+
+#[test]
+fn an_arrival_goes_to_the_core_only_once_its_fp_simd_state_is_saved() {
+    let call = || Input::Arrival {
+        replica: 1,
+        event: Event::new(
+            EventKind::Call(romain_abi::Call::Write),
+            Words::new(),
+            regs(0x1000),
+        ),
+    };
+    // Without a capture every input is the core's as it came.
+    let mut raw = Recorder::default();
+    let mut shell = Captured::new(&mut raw, None);
+    let passed = shell.input(call()).unwrap();
+    assert!(
+        matches!(&passed, Some(Input::Arrival { replica: 1, event }) if event.regs.pc() == 0x1000),
+        "{passed:?}"
+    );
+    assert!(raw.log.is_empty());
+    // With one, the replica first runs its save routine: nothing for the core yet.
+    let (stubs, mut capture, mut raw) = capturing();
+    let mut shell = Captured::new(&mut raw, Some(&mut capture));
+    assert!(shell.input(call()).unwrap().is_none());
+    assert!(matches!(
+        shell.input(Input::Tick).unwrap(),
+        Some(Input::Tick)
+    ));
     assert!(
         raw.log
             .iter()

@@ -33,7 +33,7 @@ use romain_plan as plan;
 use romain_protocol::capture::Capture;
 use romain_protocol::captured::Captured;
 use romain_protocol::native::Native;
-use romain_protocol::{Flow, Group, Input, Personality, Stop};
+use romain_protocol::{Flow, Group, Personality, Stop};
 
 use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};
@@ -242,13 +242,9 @@ fn drive<P: Personality>(
         let mut flow = Flow::Continue;
         for input in machine.translate(wake, summary)? {
             let mut shell = Captured::new(machine, capture.as_deref_mut());
-            let input = match input {
-                Input::Arrival { replica, event } => match shell.arrival(replica, event)? {
-                    Some(event) => Input::Arrival { replica, event },
-                    // A capture routine's trap: nothing for the core.
-                    None => continue,
-                },
-                input => input,
+            // A capture routine's trap is nothing for the core.
+            let Some(input) = shell.input(input)? else {
+                continue;
             };
             let stepped = core.step(input, &mut shell, summary);
             // Also when the step stops the group: a fault injected at the event where DMR
