@@ -26,12 +26,23 @@ BOARD ?= qemu
 WATCHDOG_MS ?= 0
 # Bound on the time between two events of a group (0: off): a program looping in every replica.
 SILENCE_MS ?= 0
+# A run's default budget (0: unbounded): the group ends `over-budget` after that many events or
+# that much guest time, so a program that never ends cannot stall the plan. A run sets its own
+# with MODE/events=N/ms=N:APP (see docs/architecture.md, "A bound on every run").
+BUDGET_EVENTS ?= 2000000
+BUDGET_MS ?= 300000
 # A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see docs/campaigns.md,
 # "The campaign mode"); `make campaign` drives many of them.
 CAMPAIGN ?=
 # Test only: CAE_LAX=1 drops copy & execute's range check and the decoders' write sets, to show
 # that the executor sandbox contains an access the decoder wrongly accepted (see docs/copy-and-execute.md).
 CAE_LAX ?=
+# Test only: the personality panics (TEST_PANIC_ON), or allocates until the group's heap budget
+# is gone (TEST_HOG_ON), at the Linux call of that name, to show that only its group ends (see
+# docs/containment.md); TEST_PANIC_ON=master makes the master itself panic after the first run,
+# outside any group. Empty (the default): never.
+TEST_PANIC_ON ?=
+TEST_HOG_ON ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
 # How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
@@ -91,7 +102,7 @@ BUILD_STD := -Z build-std=core,alloc,compiler_builtins -Z build-std-features=com
 PLAN_APPS := $(sort $(foreach run,$(subst $(comma), ,$(PLAN)),$(firstword $(subst +, ,$(lastword $(subst :, ,$(firstword $(subst @, ,$(run)))))))))
 REPLICA_TARGET := $(ARCH)-sel4-replica$(if $(filter hard,$(FLOAT)),-hf)
 REPLICA_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica/$(REPLICA_TARGET)/release
-MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask/release
+MASTER_DIR := $(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master/$(ARCH)-sel4-roottask-unwind/release
 # Programs in the plan that are not built from replica-app/ are taken as ELF files: APP_<name>=path.
 # A plan may name a program that does not exist: the master reports it (status unknown-app).
 # The C programs of linux-apps/ are built static for Linux with Debian's compilers and run
@@ -175,13 +186,15 @@ ifneq ($(C_RUNS),)
 	$(MIBENCH_C) files '$(PLAN)' > $(C_PLAN)/files
 endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
+	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_TEST_HOG_ON='$(TEST_HOG_ON)' \
 	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
+	  ROMAIN_BUDGET_EVENTS='$(BUDGET_EVENTS)' ROMAIN_BUDGET_MS='$(BUDGET_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_FLOAT='$(FLOAT)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
 	  ROMAIN_STDIN='$(STDIN)' ROMAIN_DUMP='$(DUMP)' ROMAIN_LINUX='$(subst $() ,$(comma),$(LINUX_ALL))' \
 	  ROMAIN_APPS='$(subst $() ,$(comma),$(strip $(embedded_apps)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/apps)") \
-	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask.json $(BUILD_STD)
+	  $(SEL4_CARGO) build --release --target $(TARGETS)/$(ARCH)-sel4-roottask-unwind.json $(BUILD_STD)
 
 image: master
 	@mkdir -p $(OUT)

@@ -1,12 +1,14 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_plan`;
-//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_QUOTA_MB (pages per replica, in MiB) ROMAIN_REPAIR and ROMAIN_FP (FP/SIMD capture: auto, on, off)
+//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_BUDGET_EVENTS and ROMAIN_BUDGET_MS (a run's
+//! default budget), ROMAIN_QUOTA_MB (pages per replica, in MiB) ROMAIN_REPAIR and ROMAIN_FP (FP/SIMD capture: auto, on, off)
 //! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_plan::campaign`), ROMAIN_CAE_LAX (`1`: the
 //! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
 //! programs: ROMAIN_FILES (`name=path` pairs separated by `,`: files embedded under the names
 //! the program opens), ROMAIN_STDIN (the name of the file stdin reads), ROMAIN_DUMP (a file whose
-//! bytes are printed at exit).
+//! bytes are printed at exit). Test only: ROMAIN_TEST_PANIC_ON, ROMAIN_TEST_HOG_ON (a Linux call's
+//! name: the personality panics, or allocates without bound, there; see group/contain.rs).
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -15,6 +17,8 @@ fn main() {
     let watchdog_ms = number("ROMAIN_WATCHDOG_MS", 0);
     let silence_ms = number("ROMAIN_SILENCE_MS", 0);
     let quota_mb = number("ROMAIN_QUOTA_MB", 64);
+    let budget_events = number("ROMAIN_BUDGET_EVENTS", 2_000_000);
+    let budget_ms = number("ROMAIN_BUDGET_MS", 300_000);
     println!("cargo::rerun-if-env-changed=ROMAIN_CAMPAIGN");
     let campaign = env::var("ROMAIN_CAMPAIGN").unwrap_or_default();
     println!("cargo::rerun-if-env-changed=ROMAIN_CAE_LAX");
@@ -85,7 +89,12 @@ fn main() {
     println!("cargo::rerun-if-env-changed=ROMAIN_FLOAT");
     let hard = env::var("ROMAIN_FLOAT").is_ok_and(|v| v == "hard");
     table.push_str(&format!("pub const HARD_FLOAT: bool = {hard};\n"));
-    for (var, name) in [("ROMAIN_STDIN", "STDIN"), ("ROMAIN_DUMP", "DUMP")] {
+    for (var, name) in [
+        ("ROMAIN_STDIN", "STDIN"),
+        ("ROMAIN_DUMP", "DUMP"),
+        ("ROMAIN_TEST_PANIC_ON", "TEST_PANIC_ON"),
+        ("ROMAIN_TEST_HOG_ON", "TEST_HOG_ON"),
+    ] {
         println!("cargo::rerun-if-env-changed={var}");
         let value = env::var(var).ok().filter(|v| !v.is_empty());
         table.push_str(&format!("pub const {name}: Option<&str> = {value:?};\n"));
@@ -94,6 +103,8 @@ fn main() {
     table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
     table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
+    table.push_str(&format!("pub const BUDGET_EVENTS: u64 = {budget_events};\n"));
+    table.push_str(&format!("pub const BUDGET_MS: u64 = {budget_ms};\n"));
     table.push_str(&format!("pub const REPAIR: &str = {repair:?};\n"));
     table.push_str(&format!("pub const FP: &str = {fp:?};\n"));
     table.push_str(&format!("pub const CAMPAIGN: &str = {campaign:?};\n"));

@@ -19,9 +19,11 @@ import records
 out = sys.argv[1]
 def runs(fp):
     rows = {}
-    for line in open(f"{out}/{fp}.log", errors="replace"):
-        if records.SUMMARY in line:
-            s = json.loads(line.split(records.SUMMARY, 1)[1])
+    # Records are whole lines that start with their prefix, and lines end in \n only (a program's
+    # \r does not start one): romain_records::parse.
+    for line in open(f"{out}/{fp}.log", errors="replace", newline="\n"):
+        if line.startswith(records.SUMMARY):
+            s = json.loads(line[len(records.SUMMARY):])
             assert s["status"] == "ok", s
             rows[s["app"].split("+")[0]] = s
     return rows

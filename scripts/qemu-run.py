@@ -2,8 +2,11 @@
 """Boots a Romain image in QEMU (TCG), echoes its console and stops QEMU when the master is done.
 
 The master prints its end record (romain_records::END, read from its one definition by
-scripts/records.py) after its last run. Exit code: 0 when that line came, 1 on a time-out
-(QEMU is stopped either way), 2 when QEMU itself failed.
+scripts/records.py) after its last run, and romain_records::MASTER_FELL if it falls (a panic it
+could not contain). Only a whole line equal to one counts: the master escapes a program's line
+that would be one (">ROMAIN-END"), and text before it on a line is no record.
+Exit code: 0 when the end record came, 1 on a time-out (QEMU is stopped either way), 2 when QEMU
+itself failed, 3 when the master fell.
 
 usage: qemu-run.py --arch aarch64 --image IMAGE [--timeout S] [--log FILE]
        qemu-run.py --arch x86_64 --kernel KERNEL32 --initrd MASTER [--timeout S] [--log FILE]
@@ -19,6 +22,7 @@ import time
 import records
 
 END = records.END.encode()
+FELL = records.MASTER_FELL.encode()
 MEMORY = "2048"  # must match QEMU_MEMORY in cmake/qemu-arm-virt.cmake
 X86_CPU = ("Nehalem,-vme,+pdpe1gb,-xsave,-xsaveopt,-xsavec,-fsgsbase,-invpcid,"
            "+syscall,+lm,enforce")
@@ -32,6 +36,21 @@ def command(args):
                 "-cpu", "cortex-a57", *common, "-kernel", args.image]
     return ["qemu-system-x86_64", "-machine", "pc", "-cpu", X86_CPU, *common,
             "-kernel", args.kernel, "-initrd", args.initrd]
+
+
+def end_in(pending, chunk):
+    """The last record (END or FELL) that `chunk` completes a line equal to, if any (trailing
+    white space aside, as romain_records::parse reads them), and the unfinished line after it.
+    `pending`: the unfinished line before `chunk`; None when it is too long to be a record. Lines
+    end in \n only: a \r within a line does not start one."""
+    *lines, rest = chunk.split(b"\n")
+    for line in lines:
+        if pending is not None and (pending + line).rstrip() in (END, FELL):
+            return (pending + line).rstrip(), b""
+        pending = b""
+    if pending is None or len(pending) + len(rest) > 4096:
+        return None, None
+    return None, pending + rest
 
 
 def main():
@@ -65,8 +84,10 @@ def main():
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + args.timeout
+    # The console's unfinished line (lines end in \n only: a \r inside a line does not start
+    # one); None once it is too long to be a record.
     pending = b""
-    done = False
+    done = None
     out = sys.stdout.buffer
     while not done and time.monotonic() < deadline:
         if not sel.select(timeout=1.0):
@@ -82,13 +103,15 @@ def main():
         out.flush()
         if log:
             log.write(chunk)
-        pending = (pending + chunk)[-4096:]
-        done = END in pending
+        done, pending = end_in(pending, chunk)
     if proc.poll() is None:
         proc.kill()
     proc.wait()
     if log:
         log.close()
+    if done == FELL:
+        print(f"\nqemu-run: the master fell ({FELL.decode()}): stopped QEMU", file=sys.stderr)
+        return 3
     if done:
         return 0
     if time.monotonic() >= deadline:

@@ -16,3 +16,4 @@ def _constants():
 _C = _constants()
 SUMMARY = _C["SUMMARY"]
 END = _C["END"]
+MASTER_FELL = _C["MASTER_FELL"]

@@ -9,9 +9,17 @@
 //! - pc99: COM1, a 16550 at I/O ports 0x3f8–0x3ff (no rust-sel4 driver exists for it).
 //!
 //! Until [`init`] ran, bytes are dropped. The master's log, its summaries and the programs'
-//! agreed output all come through [`put_char`], which rust-sel4's panic printing uses too.
+//! agreed output all come through [`put_bytes`] (the master's: [`put_char`], which rust-sel4's
+//! panic printing uses too) and [`put_program_bytes`] (a program's, escaped by
+//! `romain_records::Escaper`).
+//!
+//! Every console line is one writer's: the master's text never continues a program's unfinished
+//! line, nor the other way round, each starts a line of its own (a newline comes first). So a
+//! master log line or record that was not preceded by the group's `end_line` still starts its
+//! line, and a program whose line the master so ended sees it ([`program_line_open`]) and escapes
+//! what it writes next as a line's start.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use crate::objects::{AllocError, Objects};
 
@@ -42,13 +50,62 @@ pub(crate) fn init(objects: &mut Objects, bootinfo: &sel4::BootInfo) -> Result<(
     Ok(())
 }
 
-/// Writes one byte to the console (dropped before [`init`]).
+/// Who wrote the console's unfinished line: [`NOBODY`] when the line is empty.
+static OPEN_LINE: AtomicU8 = AtomicU8::new(NOBODY);
+const NOBODY: u8 = 0;
+const MASTER: u8 = 1;
+const PROGRAM: u8 = 2;
+const COMPANION: u8 = 3;
+
+/// Writes one byte of the master's to the console (dropped before [`init`]).
 pub(crate) fn put_char(byte: u8) {
     put_bytes(&[byte]);
 }
 
-/// Writes bytes to the console, each line ending in CR LF (dropped before [`init`]).
+/// Writes the master's bytes to the console, each line ending in CR LF (dropped before
+/// [`init`]).
 pub(crate) fn put_bytes(bytes: &[u8]) {
+    put(MASTER, bytes);
+}
+
+/// Writes a program's bytes (escaped) to the console.
+pub(crate) fn put_program_bytes(bytes: &[u8]) {
+    put(PROGRAM, bytes);
+}
+
+/// Writes a companion's bytes (escaped like a program's, by its own escaper) to the console.
+pub(crate) fn put_companion_bytes(bytes: &[u8]) {
+    put(COMPANION, bytes);
+}
+
+/// Whether the console's last line is a program's, unfinished: what the program writes next
+/// continues it (otherwise it starts a line).
+pub(crate) fn program_line_open() -> bool {
+    OPEN_LINE.load(Ordering::Relaxed) == PROGRAM
+}
+
+/// The same for the companion's output.
+pub(crate) fn companion_line_open() -> bool {
+    OPEN_LINE.load(Ordering::Relaxed) == COMPANION
+}
+
+fn put(writer: u8, bytes: &[u8]) {
+    let Some(&last) = bytes.last() else {
+        return;
+    };
+    let open = OPEN_LINE.load(Ordering::Relaxed);
+    if open != NOBODY && open != writer {
+        // The other writer's line is unfinished: this one starts its own.
+        put_raw(b"\n");
+    }
+    put_raw(bytes);
+    OPEN_LINE.store(
+        if last == b'\n' { NOBODY } else { writer },
+        Ordering::Relaxed,
+    );
+}
+
+fn put_raw(bytes: &[u8]) {
     let device = DEVICE.load(Ordering::Acquire);
     if device != 0 {
         // Console output costs invocations per byte on x86_64 (COM1's I/O ports), not per event.

@@ -8,10 +8,13 @@
 //!    [`replica`]), drive it event by event until it ends ([`group`]), print its
 //!    `ROMAIN-SUMMARY` line and tear the group down, so that every run starts from nothing.
 //!
-//! What a replica does can end its group with an error status, never the master: the master
-//! only panics on its own bugs.
+//! What a replica does can end its group with an error status, never the master: a panic while
+//! a group runs ends that group only (`group::contain`), and the group's heap use is bounded
+//! (`heap`).
 #![no_std]
 #![no_main]
+// An exhausted heap panics (and so ends only the group that exhausted it), see `heap`.
+#![feature(alloc_error_handler)]
 
 extern crate alloc;
 
@@ -20,6 +23,7 @@ mod cae;
 mod console;
 mod count;
 mod group;
+mod heap;
 mod memory;
 mod objects;
 mod replica;
@@ -50,13 +54,16 @@ static LOGGER: Logger = LoggerBuilder::const_default()
 /// Printed after the last run: test harnesses stop QEMU when they see it.
 const END_MARKER: &str = romain_records::END;
 
-// Files a Linux program writes are kept here (see romain-linux).
-#[root_task(heap_size = 32 * 1024 * 1024)]
+// The heap (files a Linux program writes, the groups' state) is `heap`'s. The stack is larger
+// than rust-sel4's default of 64 KiB: unwinding code (landing pads, the guard's frame) takes more,
+// and an overflow of the root task's stack is not caught by anything.
+#[root_task(stack_size = 1 << 20)]
 fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
     let mut objects = Objects::new(bootinfo);
     // The console first: until then the master cannot say anything.
     let console = console::init(&mut objects, bootinfo);
     LOGGER.set().unwrap();
+    group::contain::install_hooks();
     let cores = bootinfo.inner().numNodes as usize;
     log::info!(
         "master up on {} ({} cores, {} programs embedded, {} kernel)",
@@ -124,6 +131,10 @@ fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
                         };
                         let summary = master.run(run, &options);
                         sel4_panicking_env::debug_println!("{summary}");
+                        // Test only (`make TEST_PANIC_ON=master`): a panic outside any group.
+                        if embedded::TEST_PANIC_ON == Some("master") {
+                            panic!("test switch TEST_PANIC_ON=master");
+                        }
                     }
                 }
             }

@@ -337,7 +337,9 @@ impl Objects {
 
     /// Destroys every object and capability of the current group.
     pub(crate) fn end_group(&mut self) -> Result<(), sel4::Error> {
-        for slot in self.first_to_go.drain(..) {
+        // Taken, not drained: its buffer goes too, so the master's heap is the same after every
+        // group whatever its size.
+        for slot in core::mem::take(&mut self.first_to_go) {
             CNODE
                 .cap()
                 .absolute_cptr(

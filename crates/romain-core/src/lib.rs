@@ -13,6 +13,7 @@
 //! - [`inject`]: fault injection specs (one bit flip in one replica).
 //! - [`summary`]: the `ROMAIN-SUMMARY {json}` result line.
 //! - [`watchdog`]: bounding how long replicas may lag at an event.
+//! - [`budget`]: bounding how many events and how long a whole run may take.
 //!
 //! Beside it: `romain-image` (ELF images laid out in pages), `romain-memory` (a replica's pages:
 //! tracking, checkpoints, repair), `romain-plan` (run plans and campaign draws).
@@ -21,6 +22,7 @@
 
 extern crate alloc;
 
+pub mod budget;
 pub mod event;
 pub mod fp;
 pub mod inject;

@@ -35,6 +35,11 @@ pub enum Status {
     BadPlan,
     /// Replicas did not reach an event in time and no majority could go on without them.
     Hang,
+    /// The personality failed performing a call (a panic, an overflow, its heap budget
+    /// exhausted): the group ends, the master and the plan go on.
+    PersonalityError,
+    /// The run used up its budget of events or time (a program that never ends).
+    OverBudget,
 }
 
 impl Status {
@@ -50,6 +55,8 @@ impl Status {
             Status::MasterError => "master-error",
             Status::BadPlan => "bad-plan",
             Status::Hang => "hang",
+            Status::PersonalityError => "personality-error",
+            Status::OverBudget => "over-budget",
         }
     }
 }

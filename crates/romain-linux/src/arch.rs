@@ -67,7 +67,7 @@ pub fn returned(regs: &RegisterFile, value: u64) -> RegisterFile {
     let mut out = regs.clone();
     let arch = regs.arch();
     let w = out.words_mut();
-    w[0] += trap_len(arch);
+    w[0] = w[0].wrapping_add(trap_len(arch));
     match arch {
         Arch::Aarch64 => w[A64_X0] = value,
         Arch::X86_64 => {

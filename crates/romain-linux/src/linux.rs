@@ -14,7 +14,7 @@ use romain_records::fnv::{START as FNV_START, continue_with as fnv};
 use syscalls::Errno;
 
 use crate::arch;
-use crate::context::{Ctx, MAX_IO};
+use crate::context::{Ctx, MAX_IO, iovecs, read_iovec_array};
 use crate::fs::FileSystem;
 use crate::rewrite::Sites;
 use crate::table::{self, Input, PATH_MAX};
@@ -70,14 +70,17 @@ pub struct Linux {
 }
 
 impl Linux {
+    /// The group's state; the files' own copies get the memory quota (`quota_mb`) as their
+    /// byte budget ([`FileSystem::set_budget`]).
     pub fn new(
         arch: Arch,
         sites: Sites,
-        fs: FileSystem,
+        mut fs: FileSystem,
         brk_base: u64,
         quota_mb: u64,
         dump: Option<String>,
     ) -> Self {
+        fs.set_budget(quota_mb.saturating_mul(1 << 20));
         Linux {
             arch,
             sites,
@@ -130,25 +133,31 @@ impl Personality for Linux {
         let mut hash = FNV_START;
         for input in inputs {
             match input {
-                Input::Bytes { addr, len } => hash_range(shell, k, addr, len, &mut hash, false),
+                Input::Bytes { addr, len } => {
+                    hash_range(shell, k, addr, len.min(MAX_IO), &mut hash, false);
+                }
                 Input::Fixed { addr, size } if addr != 0 => {
-                    hash_range(shell, k, addr, size, &mut hash, false)
+                    hash_range(shell, k, addr, size, &mut hash, false);
                 }
                 Input::Fixed { .. } => {}
-                Input::Str(addr) => hash_range(shell, k, addr, PATH_MAX as u64, &mut hash, true),
+                Input::Str(addr) => {
+                    hash_range(shell, k, addr, PATH_MAX as u64, &mut hash, true);
+                }
                 Input::Iov { addr, count } | Input::IovArray { addr, count } => {
-                    let count = count.min(1024) as usize;
-                    let mut iov = alloc::vec![0u8; 16 * count];
-                    if shell.read_memory(k, addr, &mut iov).is_err() {
-                        hash = fnv(hash, b"\xffbad");
+                    // The array and the buffers as the call takes them (`context::iovecs`):
+                    // at most MAX_IO bytes in all, up to the first buffer it cannot read.
+                    let parsed = read_iovec_array(shell, k, addr, count)
+                        .and_then(|raw| Ok((iovecs(&raw)?, raw)));
+                    let Ok((list, raw)) = parsed else {
+                        hash = fnv(hash, BAD);
                         continue;
-                    }
-                    hash = fnv(hash, &iov);
+                    };
+                    hash = fnv(hash, &raw);
                     if matches!(input, Input::Iov { .. }) {
-                        for e in iov.chunks_exact(16) {
-                            let base = u64::from_le_bytes(e[..8].try_into().expect("8"));
-                            let len = u64::from_le_bytes(e[8..].try_into().expect("8"));
-                            hash_range(shell, k, base, len, &mut hash, false);
+                        for (base, len) in list {
+                            if !hash_range(shell, k, base, len, &mut hash, false) {
+                                break;
+                            }
                         }
                     }
                 }
@@ -181,6 +190,11 @@ impl Personality for Linux {
         Ok(())
     }
 
+    fn call_name(&self, event: &Event) -> Option<&'static str> {
+        let call = self.syscall_of(event)?;
+        Some(table::name(self.arch, call.number).unwrap_or("an unknown call"))
+    }
+
     /// The master cannot read or write another thread's FP/SIMD registers (issue 15 brings
     /// them into the comparison).
     fn unrepaired(&self) -> Option<&'static str> {
@@ -193,10 +207,10 @@ impl Linux {
     /// summary's output; `DUMP=` prints one file's bytes as hex between markers.
     fn report_files<W: World>(&self, cx: &mut CallScope<'_, '_, W>) {
         let mut all = FNV_START;
-        for (name, bytes) in self.fs.written() {
-            let hash = fnv(FNV_START, bytes);
+        for (name, data) in self.fs.written() {
+            let hash = data.chunks(0, data.len()).fold(FNV_START, fnv);
             cx.shell.end_line();
-            let size = bytes.len();
+            let size = usize::try_from(data.len()).unwrap_or(usize::MAX);
             log::info!("{}", romain_records::FileLine { name, size, hash });
             all = fnv(fnv(all, name.as_bytes()), &hash.to_le_bytes());
             cx.summary.files_written += 1;
@@ -206,9 +220,13 @@ impl Linux {
             let name = self.fs.resolve(want);
             match self.fs.file(&name) {
                 Some(f) => {
-                    let bytes = f.data.bytes();
-                    log::info!("{}{name} {}", romain_records::DUMP_BEGIN, bytes.len());
-                    for line in bytes.chunks(64) {
+                    let data = &f.data;
+                    log::info!("{}{name} {}", romain_records::DUMP_BEGIN, data.len());
+                    // Lines of 64 bytes: the pieces (blocks) are whole lines but the last.
+                    let lines = data
+                        .chunks(0, data.len())
+                        .flat_map(|piece| piece.chunks(64));
+                    for line in lines {
                         let mut hex = heapless::String::<128>::new();
                         for b in line {
                             let _ = core::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
@@ -223,8 +241,13 @@ impl Linux {
     }
 }
 
-/// Hashes `len` bytes (at most [`MAX_IO`]) of replica `k` at `addr` into `hash`, a page at a
-/// time: the lengths are the program's, the master's heap is small. `until_nul`: a string.
+/// What a range the call cannot read hashes as (the call answers EFAULT for it).
+const BAD: &[u8] = b"\xffbad";
+
+/// Hashes `len` bytes of replica `k` at `addr` into `hash`, a page at a time (the lengths are
+/// the program's, the master's heap is small; callers cap them as the call does). A range the
+/// call cannot read (a bad page, a wrapping end) hashes as [`BAD`] alone, as the call reads none
+/// of it: `false` then. `until_nul`: a string, up to its NUL.
 fn hash_range<W: World>(
     shell: &mut W,
     k: usize,
@@ -232,23 +255,30 @@ fn hash_range<W: World>(
     len: u64,
     hash: &mut u64,
     until_nul: bool,
-) {
+) -> bool {
+    let Some(end) = addr.checked_add(len) else {
+        *hash = fnv(*hash, BAD);
+        return false;
+    };
     let mut buf = [0u8; 4096];
-    let (mut at, end) = (addr, addr.saturating_add(len.min(MAX_IO)));
+    let mut h = *hash;
+    let mut at = addr;
     while at < end {
         let n = (4096 - at % 4096).min(end - at) as usize;
-        if shell.read_memory(k, at, &mut buf[..n]).is_err() {
-            // A bad pointer: the call answers EFAULT; the hash still names it.
-            *hash = fnv(*hash, b"\xffbad");
-            return;
+        let chunk = &mut buf[..n];
+        if shell.read_memory(k, at, chunk).is_err() {
+            *hash = fnv(*hash, BAD);
+            return false;
         }
         let nul = until_nul
-            .then(|| buf[..n].iter().position(|&b| b == 0))
+            .then(|| chunk.iter().position(|&b| b == 0))
             .flatten();
-        *hash = fnv(*hash, &buf[..nul.map_or(n, |i| i + 1)]);
+        h = fnv(h, &chunk[..nul.map_or(n, |i| i + 1)]);
         if nul.is_some() {
-            return;
+            break;
         }
         at += n as u64;
     }
+    *hash = h;
+    true
 }

@@ -1,7 +1,9 @@
 //! System-call sites: every system-call instruction of the program's code becomes a trap of the
 //! same length when it is loaded, the same in every replica, so that no Linux call ever runs as
 //! an seL4 call (seL4 takes its own number from x7 on aarch64 and from rdx on x86_64, and its
-//! x86_64 `syscall` entry loses the user's stack pointer).
+//! x86_64 `syscall` entry loses the user's stack pointer). An x86_64 `syscall` with prefixes
+//! (longer than two bytes) becomes the trap and single-byte nops to its length: the call
+//! returns past the trap and runs the nops to the next instruction.
 
 use alloc::vec::Vec;
 
@@ -13,9 +15,14 @@ use crate::arch::{AARCH64_SVC0, AARCH64_TRAP, X86_64_TRAP};
 /// Where the loader put traps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sites {
-    /// Sorted addresses of the rewritten instructions.
-    addrs: Vec<u64>,
+    /// The rewritten instructions: address and length, sorted by address.
+    sites: Vec<(u64, u8)>,
 }
+
+/// The longest x86_64 instruction (a site is never longer).
+const MAX_LEN: u64 = 15;
+/// x86_64's one-byte nop.
+const NOP: u8 = 0x90;
 
 impl Sites {
     /// Finds the system-call instructions of one executable segment's bytes at `vaddr`, and adds
@@ -24,37 +31,52 @@ impl Sites {
     pub fn scan(&mut self, arch: Arch, vaddr: u64, code: &[u8]) {
         match arch {
             Arch::Aarch64 => {
-                let skip = (vaddr.next_multiple_of(4) - vaddr) as usize;
-                for (i, word) in code.get(skip..).unwrap_or(&[]).chunks_exact(4).enumerate() {
-                    if u32::from_le_bytes(word.try_into().expect("4 bytes")) == AARCH64_SVC0 {
-                        self.addrs.push(vaddr + (skip + 4 * i) as u64);
+                // Aligned words only; none past the end of the address space.
+                let Some(aligned) = vaddr.checked_next_multiple_of(4) else {
+                    return;
+                };
+                let skip = (aligned - vaddr) as usize;
+                let words = code.get(skip..).unwrap_or(&[]).chunks_exact(4);
+                for (at, word) in (aligned..=u64::MAX).step_by(4).zip(words) {
+                    if let &[a, b, c, d] = word
+                        && u32::from_le_bytes([a, b, c, d]) == AARCH64_SVC0
+                    {
+                        self.sites.push((at, 4));
                     }
                 }
             }
             Arch::X86_64 => {
+                // The decoder's instruction pointer wraps past the end of the address space: a
+                // site must lie whole within the segment as loaded, without wrapping.
+                let end = u128::from(vaddr) + code.len() as u128;
                 let mut decoder = Decoder::with_ip(64, code, vaddr, DecoderOptions::NONE);
                 for insn in &mut decoder {
-                    if insn.code() == Code::Syscall {
-                        self.addrs.push(insn.ip());
+                    let ip = insn.ip();
+                    if insn.code() == Code::Syscall
+                        && ip >= vaddr
+                        && u128::from(ip) + insn.len() as u128 <= end
+                        && let Ok(len) = u8::try_from(insn.len())
+                    {
+                        self.sites.push((ip, len));
                     }
                 }
             }
         }
-        self.addrs.sort_unstable();
-        self.addrs.dedup();
+        self.sites.sort_unstable();
+        self.sites.dedup_by_key(|s| s.0);
     }
 
     pub fn len(&self) -> usize {
-        self.addrs.len()
+        self.sites.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.addrs.is_empty()
+        self.sites.is_empty()
     }
 
     /// Whether a trap at `pc` is one the loader placed.
     pub fn contains(&self, pc: u64) -> bool {
-        self.addrs.binary_search(&pc).is_ok()
+        self.sites.binary_search_by_key(&pc, |s| s.0).is_ok()
     }
 
     /// Rewrites the sites within one page of the program, loaded at `page` (`bytes` is the
@@ -64,15 +86,21 @@ impl Sites {
             Arch::Aarch64 => &AARCH64_TRAP.to_le_bytes(),
             Arch::X86_64 => &X86_64_TRAP,
         };
-        let end = page + bytes.len() as u64;
+        // In 128 bits: a page at the end of the address space has its end at 2^64.
+        let page = u128::from(page);
+        let end = page + bytes.len() as u128;
+        // No site before this one reaches the page (none is longer than MAX_LEN).
         let first = self
-            .addrs
-            .partition_point(|&a| a + (trap.len() as u64) <= page);
-        for &site in self.addrs[first..].iter().take_while(|&&a| a < end) {
-            for (i, &b) in trap.iter().enumerate() {
-                let at = site + i as u64;
-                if (page..end).contains(&at) {
-                    bytes[(at - page) as usize] = b;
+            .sites
+            .partition_point(|&(a, _)| u128::from(a) + u128::from(MAX_LEN) <= page);
+        let sites = self.sites.get(first..).unwrap_or(&[]);
+        for &(site, len) in sites.iter().take_while(|&&(a, _)| u128::from(a) < end) {
+            for i in 0..usize::from(len) {
+                let at = u128::from(site) + i as u128;
+                if (page..end).contains(&at)
+                    && let Some(byte) = bytes.get_mut((at - page) as usize)
+                {
+                    *byte = trap.get(i).copied().unwrap_or(NOP);
                 }
             }
         }

@@ -47,25 +47,64 @@ pub fn platform(arch: Arch) -> &'static str {
     }
 }
 
+/// The initial stack would not fit: larger than a quarter of the stack (as Linux limits argv
+/// and envp, E2BIG) or than the memory below `top`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooBig;
+
+/// Most bytes the initial stack may take: a quarter of the stack, as Linux allows argv and envp.
+pub const MAX_INITIAL: u64 = crate::linux::STACK_SIZE / 4;
+
 /// The stack's contents below `top`: the stack pointer the program starts with and the bytes
-/// from there up to `top`.
+/// from there up to `top`. Never panics: if the stack would not fit ([`try_build`]'s error), an
+/// empty stack at `top` (the program then faults at its first read of argc).
 pub fn build(top: u64, start: &Start<'_>) -> (u64, Vec<u8>) {
-    // Strings and AT_RANDOM, from the top down.
-    let mut strings: Vec<u8> = Vec::new();
-    let mut place = |bytes: &[u8], nul: bool| -> u64 {
-        let mut b = Vec::from(bytes);
-        if nul {
-            b.push(0);
-        }
-        b.extend_from_slice(&strings);
-        strings = b;
-        top - strings.len() as u64
+    try_build(top, start).unwrap_or_else(|TooBig| {
+        log::error!("the initial stack (argv, envp) does not fit below {top:#x}");
+        (top, Vec::new())
+    })
+}
+
+/// Bytes the initial stack takes at most (strings, words, alignment), or `None` past `u64`.
+fn size(start: &Start<'_>) -> Option<u64> {
+    let strings = |list: &[&str]| {
+        list.iter()
+            .try_fold(0u64, |n, s| n.checked_add(s.len() as u64)?.checked_add(1))
+    };
+    let execfn = start.argv.first().map_or(0, |s| s.len() as u64) + 1;
+    let platform = platform(start.arch).len() as u64 + 1;
+    let text = strings(start.argv)?
+        .checked_add(strings(start.envp)?)?
+        .checked_add(execfn + platform + 16)?;
+    // argc, argv and envp with their NULLs, at most 17 auxv pairs; 15 bytes of alignment.
+    let words = (start.argv.len() as u64)
+        .checked_add(start.envp.len() as u64)?
+        .checked_add(3 + 2 * 17)?
+        .checked_mul(8)?;
+    text.checked_add(words)?.checked_add(15)
+}
+
+/// [`build`], or [`TooBig`].
+pub fn try_build<'a>(top: u64, start: &'a Start<'a>) -> Result<(u64, Vec<u8>), TooBig> {
+    match size(start) {
+        Some(n) if n <= MAX_INITIAL && n <= top => {}
+        _ => return Err(TooBig),
+    }
+    // Every subtraction from `top` below takes at most `size` bytes in all.
+    // Strings and AT_RANDOM, from the top down: `pieces` in the order they are placed (the
+    // first one highest), `used` the bytes below `top` so far.
+    let mut pieces: Vec<(&[u8], bool)> = Vec::new();
+    let mut used: u64 = 0;
+    let mut place = |bytes: &'a [u8], nul: bool| -> u64 {
+        pieces.push((bytes, nul));
+        used += bytes.len() as u64 + u64::from(nul);
+        top - used
     };
     let execfn = place(start.argv.first().unwrap_or(&"").as_bytes(), true);
     let platform = place(platform(start.arch).as_bytes(), true);
     let random = place(&start.random, false);
     // The strings of a list, placed last to first so that they lie in order in memory.
-    let mut place_all = |list: &[&str]| {
+    let mut place_all = |list: &'a [&'a str]| {
         let mut at: Vec<u64> = list
             .iter()
             .rev()
@@ -107,7 +146,14 @@ pub fn build(top: u64, start: &Start<'_>) -> (u64, Vec<u8>) {
     for (key, value) in aux {
         words.extend([key as u64, value]);
     }
-    let strings_at = top - strings.len() as u64;
+    let mut strings: Vec<u8> = Vec::with_capacity(used as usize);
+    for (piece, nul) in pieces.iter().rev() {
+        strings.extend_from_slice(piece);
+        if *nul {
+            strings.push(0);
+        }
+    }
+    let strings_at = top - used;
     // The stack pointer is 16-byte aligned at argc.
     let sp = (strings_at - 8 * words.len() as u64) & !15;
     let mut bytes = Vec::with_capacity((top - sp) as usize);
@@ -116,5 +162,5 @@ pub fn build(top: u64, start: &Start<'_>) -> (u64, Vec<u8>) {
     }
     bytes.resize((strings_at - sp) as usize, 0);
     bytes.extend_from_slice(&strings);
-    (sp, bytes)
+    Ok((sp, bytes))
 }

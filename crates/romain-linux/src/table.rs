@@ -61,6 +61,8 @@ linux_calls! {
     Unlink       [unlink, -]                  (name: str)                             => path::unlink(linux, cx, path::AT_FDCWD, name);
     Renameat     [renameat, renameat]         (olddir, from: str, newdir, to: str)    => path::rename(linux, cx, from, to);
     Rename       [rename, -]                  (from: str, to: str)                    => path::rename(linux, cx, from, to);
+    Ftruncate    [ftruncate, ftruncate]       (fd, length)                            => io::ftruncate(linux, fd, length);
+    Truncate     [truncate, truncate]         (name: str, length)                     => path::truncate(linux, cx, name, length);
     // Memory (calls/memory.rs).
     Brk          [brk, brk]                   (addr)                                  => Outcome::Return(memory::brk(linux, cx, addr));
     Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, addr, len, flags, fd, offset);

@@ -104,3 +104,43 @@ fn the_initial_stack_has_argc_argv_envp_and_auxv() {
     assert_eq!(&bytes[r..r + 16], &[7; 16]);
     assert!(aux.contains_key(&26), "AT_HWCAP2 on aarch64");
 }
+
+#[test]
+fn a_syscall_that_would_wrap_past_the_end_of_the_address_space_is_no_site() {
+    // Found by tests/image_fuzz.rs: push rax at u64::MAX, then `syscall` at the wrapped
+    // address 0 was taken as a site outside the segment.
+    let mut sites = Sites::default();
+    sites.scan(Arch::X86_64, u64::MAX, &[0x50, 0x0f, 0x05]);
+    assert!(sites.is_empty());
+    sites.scan(Arch::X86_64, u64::MAX - 1, &[0x0f, 0x05]);
+    assert!(
+        sites.contains(u64::MAX - 1),
+        "the last two bytes of the address space"
+    );
+    let mut page = [0x0f, 0x05];
+    sites.patch(Arch::X86_64, u64::MAX - 1, &mut page);
+    assert_eq!(page, [0x0f, 0x0b]);
+    // aarch64: an unaligned segment at the very end has no aligned word.
+    let mut a64 = Sites::default();
+    a64.scan(Arch::Aarch64, u64::MAX - 2, &[0; 16]);
+    a64.scan(Arch::Aarch64, u64::MAX - 3, &0xd400_0001u32.to_le_bytes());
+    assert_eq!(a64.len(), 1);
+    assert!(a64.contains(u64::MAX - 3));
+}
+
+#[test]
+fn a_prefixed_syscall_becomes_the_trap_and_nops_to_its_length() {
+    // Found by tests/image_fuzz.rs: `ds syscall` (3e 0f 05) is one 3-byte instruction; the
+    // trap replaced its first two bytes and the call returned into its last one.
+    let code = [0x3e, 0x0f, 0x05, 0xc3];
+    let mut sites = Sites::default();
+    sites.scan(Arch::X86_64, 0x1000, &code);
+    assert_eq!(sites.len(), 1);
+    assert!(sites.contains(0x1000));
+    let mut page = code;
+    sites.patch(Arch::X86_64, 0x1000, &mut page);
+    // ud2 where the instruction starts (the pc of the trap), a nop to its end, then `ret`:
+    // the call returns at 0x1002 (past the trap) and runs on to 0x1003.
+    assert_eq!(page, [0x0f, 0x0b, 0x90, 0xc3]);
+    assert_eq!(romain_linux::arch::trap_len(Arch::X86_64), 2);
+}

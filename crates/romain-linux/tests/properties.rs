@@ -5,8 +5,16 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 
+/// Cases: `PROPTEST_CASES`, else 300.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
     #[test]
     fn any_call_with_any_arguments_answers(
         x86 in any::<bool>(),

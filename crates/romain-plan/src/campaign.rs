@@ -438,7 +438,8 @@ pub fn classify(golden: &Golden, run: &Observed) -> Outcome {
             }
         }
         Status::Mismatch => Outcome::Detected,
-        Status::Hang => Outcome::HangDetected,
+        // A run that never ends, caught by the silence bound or the run's budget.
+        Status::Hang | Status::OverBudget => Outcome::HangDetected,
         Status::AppFault | Status::OutOfMemory => Outcome::AppCrashDetected,
         _ => Outcome::MasterFailure,
     }
@@ -608,10 +609,12 @@ mod tests {
         let cases = [
             (Status::Mismatch, Outcome::Detected),
             (Status::Hang, Outcome::HangDetected),
+            (Status::OverBudget, Outcome::HangDetected),
             (Status::AppFault, Outcome::AppCrashDetected),
             (Status::OutOfMemory, Outcome::AppCrashDetected),
             (Status::MasterError, Outcome::MasterFailure),
             (Status::ProtocolError, Outcome::MasterFailure),
+            (Status::PersonalityError, Outcome::MasterFailure),
         ];
         for (status, outcome) in cases {
             assert_eq!(classify(&GOLDEN, &observed(status)), outcome);

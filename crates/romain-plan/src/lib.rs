@@ -4,6 +4,10 @@
 //! (1 replica), `dmr` (2), `tmr` (3) or a replica count `1`..=[`MAX_REPLICAS`], ARGs the
 //! program's arguments (see `romain_abi::Call::Args`) and INJECTION a fault to inject in that run
 //! (see [`romain_core::inject`]). Example: `tmr:hello,dmr:fft+4+4096+-i@reg:1:2:x3:5`.
+//!
+//! A run's budget follows its mode: `tmr/events=100000:APP`, `dmr/ms=5000:APP`, or both
+//! (`tmr/events=1000/ms=500:APP`): the group ends `over-budget` when it has decided that many
+//! events or run that long (guest time). Unset parts take the image's defaults ([`Budget`]).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
@@ -58,6 +62,42 @@ pub struct Run<'a> {
     pub args: &'a str,
     pub mode: Mode,
     pub inject: Option<&'a str>,
+    /// What the plan sets of the run's budget.
+    pub budget: Budget,
+}
+
+/// A run's budget as the plan sets it (`None`: the image's default; 0: unbounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Budget {
+    /// Most events the group may decide.
+    pub events: Option<u64>,
+    /// Most milliseconds the group may run.
+    pub ms: Option<u64>,
+}
+
+impl Budget {
+    /// `events=N` and `ms=N` parts, each after a `/`.
+    fn parse(parts: &str) -> Option<Budget> {
+        let mut budget = Budget::default();
+        for part in parts.split('/') {
+            let (key, value) = part.trim().split_once('=')?;
+            let value = Some(value.trim().parse().ok()?);
+            match key.trim() {
+                "events" if budget.events.is_none() => budget.events = value,
+                "ms" if budget.ms.is_none() => budget.ms = value,
+                _ => return None,
+            }
+        }
+        Some(budget)
+    }
+
+    /// This budget, with `defaults` where it sets nothing.
+    pub fn or(self, defaults: Budget) -> Budget {
+        Budget {
+            events: self.events.or(defaults.events),
+            ms: self.ms.or(defaults.ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +106,7 @@ pub enum PlanError<'a> {
     TooManyRuns,
     BadMode(&'a str),
     MissingApp(&'a str),
+    BadBudget(&'a str),
 }
 
 impl fmt::Display for PlanError<'_> {
@@ -78,6 +119,10 @@ impl fmt::Display for PlanError<'_> {
                 "bad mode {m:?}: use none, dmr, tmr or a replica count 1..={MAX_REPLICAS}"
             ),
             PlanError::MissingApp(r) => write!(f, "run {r:?} names no program: use MODE:APP"),
+            PlanError::BadBudget(b) => write!(
+                f,
+                "bad budget {b:?}: use MODE/events=N:APP, MODE/ms=N:APP or both"
+            ),
         }
     }
 }
@@ -91,6 +136,13 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>>, PlanError<'_>> {
             None => (item, None),
         };
         let (mode, app) = run.split_once(':').ok_or(PlanError::MissingApp(item))?;
+        let (mode, budget) = match mode.split_once('/') {
+            Some((mode, parts)) => (
+                mode,
+                Budget::parse(parts).ok_or(PlanError::BadBudget(parts))?,
+            ),
+            None => (mode, Budget::default()),
+        };
         let (app, args) = app.trim().split_once('+').unwrap_or((app.trim(), ""));
         if app.is_empty() {
             return Err(PlanError::MissingApp(item));
@@ -100,6 +152,7 @@ pub fn parse(plan: &str) -> Result<Vec<Run<'_>>, PlanError<'_>> {
             args,
             mode: Mode::parse(mode.trim())?,
             inject,
+            budget,
         };
         if runs.len() == MAX_RUNS {
             return Err(PlanError::TooManyRuns);
@@ -124,6 +177,7 @@ mod tests {
             args: "",
             mode: Mode::TMR,
             inject: None,
+            budget: Budget::default(),
         };
         assert_eq!(runs[0], tmr);
         let dmr = Run {
@@ -131,10 +185,59 @@ mod tests {
             args: "4+4096+-i",
             mode: Mode::DMR,
             inject: Some("reg:1:2:x3:4"),
+            budget: Budget::default(),
         };
         assert_eq!(runs[1], dmr);
         assert_eq!(runs[2].mode.name(), "none");
         assert_eq!(runs[3].mode.replicas, 5);
+    }
+
+    #[test]
+    fn a_run_may_set_its_budget() {
+        let runs = parse("tmr/events=1000:loop+x,dmr/ms=50/events=7:b,none/ms=0:c").unwrap();
+        assert_eq!(
+            (runs[0].mode, runs[0].app, runs[0].args),
+            (Mode::TMR, "loop", "x")
+        );
+        assert_eq!(
+            runs[0].budget,
+            Budget {
+                events: Some(1000),
+                ms: None
+            }
+        );
+        assert_eq!(
+            runs[1].budget,
+            Budget {
+                events: Some(7),
+                ms: Some(50)
+            }
+        );
+        let defaults = Budget {
+            events: Some(5),
+            ms: Some(9),
+        };
+        assert_eq!(
+            runs[2].budget.or(defaults),
+            Budget {
+                events: Some(5),
+                ms: Some(0)
+            }
+        );
+        for bad in [
+            "tmr/:a",
+            "tmr/events:a",
+            "tmr/events=x:a",
+            "tmr/events=-1:a",
+            "tmr/cycles=5:a",
+            "tmr/events=1/events=2:a",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(PlanError::BadBudget(_))),
+                "{bad}: {:?}",
+                parse(bad)
+            );
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use romain_abi::CallError;
+use romain_core::budget::{Budget, Spent};
 use romain_core::event::{Event, EventKind, Words};
 use romain_core::inject::Injection;
 use romain_core::regs::RegisterFile;
@@ -93,6 +94,9 @@ pub struct Group<P> {
     /// When a delayed injection is due.
     inject_at: Option<u64>,
     attempts: u64,
+    /// The run's budget, and when the group started.
+    budget: Budget,
+    start: u64,
 }
 
 impl<P: Personality> Group<P> {
@@ -123,17 +127,29 @@ impl<P: Personality> Group<P> {
             inject_at: injection.and_then(|i| i.delay).map(|d| start + d),
             injection,
             attempts: 0,
+            budget: Budget::default(),
+            start,
             personality,
             config,
         }
     }
 
+    /// The group with a budget for the run (none by default).
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// When the master must look again even if no message comes.
     pub fn deadline(&self) -> Option<u64> {
-        match (self.watchdog.deadline(), self.inject_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.watchdog.deadline(),
+            self.inject_at,
+            self.budget.deadline(self.start),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Whether replica `k` waits at the current point.
@@ -152,6 +168,9 @@ impl<P: Personality> Group<P> {
             Input::Arrival { replica, event } => self.on_arrival(replica, event, shell, summary),
             Input::Tick => {
                 let now = shell.now();
+                if let Some(spent) = self.budget.at(self.start, now) {
+                    return Err(over_budget(spent, shell));
+                }
                 if self.inject_at.is_some_and(|at| now >= at) {
                     self.inject_now(shell)?;
                 } else if let Some(expiry) = self.watchdog.expired(now) {
@@ -272,6 +291,13 @@ impl<P: Personality> Group<P> {
             .cloned()
             .collect();
         let refs: heapless::Vec<&Event, MAX_REPLICAS> = events.iter().collect();
+        if let Some(spent) = self
+            .budget
+            .before_event(summary.events + 1)
+            .or_else(|| self.budget.at(self.start, shell.now()))
+        {
+            return Err(over_budget(spent, shell));
+        }
         summary.events += 1;
         let point = summary.events;
         summary.compared_words += events
@@ -592,4 +618,10 @@ fn scope_name(scope: Scope, tracking: Tracking) -> &'static str {
         (_, Tracking::Writes) => "all pages: outvoted before",
         _ => "all pages",
     }
+}
+
+/// The run's budget is spent: the group ends, the plan goes on.
+fn over_budget<S: Shell>(spent: Spent, shell: &mut S) -> Stop {
+    shell.end_line();
+    Stop(Status::OverBudget, alloc::format!("{spent}"))
 }

@@ -54,6 +54,12 @@ pub trait Personality {
 
     fn perform<W: World>(&mut self, event: &Event, calls: CallScope<'_, '_, W>) -> Action;
 
+    /// The name of the call `event` makes, if it is one of this ABI's: what a failure of the
+    /// personality while performing it is reported as.
+    fn call_name(&self, _event: &Event) -> Option<&'static str> {
+        None
+    }
+
     /// What a repair cannot restore for this ABI, for the repair's log line.
     fn unrepaired(&self) -> Option<&'static str> {
         None

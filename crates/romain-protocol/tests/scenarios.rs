@@ -4,11 +4,13 @@ mod common;
 
 use common::*;
 use romain_abi::{Call, CallError, region};
+use romain_core::budget::Budget;
 use romain_core::event::EventKind;
 use romain_core::inject::{Injection, Target};
 use romain_core::summary::Status;
 use romain_memory::{Scope, Tracking};
-use romain_protocol::{Flow, Injected, Input, RESULT_ATTEMPTS};
+use romain_protocol::native::Native;
+use romain_protocol::{Flow, Group, Injected, Input, RESULT_ATTEMPTS};
 
 const X5: usize = 3 + 5;
 
@@ -220,6 +222,59 @@ fn silence_bound_ends_the_group() {
         "{}",
         err.1
     );
+}
+
+#[test]
+fn a_run_that_spends_its_event_budget_ends_over_budget_before_the_next_call() {
+    let mut rig = Rig::new(3, Tracking::Writes);
+    let entry = rig.kernel.replicas[0].registers();
+    rig.group = Group::new(
+        config(3, Tracking::Writes, false),
+        Native::new("", 1),
+        entry,
+        0,
+        None,
+    )
+    .with_budget(Budget {
+        events: 2,
+        ..Budget::default()
+    });
+    for _ in 0..2 {
+        rig.all(YIELD, &[]).unwrap();
+        rig.run(4);
+    }
+    assert_eq!(rig.summary.events, 2);
+    // Every replica at the third call (the silence bound was reset at every event).
+    let err = rig.all(YIELD, &[]).unwrap_err();
+    assert_eq!(err.0, Status::OverBudget);
+    assert!(err.1.contains("budget of 2 events"), "{}", err.1);
+    assert_eq!(rig.summary.events, 2, "the third call is not performed");
+}
+
+#[test]
+fn a_run_that_spends_its_time_budget_ends_over_budget_on_the_timer() {
+    let mut rig = Rig::new(2, Tracking::Checkpoints);
+    let entry = rig.kernel.replicas[0].registers();
+    let budget = Budget {
+        ticks: SILENCE / 2,
+        ms: 7,
+        ..Budget::default()
+    };
+    rig.group = Group::new(
+        config(2, Tracking::Checkpoints, false),
+        Native::new("", 1),
+        entry,
+        0,
+        None,
+    )
+    .with_budget(budget);
+    // The budget's end comes before the silence bound's: the timer is set for it.
+    assert_eq!(rig.group.deadline(), Some(SILENCE / 2 + 1));
+    rig.all(YIELD, &[]).unwrap();
+    rig.kernel.now = SILENCE / 2 + 1;
+    let err = rig.step(Input::Tick).unwrap_err();
+    assert_eq!(err.0, Status::OverBudget);
+    assert!(err.1.contains("budget of 7 ms"), "{}", err.1);
 }
 
 fn companion_rig() -> Rig {

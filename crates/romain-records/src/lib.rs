@@ -6,17 +6,34 @@
 //! - `ROMAIN-GOLDEN {json}`, `ROMAIN-EXPERIMENT {json}`: campaign mode ([`GOLDEN`],
 //!   [`EXPERIMENT`]; written by `romain_plan::campaign`, read as [`host::Experiment`]).
 //! - `ROMAIN-DUMP-BEGIN name len`, `ROMAIN-DUMP hex`, `ROMAIN-DUMP-END name`: a file's bytes.
-//! - `file NAME: N bytes, fnv1a64 H`: a file the Linux program wrote (in the master's log).
+//! - `file "NAME": N bytes, fnv1a64 H`: a file the Linux program wrote (in the master's log; the
+//!   name a JSON string, [`FileLine`]).
 //! - `ROMAIN-END`: the master is done; the QEMU runner stops there.
+//!
+//! A record, and a master log line (`[romain LEVEL] text`, [`LOG`]), is only ever a whole line
+//! that starts with its prefix. The programs' output shares the console: [`escape`] quotes a
+//! program's line that would start like one (`>` in front, undone by [`unescape`]), so no
+//! program can print a line the host takes for the master's.
 //!
 //! [`fnv`] is the FNV-1a every side uses where hashes must agree bit for bit (output, files,
 //! inputs compared between replicas, the host's golden values).
 #![cfg_attr(not(feature = "host"), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod escape;
 pub mod fnv;
 #[cfg(feature = "host")]
 pub mod host;
+
+pub use escape::{Escaper, unescape, unescape_bytes};
+
+/// The start of every record line (each prefix below starts with it).
+pub const RECORD: &str = "ROMAIN-";
+/// The start of every master log line: `[romain LEVEL] text`.
+pub const LOG: &str = "[romain ";
+/// The line starts reserved to the master: a program's line that starts with zero or more `>`
+/// and one of them is printed with one more `>` ([`Escaper`]).
+pub const RESERVED: [&str; 2] = [RECORD, LOG];
 
 /// Prefix of a run's summary line.
 pub const SUMMARY: &str = "ROMAIN-SUMMARY ";
@@ -34,6 +51,9 @@ pub const DUMP_END: &str = "ROMAIN-DUMP-END ";
 pub const END: &str = "ROMAIN-END";
 /// The master's first log line: what comes before it is the boot loader's and the kernel's.
 pub const MASTER_UP: &str = "[romain INFO] master up";
+/// The master's line when it falls (a panic it could not contain): the QEMU runner stops at
+/// once and fails.
+pub const MASTER_FELL: &str = "ROMAIN-MASTER-FELL";
 /// Start of the master's log line for a file a Linux program wrote (after the log prefix).
 pub const FILE: &str = "file ";
 
@@ -49,7 +69,8 @@ pub enum Record<'a> {
     End,
 }
 
-/// The record a console line is, if any (the JSON or the rest of the line, unparsed).
+/// The record a console line is, if any (the JSON or the rest of the line, unparsed). Only a
+/// whole line that starts with a record's prefix is one.
 pub fn parse(line: &str) -> Option<Record<'_>> {
     let line = line.trim_end();
     // Every prefix ends in a space (END is a whole line), so none is another's prefix.
@@ -72,8 +93,14 @@ pub fn parse(line: &str) -> Option<Record<'_>> {
     }
 }
 
-/// The log text of a written file's line: `file NAME: N bytes, fnv1a64 H` (displayed whole,
-/// without allocating).
+/// The level and the text of a master log line (`[romain LEVEL] text`), if `line` is one.
+pub fn log_line(line: &str) -> Option<(&str, &str)> {
+    line.strip_prefix(LOG)?.split_once("] ")
+}
+
+/// The log text of a written file's line: `file "NAME": N bytes, fnv1a64 H`, the name a JSON
+/// string ([`JsonStr`]: whatever the program named it, the line is one line and reads back
+/// exactly, `host::WrittenFile`), displayed whole without allocating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileLine<'a> {
     pub name: &'a str,
@@ -84,12 +111,15 @@ pub struct FileLine<'a> {
 impl core::fmt::Display for FileLine<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let FileLine { name, size, hash } = self;
+        let name = JsonStr(name);
         write!(f, "{FILE}{name}: {size} bytes, fnv1a64 {hash:016x}")
     }
 }
 
-/// A JSON string literal: the master writes its records' strings (program names, errors) with
-/// it, escaped, without allocating.
+/// A JSON string literal: the master writes its records' strings (program names, errors, file
+/// names) with it, escaped, without allocating. Every control character (C0, DEL, C1) and the
+/// Unicode line and paragraph separators are `\uXXXX`, so that the string stays on one line for
+/// any reader's idea of a line end.
 pub struct JsonStr<'s>(pub &'s str);
 
 impl core::fmt::Display for JsonStr<'_> {
@@ -100,7 +130,9 @@ impl core::fmt::Display for JsonStr<'_> {
             match c {
                 '"' => f.write_str("\\\"")?,
                 '\\' => f.write_str("\\\\")?,
-                c if (c as u32) < 0x20 => write!(f, "\\u{:04x}", c as u32)?,
+                c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => {
+                    write!(f, "\\u{:04x}", c as u32)?
+                }
                 c => f.write_char(c)?,
             }
         }
@@ -161,7 +193,34 @@ mod tests {
         };
         assert_eq!(
             format!("{line}"),
-            "file /out.txt: 12 bytes, fnv1a64 00000000000000ab"
+            "file \"/out.txt\": 12 bytes, fnv1a64 00000000000000ab"
         );
+        // Whatever the program named its file, the line is one line.
+        let line = FileLine {
+            name: "/a\n[romain INFO] \"x\\\r\u{7f}\u{85}\u{2028}é",
+            size: 1,
+            hash: 0,
+        };
+        assert_eq!(
+            format!("{line}"),
+            "file \"/a\\u000a[romain INFO] \\\"x\\\\\\u000d\\u007f\\u0085\\u2028é\": 1 bytes, \
+             fnv1a64 0000000000000000"
+        );
+    }
+
+    #[test]
+    fn every_record_and_log_line_starts_with_a_reserved_prefix() {
+        for p in [SUMMARY, GOLDEN, EXPERIMENT, DUMP_BEGIN, DUMP, DUMP_END, END] {
+            assert!(p.starts_with(RECORD), "{p}");
+            assert!(parse(&format!(">{p}x")).is_none());
+        }
+        assert!(MASTER_UP.starts_with(LOG));
+        assert_eq!(log_line(MASTER_UP), Some(("INFO", "master up")));
+        assert_eq!(
+            log_line("[romain WARN] file \"x\": 1"),
+            Some(("WARN", "file \"x\": 1"))
+        );
+        assert_eq!(log_line(">[romain INFO] master up"), None);
+        assert_eq!(log_line("romain INFO] x"), None);
     }
 }

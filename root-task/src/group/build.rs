@@ -310,7 +310,12 @@ fn start_linux(
         entry: layout.entry,
         random,
     };
-    let (sp, bytes) = stack::build(linux::STACK_TOP, &start);
+    let (sp, bytes) = stack::try_build(linux::STACK_TOP, &start).map_err(|_| {
+        Stop(
+            Status::BadPlan,
+            "the program's arguments do not fit its initial stack".into(),
+        )
+    })?;
     for r in replicas {
         r.space
             .borrow_mut()
@@ -345,14 +350,21 @@ fn start_linux(
         sites.len()
     );
     let files = FileSystem::new(crate::embedded::FILES, &invocation);
-    Ok(Linux::new(
+    let mut linux = Linux::new(
         ARCH,
         sites,
         files,
         heap_base,
         crate::embedded::QUOTA_MB,
         crate::embedded::DUMP.map(alloc::string::String::from),
-    ))
+    );
+    // The files' bytes live on the master's heap: they get a budget well inside the group's
+    // ceiling, so that a program filling its files gets ENOSPC while the rest of the group's
+    // state still has room.
+    let heap_room = (crate::heap::SIZE - crate::heap::RESERVE) as u64;
+    let budget = linux.fs.budget().min(heap_room * 3 / 4);
+    linux.fs.set_budget(budget);
+    Ok(linux)
 }
 
 /// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view.

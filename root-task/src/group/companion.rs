@@ -41,7 +41,7 @@ pub(super) fn serve(
             let mut buf = [0; romain_abi::WRITE_CHUNK];
             match romain_core::proxy::decode_write(&words, &mut buf) {
                 Ok(bytes) => {
-                    crate::console::put_bytes(bytes);
+                    m.console.print_companion(bytes);
                     reply_to_caller(&[bytes.len() as u64]);
                 }
                 Err(err) => reply_to_caller(&[err.as_result_word()]),

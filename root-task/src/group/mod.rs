@@ -11,6 +11,7 @@
 //! - [`wake`]: what woke the master, translated into the core's inputs;
 //! - [`machine`]: the core's effects, as seL4 invocations;
 //! - [`companion`]: the companion component's calls, served at once and never compared;
+//! - [`contain`]: a panic while the group runs ends the group, not the master;
 //! - [`fp`]: the replicas as FP/SIMD capture sees them (`romain_protocol::capture` decides);
 //! - [`inject`]: applying a fault injection (the core decides when);
 //! - [`access`]: reading and patching replica memory;
@@ -19,6 +20,7 @@
 mod access;
 mod build;
 mod companion;
+pub(crate) mod contain;
 mod fp;
 mod inject;
 mod machine;
@@ -119,27 +121,31 @@ pub(crate) fn run(
     let mut companion = None;
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
-    let result = build::build(
-        &mut ctx,
-        run,
-        apps,
-        options,
-        &mut replicas,
-        &mut companion,
-        &mut summary,
-    )
-    .and_then(|built| {
-        start_and_drive(
+    let ceiling = crate::heap::ceiling_for_group();
+    let result = contain::guarded(|| {
+        build::build(
             &mut ctx,
             run,
+            apps,
             options,
-            built,
-            &replicas,
-            companion.as_ref(),
-            &mut console,
+            &mut replicas,
+            &mut companion,
             &mut summary,
         )
+        .and_then(|built| {
+            start_and_drive(
+                &mut ctx,
+                run,
+                options,
+                built,
+                &replicas,
+                companion.as_ref(),
+                &mut console,
+                &mut summary,
+            )
+        })
     });
+    drop(ceiling);
     if let Err(Stop(status, reason)) = result {
         console.end_line();
         log::error!("{app}: {}: {reason}", status.name());
@@ -151,8 +157,21 @@ pub(crate) fn run(
     if let Err(err) = ctx.objects.end_group() {
         log::error!("tearing down the group failed: {err:?}");
     }
+    // Nothing of this group reaches the next: no pending doorbell, a fresh random source.
+    if let Some(timer) = ctx.timer.as_deref_mut()
+        && timer.clear_pending()
+    {
+        log::info!("{app}: a doorbell rung after the group ended was dropped");
+    }
+    output::reseed();
     console.end_line();
     summary.output_hash = console.hash;
+    drop(replicas);
+    drop(companion);
+    log::info!(
+        "{app}: master heap in use after the group: {} bytes",
+        crate::heap::live()
+    );
     summary
 }
 
@@ -190,6 +209,17 @@ fn start_and_drive(
         shared: built.shared.as_ref().map(|r| r.base..r.base + r.len()),
         retry_ticks: arch::ticks_in_ms(inject::RESULT_RETRY_US) / 1000,
     };
+    let defaults = plan::Budget {
+        events: Some(crate::embedded::BUDGET_EVENTS),
+        ms: Some(crate::embedded::BUDGET_MS),
+    };
+    let budget = run.budget.or(defaults);
+    let (events, ms) = (budget.events.unwrap_or(0), budget.ms.unwrap_or(0));
+    let budget = romain_core::budget::Budget {
+        events,
+        ticks: arch::ticks_in_ms(ms),
+        ms,
+    };
     let injection = built.injection.as_ref().map(|p| p.at);
     let linux = built.linux.take();
     let mut capture = built
@@ -201,7 +231,8 @@ fn start_and_drive(
         Some(linux) => drive(
             &mut machine,
             capture.as_mut(),
-            &mut Group::new(config, linux, entry, start, injection),
+            &mut Group::new(config, contain::Contained(linux), entry, start, injection)
+                .with_budget(budget),
             summary,
         ),
         None => drive(
@@ -209,11 +240,12 @@ fn start_and_drive(
             capture.as_mut(),
             &mut Group::new(
                 config,
-                Native::new(run.args, crate::embedded::QUOTA_MB),
+                contain::Contained(Native::new(run.args, crate::embedded::QUOTA_MB)),
                 entry,
                 start,
                 injection,
-            ),
+            )
+            .with_budget(budget),
             summary,
         ),
     };

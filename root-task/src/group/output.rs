@@ -1,12 +1,20 @@
 //! A group's console output, printed once by the master, and its random numbers.
 
+use romain_records::Escaper;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use crate::arch;
 
 /// Console state of a group.
 pub(super) struct Console {
-    /// Whether the last byte printed ended a line (the summary line must start on its own).
-    at_line_start: bool,
-    /// FNV-1a of everything the program wrote: what campaigns compare with the golden run.
+    /// The program's output made safe to print: a line of it that would start like a record or
+    /// a master log line gets a `>` in front (`romain_records::escape`).
+    escaper: Escaper,
+    /// The companion's output (unreplicated, not hashed), escaped the same way.
+    companion: Escaper,
+    /// FNV-1a of everything the program wrote (as it wrote it, not as escaped): what campaigns
+    /// compare with the golden run.
     pub hash: u64,
     /// Hash only, print nothing (campaign experiments).
     quiet: bool,
@@ -15,7 +23,8 @@ pub(super) struct Console {
 impl Console {
     pub(super) fn new(quiet: bool) -> Self {
         Self {
-            at_line_start: true,
+            escaper: Escaper::new(),
+            companion: Escaper::new(),
             hash: romain_records::fnv::START,
             quiet,
         }
@@ -26,32 +35,66 @@ impl Console {
         if self.quiet {
             return;
         }
-        crate::console::put_bytes(bytes);
-        if let Some(&last) = bytes.last() {
-            self.at_line_start = last == b'\n';
+        self.sync();
+        self.escaper.write(bytes, crate::console::put_program_bytes);
+    }
+
+    /// Prints the companion's output, escaped like the program's.
+    pub(super) fn print_companion(&mut self, bytes: &[u8]) {
+        if self.quiet {
+            return;
+        }
+        if !crate::console::companion_line_open() {
+            self.companion.line_broken();
+        }
+        self.companion
+            .write(bytes, crate::console::put_companion_bytes);
+    }
+
+    /// Ends the program's unfinished line, if any, so that the master's next line starts on its
+    /// own (bytes held back by the escaper are printed first).
+    pub(super) fn end_line(&mut self) {
+        if !self.quiet {
+            self.sync();
+            self.escaper.end_line(crate::console::put_program_bytes);
         }
     }
 
-    pub(super) fn end_line(&mut self) {
-        if !self.at_line_start && !self.quiet {
-            crate::console::put_char(b'\n');
-            self.at_line_start = true;
+    /// When the master printed a line without ending the program's first, the console started
+    /// it on a line of its own: the program's next byte is at a line's start.
+    fn sync(&mut self) {
+        if !crate::console::program_line_open() {
+            self.escaper.line_broken();
         }
     }
 }
 
-/// The master's random numbers: xorshift64*, seeded from the cycle counter at the first draw.
-/// Drawn once per call and given to every replica, so replicas stay identical.
+/// The master's random numbers: xorshift64*, seeded from the cycle counter (mixed by
+/// splitmix64) at a group's first draw. Drawn once per call and given to every replica, so
+/// replicas stay identical. Each group starts a fresh stream ([`reseed`]): one group's numbers do
+/// not predict the next group's.
 pub(super) fn random() -> u64 {
-    use core::sync::atomic::{AtomicU64, Ordering};
-    static STATE: AtomicU64 = AtomicU64::new(0);
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0 {
-        x = arch::counter() | 1;
+        x = splitmix64(arch::counter()) | 1;
     }
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
     STATE.store(x, Ordering::Relaxed);
     x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// The next draw seeds the stream afresh (a group ended).
+pub(super) fn reseed() {
+    STATE.store(0, Ordering::Relaxed);
+}
+
+static STATE: AtomicU64 = AtomicU64::new(0);
+
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

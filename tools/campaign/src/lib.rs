@@ -278,6 +278,11 @@ mod tests {
         assert_eq!(Experiment::from_line(&line), Some(e));
         assert_eq!(Experiment::from_line("ROMAIN-SUMMARY {}"), None);
         assert_eq!(Experiment::from_line("ROMAIN-EXPERIMENT {broken"), None);
+        // Only a whole line is a record: not a program's line the master escaped, nor one with
+        // anything before the prefix.
+        assert_eq!(Experiment::from_line(&format!(">{line}")), None);
+        assert_eq!(Experiment::from_line(&format!("x{line}")), None);
+        assert_eq!(Experiment::from_line(&format!("x\r{line}")), None);
     }
 
     #[test]

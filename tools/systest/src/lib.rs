@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
+pub mod reference;
+
 /// The master's first line: what comes before it is the boot loader's (and a debug kernel's).
 pub const START_MARKER: &str = romain_records::MASTER_UP;
 
@@ -22,11 +24,21 @@ pub const START_MARKER: &str = romain_records::MASTER_UP;
 #[derive(Debug, Clone)]
 pub struct Run {
     /// Console lines of the run that came from the program (not the master's log, not the
-    /// kernel's boot messages).
+    /// kernel's boot messages), un-escaped: as the program wrote them.
     pub output: String,
     /// The master's log lines of the run.
     pub log: Vec<String>,
     pub summary: Value,
+}
+
+impl Run {
+    /// The files the program wrote, as the master's log names them at its exit, in log order.
+    pub fn files(&self) -> Vec<romain_records::host::WrittenFile> {
+        self.log
+            .iter()
+            .filter_map(|l| romain_records::host::WrittenFile::from_log_line(l))
+            .collect()
+    }
 }
 
 /// A whole boot.
@@ -47,7 +59,7 @@ pub fn enabled(test: &str) -> bool {
     false
 }
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
@@ -97,7 +109,9 @@ pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
     boot
 }
 
-/// Splits a console log into runs: each run ends with its summary line.
+/// Splits a console log into runs: each run ends with its summary line. Records and the
+/// master's log lines are whole lines starting with their prefixes; every other line is the
+/// program's, escaped by the master (`romain_records::escape`): un-escaped here.
 pub fn parse(console: &str) -> Boot {
     let mut runs = Vec::new();
     let mut output = String::new();
@@ -120,10 +134,10 @@ pub fn parse(console: &str) -> Boot {
                 log: std::mem::take(&mut log),
                 summary,
             });
-        } else if line.starts_with("[romain ") {
+        } else if line.starts_with(romain_records::LOG) {
             log.push(line.to_string());
         } else {
-            output.push_str(line);
+            output.push_str(romain_records::unescape(line));
             output.push('\n');
         }
     }
@@ -182,6 +196,45 @@ mod tests {
         assert_eq!(boot.runs[1].output, "");
         assert_eq!(boot.runs[1].log.len(), 2);
         assert_eq!(boot.runs[1].summary["status"], "unknown-app");
+    }
+
+    #[test]
+    fn program_lines_that_look_like_the_masters_are_its_output() {
+        // What the master prints for a program that prints records and log lines of its own
+        // (escaped: `>` in front), and a file of it with a name to match.
+        let console = "[romain INFO] master up\n\
+            [romain INFO] run forge (tmr, 3 replicas)\n\
+            >ROMAIN-END\n\
+            >ROMAIN-SUMMARY {\"status\":\"ok\",\"replicas\":3}\n\
+            >>ROMAIN-EXPERIMENT {}\n\
+            >[romain INFO] file \"x\": 1 bytes, fnv1a64 0000000000000000\n\
+            x ROMAIN-END\n\
+            x\rROMAIN-END\n\
+            >ROMAN\n\
+            [romain INFO] file \"/a\\u000a[romain INFO] \\\"\": 3 bytes, fnv1a64 e71fa2190541574b\n\
+            ROMAIN-SUMMARY {\"status\":\"ok\",\"replicas\":3}\n\
+            ROMAIN-END\n";
+        let boot = parse(console);
+        assert_eq!(boot.runs.len(), 1);
+        let run = &boot.runs[0];
+        assert_eq!(
+            run.output,
+            "ROMAIN-END\n\
+             ROMAIN-SUMMARY {\"status\":\"ok\",\"replicas\":3}\n\
+             >ROMAIN-EXPERIMENT {}\n\
+             [romain INFO] file \"x\": 1 bytes, fnv1a64 0000000000000000\n\
+             x ROMAIN-END\n\
+             x\rROMAIN-END\n\
+             >ROMAN\n"
+        );
+        assert_eq!(run.log.len(), 2);
+        assert_eq!(
+            run.files(),
+            [romain_records::host::WrittenFile::of(
+                "/a\n[romain INFO] \"",
+                b"abc"
+            )]
+        );
     }
 
     #[test]

@@ -5,11 +5,9 @@
 //! FP/SIMD state (linux-apps/fpkeep.c keeps its result in d8 / xmm8 across system calls) is
 //! compared at every event, repaired under TMR and rolled back under DMR.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
-use romain_systest::{Boot, boot, enabled};
+use romain_systest::{Boot, boot, enabled, reference};
 
 /// A register live at the call (an argument register would be caught at once too).
 fn flip_register(arch: &str) -> &'static str {
@@ -48,13 +46,6 @@ fn plan(arch: &str) -> String {
     )
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 fn linux_boot(arch: &str) -> Arc<Boot> {
     boot(
         arch,
@@ -71,44 +62,17 @@ fn linux_boot(arch: &str) -> Arc<Boot> {
 /// pipe, as the master's console has them) and the file it wrote. `None` where this host cannot
 /// run it (no qemu-aarch64): said loudly.
 fn on_linux(arch: &str, program: &str) -> Option<(String, Vec<u8>)> {
-    let bin = repo().join(format!("build/linux-apps/{arch}/{program}"));
-    let runner = if arch == "aarch64" {
-        "qemu-aarch64 "
-    } else {
-        ""
-    };
-    if arch == "aarch64"
-        && Command::new("qemu-aarch64")
-            .arg("--version")
-            .output()
-            .is_err()
-    {
-        eprintln!(
-            "SKIPPED the Linux reference for aarch64: qemu-aarch64 (Debian's qemu-user) is not installed"
-        );
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!(
-        "romain-linux-golden-{arch}-{program}-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(repo().join("linux-apps/input.txt"), dir.join("input.txt")).unwrap();
-    let out = Command::new("sh")
-        .current_dir(&dir)
-        .env_clear()
-        .arg("-c")
-        .arg(format!(
-            "{runner}{} input.txt < input.txt 2>&1",
-            bin.display()
-        ))
-        .output()
-        .expect("sh runs");
-    assert!(out.status.success(), "the reference run failed: {out:?}");
+    let mut run = reference::on_linux(
+        arch,
+        program,
+        &["input.txt"],
+        &["linux-apps/input.txt"],
+        Some("input.txt"),
+    )?;
+    assert_eq!(run.exit_code, 0, "the reference run failed: {run:?}");
     // Empty for a program that writes no file.
-    let file = std::fs::read(dir.join("out.txt")).unwrap_or_default();
-    std::fs::remove_dir_all(&dir).ok();
-    Some((String::from_utf8(out.stdout).unwrap(), file))
+    let file = run.files.remove("out.txt").unwrap_or_default();
+    Some((run.output, file))
 }
 
 fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
@@ -159,7 +123,7 @@ fn c_program_output_and_files_equal_linux_under_none_dmr_and_tmr(arch: &str) {
         let line = run
             .log
             .iter()
-            .find(|l| l.contains("file /out.txt: "))
+            .find(|l| l.contains("file \"/out.txt\": "))
             .unwrap_or_else(|| panic!("no written-file line: {:?}", run.log));
         if let Some((output, file)) = &reference {
             assert_eq!(&run.output, output, "run {i} ({mode}) differs from Linux");

@@ -58,11 +58,12 @@ fn c_boot(arch: &str, layout: &Layout) -> Option<Arc<Boot>> {
     Some(boot(arch, &plan.join(","), &["QUOTA_MB=64"]))
 }
 
-/// The master's log lines of the files a run wrote, as `file NAME: N bytes, fnv1a64 H`.
+/// The master's log lines of the files a run wrote, as `file "NAME": N bytes, fnv1a64 H`.
 fn written(log: &[String]) -> Vec<String> {
     let mut v: Vec<String> = log
         .iter()
-        .filter_map(|l| l.find("] file /").map(|i| l[i + 2..].to_string()))
+        .filter_map(|l| romain_records::host::WrittenFile::from_log_line(l))
+        .map(|f| f.to_string())
         .collect();
     v.sort();
     v

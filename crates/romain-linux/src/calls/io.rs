@@ -9,6 +9,9 @@ use crate::context::{Ctx, MAX_IO};
 use crate::fs::Node;
 use crate::linux::Linux;
 
+/// Largest position (and end of a transfer) a file may have: Linux's `loff_t` is signed.
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
 pub fn read<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
@@ -17,18 +20,57 @@ pub fn read<W: World>(
     len: u64,
     at: Option<u64>,
 ) -> Result<u64, Errno> {
-    if at.is_some_and(|a| (a as i64) < 0) {
+    if at.is_some_and(|a| a > MAX_OFFSET) {
         return Err(Errno::EINVAL);
     }
     let open = linux.fs.fd(fd)?;
+    if !open.readable {
+        return Err(Errno::EBADF);
+    }
     if at.is_some() && !matches!(open.node, Node::File(_)) {
         return Err(Errno::ESPIPE);
     }
     let len = len.min(MAX_IO);
     cx.writable(buf, len)?;
-    let bytes: Vec<u8> = linux.fs.read(fd, len as usize, at)?.to_vec();
-    cx.write(buf, &bytes)?;
-    Ok(bytes.len() as u64)
+    // Straight from the file's bytes into the replicas' memory, piece by piece.
+    let mut done = 0;
+    for piece in linux.fs.read(fd, len as usize, at)? {
+        // Within the buffer checked above.
+        cx.write(buf + done, piece)?;
+        done += piece.len() as u64;
+    }
+    Ok(done)
+}
+
+/// Bytes the program gave (at most [`MAX_IO`]) written to `fd`: printed once for the console,
+/// into the file otherwise (at `at`, or the offset).
+fn put<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    fd: u64,
+    bytes: &[u8],
+    at: Option<u64>,
+) -> Result<u64, Errno> {
+    if linux.fs.fd(fd)?.node == Node::Console {
+        cx.calls.shell.print(bytes);
+        return Ok(bytes.len() as u64);
+    }
+    Ok(linux.fs.write(fd, bytes, at)? as u64)
+}
+
+/// write's and writev's checks before the bytes are read: the descriptor, positioned writes.
+fn writable_fd(linux: &Linux, fd: u64, at: Option<u64>) -> Result<(), Errno> {
+    if at.is_some_and(|a| a > MAX_OFFSET) {
+        return Err(Errno::EINVAL);
+    }
+    let open = linux.fs.fd(fd)?;
+    if !open.writable {
+        return Err(Errno::EBADF);
+    }
+    if at.is_some() && !matches!(open.node, Node::File(_)) {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(())
 }
 
 pub fn write<W: World>(
@@ -39,46 +81,14 @@ pub fn write<W: World>(
     len: u64,
     at: Option<u64>,
 ) -> Result<u64, Errno> {
-    if at.is_some_and(|a| (a as i64) < 0) {
-        return Err(Errno::EINVAL);
-    }
-    let open = linux.fs.fd(fd)?;
-    if !open.writable {
-        return Err(Errno::EBADF);
-    }
-    let console = open.node == Node::Console;
-    if at.is_some() && console {
-        return Err(Errno::ESPIPE);
-    }
+    writable_fd(linux, fd, at)?;
     let bytes = cx.read(buf, len.min(MAX_IO))?;
-    if console {
-        cx.calls.shell.print(&bytes);
-        return Ok(bytes.len() as u64);
-    }
-    Ok(linux.fs.write(fd, &bytes, at)? as u64)
+    put(linux, cx, fd, &bytes, at)
 }
 
-/// The (base, len) pairs of an iovec array.
-fn iovecs<W: World>(
-    cx: &mut Ctx<'_, '_, '_, W>,
-    iov: u64,
-    count: u64,
-) -> Result<Vec<(u64, u64)>, Errno> {
-    if count > 1024 {
-        return Err(Errno::EINVAL);
-    }
-    let raw = cx.read(iov, 16 * count)?;
-    Ok(raw
-        .chunks_exact(16)
-        .map(|e| {
-            (
-                u64::from_le_bytes(e[..8].try_into().expect("8")),
-                u64::from_le_bytes(e[8..].try_into().expect("8")),
-            )
-        })
-        .collect())
-}
-
+/// readv: one read spread over the buffers, [`MAX_IO`] bytes at most in all (the entries as
+/// `context::iovecs` cuts them). Every buffer is checked before anything is read: one that
+/// cannot be written is EFAULT and the file's offset stays.
 pub fn readv<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
@@ -86,17 +96,28 @@ pub fn readv<W: World>(
     iov: u64,
     count: u64,
 ) -> Result<u64, Errno> {
+    if !linux.fs.fd(fd)?.readable {
+        return Err(Errno::EBADF);
+    }
+    let list = cx.iovecs(iov, count)?;
+    for &(base, len) in &list {
+        cx.writable(base, len)?;
+    }
     let mut total = 0;
-    for (base, len) in iovecs(cx, iov, count)? {
-        let n = read(linux, cx, fd, base, len, None)?;
-        total += n;
-        if n < len {
-            break;
+    for (base, len) in list {
+        match read(linux, cx, fd, base, len, None) {
+            Ok(n) if n < len => return Ok(total + n),
+            Ok(n) => total += n,
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
         }
     }
     Ok(total)
 }
 
+/// writev: the buffers gathered ([`MAX_IO`] bytes at most in all) and written as one write.
+/// A buffer that cannot be read ends the gathering: the bytes before it are written, or
+/// EFAULT if there are none.
 pub fn writev<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
@@ -104,11 +125,35 @@ pub fn writev<W: World>(
     iov: u64,
     count: u64,
 ) -> Result<u64, Errno> {
-    let mut total = 0;
-    for (base, len) in iovecs(cx, iov, count)? {
-        total += write(linux, cx, fd, base, len, None)?;
+    writable_fd(linux, fd, None)?;
+    let list = cx.iovecs(iov, count)?;
+    // At most MAX_IO in all (iovecs cut them so).
+    let total: u64 = list.iter().map(|&(_, len)| len).sum();
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(total as usize)
+        .map_err(|_| Errno::ENOMEM)?;
+    for (base, len) in list {
+        let at = bytes.len();
+        bytes.resize(at + len as usize, 0);
+        if let Err(e) = cx.read_into(base, &mut bytes[at..]) {
+            bytes.truncate(at);
+            if bytes.is_empty() {
+                return Err(e);
+            }
+            break;
+        }
     }
-    Ok(total)
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    put(linux, cx, fd, &bytes, None)
+}
+
+/// ftruncate: the file made `len` bytes long (EINVAL for a negative length, as Linux checks
+/// before the descriptor).
+pub fn ftruncate(linux: &mut Linux, fd: u64, len: u64) -> Result<u64, Errno> {
+    linux.fs.ftruncate(fd, len)
 }
 
 pub fn lseek(linux: &mut Linux, fd: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
@@ -116,10 +161,10 @@ pub fn lseek(linux: &mut Linux, fd: u64, offset: i64, whence: u64) -> Result<u64
     if !matches!(open.node, Node::File(_)) {
         return Err(Errno::ESPIPE);
     }
-    let size = linux.fs.size(&open.node) as i64;
+    let size = i64::try_from(linux.fs.size(&open.node)).map_err(|_| Errno::EOVERFLOW)?;
     let base = match whence {
         0 => 0,
-        1 => open.offset as i64,
+        1 => i64::try_from(open.offset).map_err(|_| Errno::EOVERFLOW)?,
         2 => size,
         _ => return Err(Errno::EINVAL),
     };

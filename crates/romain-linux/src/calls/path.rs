@@ -59,13 +59,18 @@ pub fn openat<W: World>(
 
 /// Mode, size and inode of what `node` is. The console is a pipe (as stdout and stderr are when
 /// a program's output is captured on Linux): stdio buffers it fully, like the golden run.
-fn attributes(linux: &Linux, node: &Node) -> (u64, u64, u64) {
+fn attributes(linux: &Linux, node: &Node) -> (u64, u64, u64, u64) {
     let mode = match node {
         Node::File(_) => S_IFREG | 0o644,
         Node::Dir => S_IFDIR | 0o755,
         Node::Console | Node::Empty => S_IFIFO | 0o600,
     };
-    (mode, linux.fs.size(node), linux.fs.ino(node))
+    (
+        mode,
+        linux.fs.size(node),
+        linux.fs.ino(node),
+        linux.fs.links(node),
+    )
 }
 
 fn write_stat<W: World>(
@@ -74,11 +79,11 @@ fn write_stat<W: World>(
     node: &Node,
     buf: u64,
 ) -> Result<u64, Errno> {
-    let (mode, size, ino) = attributes(linux, node);
+    let (mode, size, ino, links) = attributes(linux, node);
     let mut b = alloc::vec![0u8; core::mem::size_of::<stat>()];
     set!(b, stat, st_dev, 1);
     set!(b, stat, st_ino, ino);
-    set!(b, stat, st_nlink, 1);
+    set!(b, stat, st_nlink, links);
     set!(b, stat, st_mode, mode);
     set!(b, stat, st_uid, crate::stack::UID);
     set!(b, stat, st_gid, crate::stack::GID);
@@ -95,7 +100,7 @@ pub fn fstat<W: World>(
     fd: u64,
     buf: u64,
 ) -> Result<u64, Errno> {
-    let node = linux.fs.fd(fd)?.node.clone();
+    let node = linux.fs.fd(fd)?.node;
     write_stat(linux, cx, &node, buf)
 }
 
@@ -110,7 +115,7 @@ fn node_at<W: World>(
     let p = cx.read_str(at, PATH_MAX)?;
     if p.is_empty() {
         if flags & AT_EMPTY_PATH != 0 {
-            return Ok(linux.fs.fd(dirfd)?.node.clone());
+            return Ok(linux.fs.fd(dirfd)?.node);
         }
         return Err(Errno::ENOENT);
     }
@@ -118,10 +123,7 @@ fn node_at<W: World>(
     if linux.fs.is_dir(&name) {
         return Ok(Node::Dir);
     }
-    match linux.fs.file(&name) {
-        Some(_) => Ok(Node::File(name)),
-        None => Err(Errno::ENOENT),
-    }
+    linux.fs.lookup(&name).map(Node::File).ok_or(Errno::ENOENT)
 }
 
 pub fn fstatat<W: World>(
@@ -145,12 +147,12 @@ pub fn statx<W: World>(
     buf: u64,
 ) -> Result<u64, Errno> {
     let node = node_at(linux, cx, dirfd, at, flags)?;
-    let (mode, size, ino) = attributes(linux, &node);
+    let (mode, size, ino, links) = attributes(linux, &node);
     let mut b = alloc::vec![0u8; core::mem::size_of::<statx>()];
     // STATX_BASIC_STATS.
     set!(b, statx, stx_mask, 0x7ff);
     set!(b, statx, stx_blksize, 4096);
-    set!(b, statx, stx_nlink, 1);
+    set!(b, statx, stx_nlink, links);
     set!(b, statx, stx_uid, crate::stack::UID);
     set!(b, statx, stx_gid, crate::stack::GID);
     set!(b, statx, stx_mode, mode);
@@ -215,4 +217,20 @@ pub fn rename<W: World>(
 ) -> Result<u64, Errno> {
     let (from, to) = (path(cx, from)?, path(cx, to)?);
     linux.fs.rename(&from, &to)
+}
+
+/// truncate: the named file made `len` bytes long (EINVAL for a negative length, EISDIR for a
+/// directory).
+pub fn truncate<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    at: u64,
+    len: u64,
+) -> Result<u64, Errno> {
+    // The length first, as Linux checks it before the path.
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = path(cx, at)?;
+    linux.fs.truncate(&p, len)
 }

@@ -130,7 +130,7 @@ pub fn sysinfo<W: World>(
     cx: &mut Ctx<'_, '_, '_, W>,
     buf: u64,
 ) -> Result<u64, Errno> {
-    let quota = linux.quota_mb << 20;
+    let quota = linux.quota_mb.saturating_mul(1 << 20);
     let used = memory_in_use(linux);
     let mut b = alloc::vec![0u8; core::mem::size_of::<sysinfo>()];
     set!(b, sysinfo, uptime, cx.now_ns() / 1_000_000_000);
@@ -145,7 +145,8 @@ pub fn sysinfo<W: World>(
 /// The program's memory in bytes: the heap as far as it was grown and the mapping area as far
 /// as it was used (neither shrinks: unmapped ranges are kept for reuse).
 fn memory_in_use(linux: &Linux) -> u64 {
-    (linux.grown - linux.brk_base) + (linux.next_map - crate::linux::MMAP_AREA.start)
+    let heap = linux.grown.saturating_sub(linux.brk_base);
+    heap.saturating_add(linux.next_map.saturating_sub(crate::linux::MMAP_AREA.start))
 }
 
 /// Resource usage of the one thread (RUSAGE_SELF, RUSAGE_THREAD): all the time since the
@@ -185,9 +186,9 @@ pub fn limit<W: World>(
     old: u64,
 ) -> Result<u64, Errno> {
     let value = match resource {
-        3 => STACK_SIZE,                // RLIMIT_STACK
-        2 | 9 => linux.quota_mb << 20,  // RLIMIT_DATA, RLIMIT_AS
-        7 => crate::fs::MAX_FDS as u64, // RLIMIT_NOFILE
+        3 => STACK_SIZE,                                 // RLIMIT_STACK
+        2 | 9 => linux.quota_mb.saturating_mul(1 << 20), // RLIMIT_DATA, RLIMIT_AS
+        7 => crate::fs::MAX_FDS as u64,                  // RLIMIT_NOFILE
         r if r < 16 => RLIM_INFINITY,
         _ => return Err(Errno::EINVAL),
     };
@@ -214,8 +215,9 @@ pub fn futex<W: World>(
     const FUTEX_WAKE_BITSET: u64 = 10;
     match op & 0x7f {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let b = cx.read(word, 4)?;
-            if u32::from_le_bytes(b.try_into().expect("4")) != value as u32 {
+            let mut b = [0u8; 4];
+            cx.read_into(word, &mut b)?;
+            if u32::from_le_bytes(b) != value as u32 {
                 Err(Errno::EAGAIN)
             } else {
                 Err(Errno::ETIMEDOUT)

@@ -83,24 +83,35 @@ pub fn clock_nanosleep<W: World>(
     sleep(cx, req)
 }
 
-/// Random bytes drawn once for all replicas.
+/// Random bytes drawn once for all replicas (a page at a time: no buffer of the program's
+/// length in the master's heap).
 pub fn getrandom<W: World>(cx: &mut Ctx<'_, '_, '_, W>, buf: u64, len: u64) -> Result<u64, Errno> {
     let len = len.min(MAX_IO);
     cx.writable(buf, len)?;
-    let mut bytes = alloc::vec::Vec::with_capacity(len as usize);
-    while (bytes.len() as u64) < len {
-        bytes.extend_from_slice(&cx.calls.shell.random().to_le_bytes());
+    let mut page = [0u8; 4096];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(page.len() as u64) as usize;
+        let chunk = &mut page[..n];
+        for word in chunk.chunks_mut(8) {
+            let random = cx.calls.shell.random().to_le_bytes();
+            word.copy_from_slice(&random[..word.len()]);
+        }
+        // Within the buffer checked above.
+        cx.write(buf + done, chunk)?;
+        done += n as u64;
     }
-    bytes.truncate(len as usize);
-    cx.write(buf, &bytes)?;
     Ok(len)
 }
 
 /// A sleep with a valid request returns at once (the replicas' time is the master's).
 pub fn sleep<W: World>(cx: &mut Ctx<'_, '_, '_, W>, req: u64) -> Result<u64, Errno> {
-    let b = cx.read(req, 16)?;
-    let nsec = u64::from_le_bytes(b[8..].try_into().expect("8"));
-    if (i64::from_le_bytes(b[..8].try_into().expect("8"))) < 0 || nsec >= 1_000_000_000 {
+    let mut ts = [0u8; 16];
+    cx.read_into(req, &mut ts)?;
+    let (sec, nsec) = ts.split_at(8);
+    let sec = i64::from_le_bytes(sec.try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = u64::from_le_bytes(nsec.try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || nsec >= 1_000_000_000 {
         return Err(Errno::EINVAL);
     }
     Ok(0)

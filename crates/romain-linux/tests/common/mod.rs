@@ -34,8 +34,12 @@ pub struct Replica {
 }
 
 impl Replica {
-    fn owns(&self, addr: u64) -> bool {
-        self.mine.iter().any(|r| r.contains(&addr))
+    /// Whether the program owns `addr..addr + len` (within one page: the ranges are pages).
+    fn owns(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        self.mine.iter().any(|r| r.start <= addr && end <= r.end)
     }
     pub fn byte(&self, addr: u64) -> u8 {
         let page = addr - addr % PAGE;
@@ -43,16 +47,46 @@ impl Replica {
             .get(&page)
             .map_or(0, |p| p[(addr - page) as usize])
     }
-    fn set(&mut self, addr: u64, b: u8) {
+    /// Copies `buf.len()` bytes at `addr` (within one page) out.
+    fn get(&self, addr: u64, buf: &mut [u8]) {
         let page = addr - addr % PAGE;
+        let at = (addr - page) as usize;
+        match self.pages.get(&page) {
+            Some(p) => buf.copy_from_slice(&p[at..at + buf.len()]),
+            None => buf.fill(0),
+        }
+    }
+    /// Copies `bytes` (within one page) in at `addr`.
+    fn set(&mut self, addr: u64, bytes: &[u8]) {
+        let page = addr - addr % PAGE;
+        let at = (addr - page) as usize;
         self.pages
             .entry(page)
-            .or_insert_with(|| vec![0; PAGE as usize])[(addr - page) as usize] = b;
+            .or_insert_with(|| vec![0; PAGE as usize])[at..at + bytes.len()]
+            .copy_from_slice(bytes);
     }
+}
+
+/// `addr..addr + len` cut at page boundaries: (address, offset into the buffer, length).
+fn pieces(addr: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize)> {
+    let mut done = 0usize;
+    std::iter::from_fn(move || {
+        if done >= len {
+            return None;
+        }
+        let at = addr.checked_add(done as u64)?;
+        let n = ((PAGE - at % PAGE) as usize).min(len - done);
+        let piece = (at, done, n);
+        done += n;
+        Some(piece)
+    })
 }
 
 pub struct Fake {
     pub arch: Arch,
+    /// Writes refused (not the program's memory, or its code page), and lazy mappings made.
+    pub rejected_writes: u64,
+    pub lazy_maps: Vec<Range<u64>>,
     pub replicas: Vec<Replica>,
     pub out: Vec<u8>,
     pub now: u64,
@@ -63,10 +97,34 @@ pub struct Fake {
 }
 
 impl Fake {
+    /// `n` replicas owning the code page (read-only) and 16 pages of data, with a heap at
+    /// [`HEAP`] and a memory quota of `quota_pages`.
+    pub fn new(arch: Arch, n: usize, quota_pages: u64) -> Fake {
+        let mine = vec![CODE..CODE + PAGE, DATA..DATA + 16 * PAGE];
+        let replica = Replica {
+            regs: vec![0; arch.num_registers()],
+            mine,
+            heap_end: HEAP,
+            ..Default::default()
+        };
+        Fake {
+            arch,
+            rejected_writes: 0,
+            lazy_maps: Vec::new(),
+            replicas: vec![replica; n],
+            out: Vec::new(),
+            now: 0,
+            quota_pages,
+            used_pages: 0,
+            replies: 0,
+            next_random: 0,
+        }
+    }
+
     pub fn poke(&mut self, addr: u64, bytes: &[u8]) {
         for r in &mut self.replicas {
-            for (i, &b) in bytes.iter().enumerate() {
-                r.set(addr + i as u64, b);
+            for (at, from, n) in pieces(addr, bytes.len()) {
+                r.set(at, &bytes[from..from + n]);
             }
         }
     }
@@ -86,7 +144,7 @@ impl World for Fake {
     }
     fn end_line(&mut self) {}
     fn random(&mut self) -> u64 {
-        self.next_random += 0x0101_0101_0101_0101;
+        self.next_random = self.next_random.wrapping_add(0x0101_0101_0101_0101);
         self.next_random
     }
     fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {
@@ -107,19 +165,27 @@ impl World for Fake {
     fn ring_doorbell(&mut self) {}
     fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
         let r = &self.replicas[k];
-        for (i, b) in buf.iter_mut().enumerate() {
-            let a = addr + i as u64;
-            if !r.owns(a) {
-                return Err(BadAddress(a));
+        if addr.checked_add(buf.len() as u64).is_none() {
+            return Err(BadAddress(addr));
+        }
+        for (at, from, n) in pieces(addr, buf.len()) {
+            if !r.owns(at, n as u64) {
+                return Err(BadAddress(at));
             }
-            *b = r.byte(a);
+            r.get(at, &mut buf[from..from + n]);
         }
         Ok(())
     }
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
-        for i in 0..bytes.len() as u64 {
-            if !self.replicas[0].owns(addr + i) || (CODE..CODE + PAGE).contains(&(addr + i)) {
-                return Err(BadAddress(addr + i));
+        // All or nothing: every page checked before any byte is written.
+        if addr.checked_add(bytes.len() as u64).is_none() {
+            self.rejected_writes += 1;
+            return Err(BadAddress(addr));
+        }
+        for (at, _, n) in pieces(addr, bytes.len()) {
+            if !self.replicas[0].owns(at, n as u64) || (CODE..CODE + PAGE).contains(&at) {
+                self.rejected_writes += 1;
+                return Err(BadAddress(at));
             }
         }
         self.poke(addr, bytes);
@@ -130,6 +196,7 @@ impl World for Fake {
         if self.used_pages + pages > self.quota_pages {
             return Err(OverQuota);
         }
+        self.lazy_maps.push(range.clone());
         self.used_pages += pages;
         for r in &mut self.replicas {
             r.mine.push(range.clone());
@@ -239,29 +306,25 @@ impl Rig {
         files: &[(&str, &'static [u8])],
         run: &Invocation<'_>,
     ) -> Rig {
-        let mine = vec![CODE..CODE + PAGE, DATA..DATA + 16 * PAGE];
-        let replica = Replica {
-            regs: vec![0; arch.num_registers()],
-            mine,
-            heap_end: HEAP,
-            ..Default::default()
-        };
-        let fake = Fake {
-            arch,
-            replicas: vec![replica; n],
-            out: Vec::new(),
-            now: 0,
-            quota_pages: 256,
-            used_pages: 0,
-            replies: 0,
-            next_random: 0,
-        };
+        Rig::with_quota(arch, n, files, run, 1)
+    }
+
+    /// A rig whose group has a memory quota of `quota_mb` (the files' byte budget; the fake
+    /// replicas' memory stays 1 MiB unless the test raises `fake.quota_pages`).
+    pub fn with_quota(
+        arch: Arch,
+        n: usize,
+        files: &[(&str, &'static [u8])],
+        run: &Invocation<'_>,
+        quota_mb: u64,
+    ) -> Rig {
+        let fake = Fake::new(arch, n, 256);
         let linux = Linux::new(
             arch,
             sites(arch),
             FileSystem::new(files, run),
             HEAP,
-            1,
+            quota_mb,
             None,
         );
         let config = Config {
@@ -287,36 +350,11 @@ impl Rig {
 
     /// The registers of a system call `number(args)` at site `site`.
     pub fn call_regs(&self, site: u64, number: u64, args: &[u64]) -> RegisterFile {
-        let mut w = vec![0u64; self.arch.num_registers()];
-        w[0] = CODE + 16 * site;
-        w[1] = DATA + 8 * PAGE;
-        match self.arch {
-            Arch::X86_64 => {
-                w[3] = number;
-                for (i, &a) in args.iter().enumerate() {
-                    w[[8, 7, 6, 12, 10, 11][i]] = a;
-                }
-            }
-            Arch::Aarch64 => {
-                w[11] = number;
-                for (i, &a) in args.iter().enumerate() {
-                    w[3 + i] = a;
-                }
-            }
-        }
-        RegisterFile::new(self.arch, &w).unwrap()
+        call_regs(self.arch, site, number, args)
     }
 
     pub fn trap_event(&self, regs: RegisterFile) -> Event {
-        let number = match self.arch {
-            Arch::X86_64 => romain_linux::arch::X86_64_UD_VECTOR,
-            Arch::Aarch64 => romain_linux::arch::AARCH64_TRAP_ESR,
-        };
-        Event::new(
-            EventKind::UserException { number, code: 0 },
-            Words::new(),
-            regs,
-        )
+        trap_event(self.arch, regs)
     }
 
     /// Every replica makes the call; the result register of replica 0 afterwards.
@@ -332,6 +370,13 @@ impl Rig {
             )?;
         }
         Ok((flow, self.result(0)))
+    }
+
+    /// Every replica makes the call `name` (the `syscalls` crate's name on the rig's
+    /// architecture): its result.
+    pub fn sys(&mut self, name: &str, args: &[u64]) -> i64 {
+        let number = nr(self.arch, name);
+        self.call(number, args).unwrap().1
     }
 
     pub fn result(&self, k: usize) -> i64 {
@@ -356,3 +401,43 @@ pub fn nr(arch: Arch, name: &str) -> u64 {
 }
 
 pub const ARCHES: [Arch; 2] = [Arch::X86_64, Arch::Aarch64];
+
+/// The registers of a system call `number(args)` on `arch` at site `site` of the code page.
+pub fn call_regs(arch: Arch, site: u64, number: u64, args: &[u64]) -> RegisterFile {
+    let mut w = vec![0u64; arch.num_registers()];
+    w[0] = CODE + 16 * site;
+    w[1] = DATA + 8 * PAGE;
+    match arch {
+        Arch::X86_64 => {
+            w[3] = number;
+            for (i, &a) in args.iter().enumerate() {
+                w[[8, 7, 6, 12, 10, 11][i]] = a;
+            }
+        }
+        Arch::Aarch64 => {
+            w[11] = number;
+            for (i, &a) in args.iter().enumerate() {
+                w[3 + i] = a;
+            }
+        }
+    }
+    RegisterFile::new(arch, &w).unwrap()
+}
+
+/// The event of the trap at a rewritten site with registers `regs`.
+pub fn trap_event(arch: Arch, regs: RegisterFile) -> Event {
+    let number = match arch {
+        Arch::X86_64 => romain_linux::arch::X86_64_UD_VECTOR,
+        Arch::Aarch64 => romain_linux::arch::AARCH64_TRAP_ESR,
+    };
+    Event::new(
+        EventKind::UserException { number, code: 0 },
+        Words::new(),
+        regs,
+    )
+}
+
+/// The result register (rax, x0) of `regs`.
+pub fn result_of(regs: &RegisterFile) -> i64 {
+    regs.words()[3] as i64
+}

@@ -1,0 +1,94 @@
+//! The same Linux binary run on Linux (natively on x86_64, under Debian's qemu-aarch64 for
+//! aarch64): the independent reference a replicated run is compared with.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// What a program did on Linux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// stdout and stderr in one pipe, as the master's console has them.
+    pub output: String,
+    pub exit_code: i32,
+    /// The files it left in its directory (the inputs excluded), by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// Runs `build/linux-apps/{arch}/{program}` with `args` in a fresh directory holding `inputs`
+/// (paths relative to the repository, copied in under their file names), stdin from `stdin`
+/// (one of them) or empty. `None`, said loudly, where this host cannot run it.
+pub fn on_linux(
+    arch: &str,
+    program: &str,
+    args: &[&str],
+    inputs: &[&str],
+    stdin: Option<&str>,
+) -> Option<Reference> {
+    let repo = crate::repo_root();
+    let bin = repo.join(format!("build/linux-apps/{arch}/{program}"));
+    let mut command = if arch == "aarch64" {
+        if Command::new("qemu-aarch64")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!(
+                "SKIPPED the Linux reference of {program} for aarch64: qemu-aarch64 (Debian's qemu-user) is not installed"
+            );
+            return None;
+        }
+        let mut c = Command::new("qemu-aarch64");
+        c.arg(&bin);
+        c
+    } else {
+        Command::new(&bin)
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "romain-reference-{arch}-{program}-{}-{}",
+        args.join("_").replace('/', "_"),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut names = Vec::new();
+    for input in inputs {
+        let name = Path::new(input).file_name().unwrap().to_owned();
+        std::fs::copy(repo.join(input), dir.join(&name)).unwrap();
+        names.push(name);
+    }
+    let stdin = match stdin {
+        Some(name) => std::fs::File::open(dir.join(name)).unwrap().into(),
+        None => std::process::Stdio::null(),
+    };
+    // One pipe for both streams, like the console.
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let mut child = command
+        .args(args)
+        .current_dir(&dir)
+        .env_clear()
+        .stdin(stdin)
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    // The command keeps copies of the pipe's write end: the read below ends only once they are
+    // closed too.
+    drop(command);
+    let mut output = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut output).unwrap();
+    let status = child.wait().unwrap();
+    let mut files = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        if !names.contains(&entry.file_name()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.insert(name, std::fs::read(entry.path()).unwrap());
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Some(Reference {
+        output: String::from_utf8_lossy(&output).into_owned(),
+        exit_code: status.code().unwrap_or(-1),
+        files,
+    })
+}
