@@ -17,7 +17,14 @@ use crate::arch::{AARCH64_SVC0, AARCH64_TRAP, X86_64_TRAP};
 pub struct Sites {
     /// The rewritten instructions: address and length, sorted by address.
     sites: Vec<(u64, u8)>,
+    /// A segment had more sites than [`MAX_SITES`] (or than the heap could hold): the image is
+    /// refused, the list is incomplete.
+    overflowed: bool,
 }
+
+/// Most system-call sites of one program (real static programs have hundreds to a few
+/// thousand): the list lives on the master's heap.
+pub const MAX_SITES: usize = 1 << 18;
 
 /// The longest x86_64 instruction (a site is never longer).
 const MAX_LEN: u64 = 15;
@@ -41,7 +48,7 @@ impl Sites {
                     if let &[a, b, c, d] = word
                         && u32::from_le_bytes([a, b, c, d]) == AARCH64_SVC0
                     {
-                        self.sites.push((at, 4));
+                        self.add(at, 4);
                     }
                 }
             }
@@ -57,13 +64,26 @@ impl Sites {
                         && u128::from(ip) + insn.len() as u128 <= end
                         && let Ok(len) = u8::try_from(insn.len())
                     {
-                        self.sites.push((ip, len));
+                        self.add(ip, len);
                     }
                 }
             }
         }
         self.sites.sort_unstable();
         self.sites.dedup_by_key(|s| s.0);
+    }
+
+    fn add(&mut self, at: u64, len: u8) {
+        if self.sites.len() >= MAX_SITES || self.sites.try_reserve(1).is_err() {
+            self.overflowed = true;
+        } else {
+            self.sites.push((at, len));
+        }
+    }
+
+    /// Whether the program had more sites than could be kept: it cannot run.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     pub fn len(&self) -> usize {

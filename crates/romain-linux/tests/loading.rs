@@ -144,3 +144,25 @@ fn a_prefixed_syscall_becomes_the_trap_and_nops_to_its_length() {
     assert_eq!(page, [0x0f, 0x0b, 0x90, 0xc3]);
     assert_eq!(romain_linux::arch::trap_len(Arch::X86_64), 2);
 }
+
+#[test]
+fn an_image_with_more_sites_than_the_master_keeps_is_refused() {
+    use romain_linux::rewrite::MAX_SITES;
+    // Code that is nothing but system calls, on both architectures.
+    let x86 = [0x0f, 0x05].repeat(MAX_SITES + 1);
+    let a64 = 0xd400_0001u32.to_le_bytes().repeat(MAX_SITES + 1);
+    for (arch, code) in [(Arch::X86_64, &x86), (Arch::Aarch64, &a64)] {
+        let mut sites = Sites::default();
+        sites.scan(
+            arch,
+            0x40_0000,
+            &code[..code.len() - code.len() / (MAX_SITES + 1)],
+        );
+        assert!(!sites.overflowed(), "{arch:?}: exactly MAX_SITES fit");
+        assert_eq!(sites.len(), MAX_SITES);
+        let mut sites = Sites::default();
+        sites.scan(arch, 0x40_0000, code);
+        assert!(sites.overflowed(), "{arch:?}");
+        assert_eq!(sites.len(), MAX_SITES, "the list stops at the limit");
+    }
+}

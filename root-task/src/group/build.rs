@@ -99,6 +99,15 @@ pub(super) fn build(
         }
         sites
     });
+    if sites.as_ref().is_some_and(Sites::overflowed) {
+        return Err(Stop(
+            Status::BadImage,
+            alloc::format!(
+                "more than {} system-call sites",
+                romain_linux::rewrite::MAX_SITES
+            ),
+        ));
+    }
     let Settings {
         fp,
         tracking,
@@ -130,16 +139,29 @@ pub(super) fn build(
         ..program
             .heap_base
             .saturating_add(program.quota_pages as u64 * PAGE_SIZE);
+    // A Linux program's mappings and stack have fixed places too.
+    let linux_reserved = [
+        linux::MMAP_AREA,
+        linux::STACK_TOP - linux::STACK_SIZE..u64::MAX,
+    ];
     for reserved in [
         SHARED_BASE..SHARED_BASE + region::DEVICE_PAGES as u64 * PAGE_SIZE,
         crate::sandbox::CODE_VA..crate::sandbox::BOUNCE_VA + PAGE_SIZE,
         romain_core::fp::PAGES,
-    ] {
+    ]
+    .into_iter()
+    .chain(
+        linux
+            .is_some()
+            .then_some(linux_reserved)
+            .into_iter()
+            .flatten(),
+    ) {
         if layout.reaches(&heap, &reserved) {
             return Err(Stop(
                 Status::BadImage,
                 alloc::format!(
-                    "the image or its heap reaches {:#x}..{:#x}, which the master reserves for shared memory",
+                    "the image or its heap reaches {:#x}..{:#x}, which the master reserves (shared memory, the sandbox, FP/SIMD capture; a Linux program's mappings and stack)",
                     reserved.start,
                     reserved.end
                 ),

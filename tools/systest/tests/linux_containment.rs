@@ -21,39 +21,158 @@ const CASES: [&str; 11] = [
     "tmr:abuse+fill",
     "tmr:abuse+writev",
     "tmr:abuse+wrap",
-    "tmr/events=3000:abuse+loop",
+    "tmr/events=400:abuse+loop",
     "dmr/ms=1500:abuse+loop",
     "tmr:forge",
     "tmr:abuse+panic",
     "tmr:abuse+hog",
 ];
 
+/// Images the loader must refuse (`bad-image`, with one of the `|`-separated reasons), each
+/// followed by GOOD, after the cases.
+const IMAGES: [(&str, &str); 6] = [
+    ("truncated", "elf|outside the file"),
+    ("phnum", "elf|segments"),
+    ("inmmap", "reserves"),
+    ("atstack", "reserves"),
+    ("overlap", "overlap"),
+    ("manysites", "system-call sites"),
+];
+
 fn plan() -> String {
     CASES
         .iter()
-        .flat_map(|case| [*case, GOOD])
+        .copied()
+        .chain(IMAGES.iter().map(|(name, _)| *name))
+        .flat_map(|case| {
+            let case = if case.contains(':') {
+                case.to_string()
+            } else {
+                format!("tmr:{case}")
+            };
+            [case, GOOD.to_string()]
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn containment_boot(arch: &str) -> Arc<Boot> {
-    boot(
-        arch,
-        &plan(),
-        &[
-            "FILES=input.txt=linux-apps/input.txt",
-            "STDIN=input.txt",
-            "QUOTA_MB=64",
-            "TEST_PANIC_ON=getrusage",
-            "TEST_HOG_ON=umask",
-        ],
-    )
+/// The hostile images, made from a small static program of the architecture's compiler: its
+/// file cut short, its program header count absurd, its segments moved into the Linux mapping
+/// area or onto the stack, two segments overlapping, and a program of 270,000 system calls.
+fn hostile_images(arch: &str) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("romain-images-{arch}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = if arch == "aarch64" {
+        "aarch64-linux-gnu-gcc"
+    } else {
+        "gcc"
+    };
+    let call = if arch == "aarch64" {
+        "svc #0"
+    } else {
+        "syscall"
+    };
+    let compile = |name: &str, source: &str| {
+        let c = dir.join(format!("{name}.c"));
+        std::fs::write(&c, source).unwrap();
+        let out = dir.join(name);
+        let status = std::process::Command::new(cc)
+            .args(["-static", "-O2", "-o"])
+            .arg(&out)
+            .arg(&c)
+            .status()
+            .unwrap_or_else(|e| panic!("{cc}: {e}"));
+        assert!(status.success(), "{cc} {}", c.display());
+        std::fs::read(out).unwrap()
+    };
+    let small = compile("small", "int main(void) { return 0; }\n");
+    let many = compile(
+        "manysites",
+        &format!(
+            "void never(void) {{ __asm__ volatile(\".rept 270000\\n\\t{call}\\n\\t.endr\"); }}\n\
+             int main(void) {{ return 0; }}\n"
+        ),
+    );
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let put = |b: &mut Vec<u8>, at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    // Every PT_LOAD (and the entry) moved by `by`; or only the second one moved onto the first.
+    let loads = |b: &[u8]| -> Vec<usize> {
+        let (phoff, phent, phnum) = (u64_at(b, 0x20) as usize, u16_at(b, 0x36), u16_at(b, 0x38));
+        (0..phnum)
+            .map(|i| phoff + i * phent)
+            .filter(|&h| u32::from_le_bytes(b[h..h + 4].try_into().unwrap()) == 1)
+            .collect()
+    };
+    let moved = |to: u64| {
+        let mut b = small.clone();
+        let by = to - u64_at(&b, loads(&b)[0] + 0x10);
+        for h in loads(&b) {
+            for field in [0x10, 0x18] {
+                let v = u64_at(&b, h + field);
+                put(&mut b, h + field, v + by);
+            }
+        }
+        let entry = u64_at(&b, 0x18);
+        put(&mut b, 0x18, entry + by);
+        b
+    };
+    let mut overlap = small.clone();
+    let hs = loads(&overlap);
+    let first = u64_at(&overlap, hs[0] + 0x10);
+    for field in [0x10, 0x18] {
+        put(&mut overlap, hs[1] + field, first + 0x100);
+    }
+    let mut phnum = small.clone();
+    phnum[0x38..0x3a].copy_from_slice(&u16::MAX.to_le_bytes());
+    let images = [
+        ("truncated", small[..small.len() / 3].to_vec()),
+        ("phnum", phnum),
+        ("inmmap", moved(0x10_0000_0000)),
+        ("atstack", moved(0x7f_0000_0000 - 0x10_0000)),
+        ("overlap", overlap),
+        ("manysites", many),
+    ];
+    images
+        .into_iter()
+        .map(|(name, bytes)| {
+            let path = dir.join(format!("{name}.elf"));
+            std::fs::write(&path, bytes).unwrap();
+            format!("APP_{name}={}", path.display())
+        })
+        .collect()
 }
 
-/// The hostile run `case` and the good run after it.
+fn containment_boot(arch: &str) -> Arc<Boot> {
+    let images = hostile_images(arch);
+    let names: Vec<&str> = IMAGES.iter().map(|(name, _)| *name).collect();
+    let linux = format!("LINUX={}", names.join(" "));
+    let mut extra = vec![
+        "FILES=input.txt=linux-apps/input.txt",
+        "STDIN=input.txt",
+        "QUOTA_MB=64",
+        "TEST_PANIC_ON=getrusage",
+        "TEST_HOG_ON=umask",
+        &linux,
+    ];
+    extra.extend(images.iter().map(String::as_str));
+    boot(arch, &plan(), &extra)
+}
+
+/// The hostile run `case` (a case or an image's name) and the good run after it.
 fn runs<'b>(boot: &'b Boot, case: &str) -> (&'b Run, &'b Run) {
-    let i = CASES.iter().position(|c| *c == case).unwrap();
-    assert_eq!(boot.runs.len(), 2 * CASES.len(), "{}", boot.console);
+    let i = CASES
+        .iter()
+        .copied()
+        .chain(IMAGES.iter().map(|(name, _)| *name))
+        .position(|c| c == case)
+        .unwrap();
+    assert_eq!(
+        boot.runs.len(),
+        2 * (CASES.len() + IMAGES.len()),
+        "{}",
+        boot.console
+    );
     (&boot.runs[2 * i], &boot.runs[2 * i + 1])
 }
 
@@ -74,7 +193,11 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
         Some("input.txt"),
     );
     let mut heap = Vec::new();
-    for (k, case) in CASES.iter().enumerate() {
+    let all = CASES
+        .iter()
+        .copied()
+        .chain(IMAGES.iter().map(|(name, _)| *name));
+    for (k, case) in all.enumerate() {
         let (hostile, after) = runs(&boot, case);
         // The program after each hostile one runs as on Linux.
         let s = &after.summary;
@@ -119,6 +242,15 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
         }
     }
 
+    // Images the master cannot run are refused before anything runs.
+    for (name, why) in IMAGES {
+        let (run, _) = runs(&boot, name);
+        let s = &run.summary;
+        assert_eq!(s["status"], "bad-image", "{name}: {s}");
+        let error = s["error"].as_str().unwrap().to_lowercase();
+        assert!(why.split('|').any(|w| error.contains(w)), "{name}: {s}");
+    }
+
     // Exhaustion is the program's error, not the master's.
     let (run, _) = runs(&boot, "tmr:abuse+fill");
     assert_eq!(run.summary["status"], "ok", "{}", run.summary);
@@ -145,11 +277,11 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
     assert!(run.output.ends_with("wrap: done\n"), "{}", run.output);
 
     // A program that never ends is ended by its run's budget.
-    let (run, _) = runs(&boot, "tmr/events=3000:abuse+loop");
+    let (run, _) = runs(&boot, "tmr/events=400:abuse+loop");
     let s = &run.summary;
     assert_eq!(s["status"], "over-budget", "{s}");
-    assert_eq!(s["events"], 3000, "{s}");
-    assert!(s["error"].as_str().unwrap().contains("3000 events"), "{s}");
+    assert_eq!(s["events"], 400, "{s}");
+    assert!(s["error"].as_str().unwrap().contains("400 events"), "{s}");
     let (run, _) = runs(&boot, "dmr/ms=1500:abuse+loop");
     let s = &run.summary;
     assert_eq!(s["status"], "over-budget", "{s}");
