@@ -415,16 +415,16 @@ mod tests {
     use super::*;
 
     /// A minimal ELF64 executable: header, program headers, then the segments' file data.
-    struct Elf {
+    pub(super) struct Elf {
         machine: u16,
         elf_type: u16,
-        entry: u64,
+        pub(super) entry: u64,
         /// (vaddr, data, mem_size, flags)
-        segments: std::vec::Vec<(u64, std::vec::Vec<u8>, u64, u32)>,
+        pub(super) segments: std::vec::Vec<(u64, std::vec::Vec<u8>, u64, u32)>,
     }
 
     impl Elf {
-        fn new(arch: Arch) -> Self {
+        pub(super) fn new(arch: Arch) -> Self {
             Elf {
                 machine: elf_machine(arch),
                 elf_type: elf::ET_EXEC,
@@ -436,7 +436,7 @@ mod tests {
             }
         }
 
-        fn bytes(&self) -> std::vec::Vec<u8> {
+        pub(super) fn bytes(&self) -> std::vec::Vec<u8> {
             let phoff = 64u64;
             let mut data_off = phoff + 56 * self.segments.len() as u64;
             let mut out = std::vec::Vec::new();
@@ -572,5 +572,94 @@ mod tests {
         bytes[ph1_filesz..ph1_filesz + 8].copy_from_slice(&0xffff_ffffu64.to_le_bytes());
         bytes[ph1_filesz + 8..ph1_filesz + 16].copy_from_slice(&0xffff_ffffu64.to_le_bytes());
         assert!(load(&bytes, arch, 100).is_err());
+    }
+}
+
+/// The loader against hostile files: whatever the bytes, `load` and `linux_program` answer
+/// without panicking, and an image they accept is laid out inside the user range with every
+/// page fillable. `PROPTEST_CASES` sets the count (CI runs the default; see docs/testing.md).
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::tests::Elf;
+    use super::*;
+
+    fn check(bytes: &[u8], arch: Arch) {
+        let _ = linux_program(bytes, false);
+        let _ = linux_program(bytes, true);
+        if let Ok(layout) = load(bytes, arch, 64) {
+            assert!(layout.span.start >= page_floor(USER_START) && layout.span.end <= USER_END);
+            assert!(layout.span.end - layout.span.start <= 64 * PAGE_SIZE);
+            let mut page = [0u8; PAGE_SIZE as usize];
+            for (at, _) in layout.pages() {
+                layout.fill_page(bytes, at, &mut page);
+                let _ = layout.page_has_data(at);
+            }
+            for s in &layout.segments {
+                assert!(layout.span.start <= s.vaddr && s.vaddr + s.mem_size <= layout.span.end);
+            }
+        }
+    }
+
+    fn arch() -> impl Strategy<Value = Arch> {
+        prop_oneof![Just(Arch::Aarch64), Just(Arch::X86_64)]
+    }
+
+    /// Values near the edges that break sums and ranges.
+    fn word() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            any::<u64>(),
+            0..0x40_0000u64,
+            Just(u64::MAX),
+            Just(1 << 63),
+            Just(USER_END),
+            Just(USER_END - PAGE_SIZE),
+            (0..64u64).prop_map(|k| u64::MAX - k),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_are_refused_or_loaded_never_a_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+            arch in arch(),
+        ) {
+            check(&bytes, arch);
+        }
+
+        #[test]
+        fn a_good_image_mutated_anywhere_is_refused_or_loaded_never_a_panic(
+            arch in arch(),
+            flips in proptest::collection::vec((0usize..400, any::<u8>()), 0..8),
+            cut in proptest::option::of(0usize..400),
+        ) {
+            let mut bytes = Elf::new(arch).bytes();
+            for (at, b) in flips {
+                if let Some(x) = bytes.get_mut(at) {
+                    *x = b;
+                }
+            }
+            if let Some(cut) = cut {
+                bytes.truncate(cut);
+            }
+            check(&bytes, arch);
+        }
+
+        #[test]
+        fn absurd_segments_and_entries_are_refused_or_loaded_never_a_panic(
+            arch in arch(),
+            entry in word(),
+            segments in proptest::collection::vec(
+                (word(), 0usize..64, word(), any::<u32>()), 0..20),
+        ) {
+            let mut elf = Elf::new(arch);
+            elf.entry = entry;
+            elf.segments = segments
+                .into_iter()
+                .map(|(vaddr, len, mem, flags)| (vaddr, vec![0x5a; len], mem, flags & 7))
+                .collect();
+            check(&elf.bytes(), arch);
+        }
     }
 }
