@@ -942,6 +942,42 @@ pub fn runner(arch: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// A command that runs the `arch` Linux binary `bin` here, natively or under Debian's
+/// qemu-user, with argv[0] `name`.
+pub fn linux_command(arch: &str, bin: &Path, name: &str) -> Result<Command, String> {
+    Ok(match runner(arch)? {
+        Some(qemu) => {
+            let mut c = Command::new(qemu);
+            c.arg("-0").arg(name).arg(bin);
+            c
+        }
+        None => {
+            let mut c = Command::new(bin);
+            std::os::unix::process::CommandExt::arg0(&mut c, name);
+            c
+        }
+    })
+}
+
+/// Runs `cmd` with its stderr, and its stdout where `stdout` (it was not redirected), through
+/// one pipe, as the master's console has them: what came through, and how it ended.
+pub fn output_in_one_pipe(
+    mut cmd: Command,
+    stdout: bool,
+) -> std::io::Result<(Vec<u8>, std::process::ExitStatus)> {
+    let (mut reader, writer) = std::io::pipe()?;
+    if stdout {
+        cmd.stdout(writer.try_clone()?);
+    }
+    cmd.stderr(writer);
+    let mut child = cmd.spawn()?;
+    // The pipe's writing ends live in `cmd`: without them the read ends with the child.
+    drop(cmd);
+    let mut output = Vec::new();
+    reader.read_to_end(&mut output)?;
+    Ok((output, child.wait()?))
+}
+
 /// Runs `run`'s `arch` binary on Linux in a scratch copy of its inputs.
 pub fn on_linux(layout: &Layout, run: &Run, arch: &str) -> Result<Reference, String> {
     let inputs = run
@@ -965,19 +1001,7 @@ pub fn on_linux(layout: &Layout, run: &Run, arch: &str) -> Result<Reference, Str
     }
     let bin = layout.binary(arch, run.binary);
     // argv[0] as the master gives it (the plan's name).
-    let mut cmd = match runner(arch)? {
-        Some(qemu) => {
-            let mut c = Command::new(qemu);
-            c.arg("-0").arg(run.app()).arg(&bin);
-            c
-        }
-        None => {
-            let mut c = Command::new(&bin);
-            std::os::unix::process::CommandExt::arg0(&mut c, run.app());
-            c
-        }
-    };
-    let (mut reader, writer) = std::io::pipe().map_err(|e| e.to_string())?;
+    let mut cmd = linux_command(arch, &bin, &run.app())?;
     let mut stdout_file = false;
     cmd.current_dir(&cwd).env_clear().stdin(Stdio::null());
     for a in run.args.split_whitespace() {
@@ -992,16 +1016,8 @@ pub fn on_linux(layout: &Layout, run: &Run, arch: &str) -> Result<Reference, Str
             cmd.arg(a);
         }
     }
-    if !stdout_file {
-        cmd.stdout(writer.try_clone().map_err(|e| e.to_string())?);
-    }
-    cmd.stderr(writer);
-    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
-    // The pipe's writing ends live in `cmd`: without them the read ends with the child.
-    drop(cmd);
-    let mut output = Vec::new();
-    reader.read_to_end(&mut output).map_err(|e| e.to_string())?;
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let (output, status) =
+        output_in_one_pipe(cmd, !stdout_file).map_err(|e| format!("{}: {e}", bin.display()))?;
     let mut files = BTreeMap::new();
     collect(&scratch, &scratch, &mut files).map_err(|e| e.to_string())?;
     files.retain(|name, bytes| given.get(name) != Some(bytes));

@@ -1,9 +1,10 @@
 //! The same Linux binary run on Linux (natively on x86_64, under Debian's qemu-aarch64 for
-//! aarch64): the independent reference a replicated run is compared with.
+//! aarch64): the independent reference a replicated run is compared with. How it runs (the
+//! runner, argv[0], one pipe for both streams) is the MiBench C reference's
+//! (`romain_mibench_c::linux_command`, `output_in_one_pipe`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 /// What a program did on Linux.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,22 +28,12 @@ pub fn on_linux(
 ) -> Option<Reference> {
     let repo = crate::repo_root();
     let bin = repo.join(format!("build/linux-apps/{arch}/{program}"));
-    let mut command = if arch == "aarch64" {
-        if Command::new("qemu-aarch64")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!(
-                "SKIPPED the Linux reference of {program} for aarch64: qemu-aarch64 (Debian's qemu-user) is not installed"
-            );
+    let mut command = match romain_mibench_c::linux_command(arch, &bin, program) {
+        Ok(command) => command,
+        Err(why) => {
+            eprintln!("SKIPPED the Linux reference of {program}: {why}");
             return None;
         }
-        let mut c = Command::new("qemu-aarch64");
-        c.arg(&bin);
-        c
-    } else {
-        Command::new(&bin)
     };
     let dir = std::env::temp_dir().join(format!(
         "romain-reference-{arch}-{program}-{}-{}",
@@ -60,23 +51,13 @@ pub fn on_linux(
         Some(name) => std::fs::File::open(dir.join(name)).unwrap().into(),
         None => std::process::Stdio::null(),
     };
-    // One pipe for both streams, like the console.
-    let (mut reader, writer) = std::io::pipe().unwrap();
-    let mut child = command
+    command
         .args(args)
         .current_dir(&dir)
         .env_clear()
-        .stdin(stdin)
-        .stdout(writer.try_clone().unwrap())
-        .stderr(writer)
-        .spawn()
+        .stdin(stdin);
+    let (output, status) = romain_mibench_c::output_in_one_pipe(command, true)
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-    // The command keeps copies of the pipe's write end: the read below ends only once they are
-    // closed too.
-    drop(command);
-    let mut output = Vec::new();
-    std::io::Read::read_to_end(&mut reader, &mut output).unwrap();
-    let status = child.wait().unwrap();
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let entry = entry.unwrap();
