@@ -8,6 +8,12 @@
  *   writev    one writev of 1024 entries of 1 MiB each;
  *   wrap      values that wrap around the address space (MAP_FIXED, munmap, brk, lseek, pread);
  *   loop      makes getppid calls for ever;
+ *   posix     the calls of real programs, used as a hostile program would: directories with
+ *             names of 4000 bytes until ENOSPC, a pipe filled and read empty (nothing may
+ *             wait), poll and select with absurd counts, getdents64 into a bad buffer, sendfile
+ *             of 2^40 bytes, fork;
+ *   vsyscall  (x86_64) calls the legacy vsyscall page's time and gettimeofday;
+ *   vsysbad   (x86_64) jumps into that page where there is no entry point (the program's fault);
  *   panic     calls getrusage; hog: calls umask (the master's test switches fail there).
  *
  * unlinked, sparse and bigmap print exactly what Linux prints (the system test compares them
@@ -19,11 +25,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/time.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The result of a call and its errno, printed in one line (printf's arguments are evaluated in
@@ -43,11 +55,11 @@ static long size_of(int fd) {
 
 static void unlinked(void) {
     char buf[32] = {0};
-    int fd = open("tmp", O_CREAT | O_RDWR | O_TRUNC, 0600);
+    int fd = open("scratch", O_CREAT | O_RDWR | O_TRUNC, 0600);
     printf("open: %d\n", fd >= 0);
     printf("write: %zd\n", write(fd, "hello\n", 6));
-    printf("unlink: %d\n", unlink("tmp"));
-    SHOW("open again", open("tmp", O_RDONLY));
+    printf("unlink: %d\n", unlink("scratch"));
+    SHOW("open again", open("scratch", O_RDONLY));
     printf("lseek: %ld\n", (long)lseek(fd, 0, SEEK_SET));
     SHOW("read", read(fd, buf, 6));
     printf("%.6s", buf);
@@ -206,6 +218,91 @@ static void wrap(void) {
     printf("wrap: done\n");
 }
 
+static void posix(void) {
+    /* 15 nested directories of 255-byte names (NAME_MAX), then siblings in the deepest, each
+     * name a path of about 4 KiB, until the file system refuses. */
+    static char path[4200];
+    int len = 0, made = 0, e = 0;
+    for (int depth = 0; depth < 15; depth++) {
+        if (len)
+            path[len++] = '/';
+        memset(path + len, 'a' + depth, 255);
+        len += 255;
+        path[len] = 0;
+        if (mkdir(path, 0755) != 0) {
+            printf("posix: mkdir at depth %d: errno %d\n", depth, errno);
+            return;
+        }
+    }
+    path[len++] = '/';
+    for (;;) {
+        snprintf(path + len, 32, "%d", made);
+        if (mkdir(path, 0755) != 0) {
+            e = errno;
+            break;
+        }
+        if (++made > 100000)
+            break;
+    }
+    printf("posix: %d directories of 4 KiB paths, then errno %d\n", made, e);
+    memset(path, 'x', 256);
+    path[256] = 0;
+    SHOW("mkdir of a 256-byte name", mkdir(path, 0755));
+    int fds[2];
+    SHOW("pipe2", pipe2(fds, 0));
+    static char chunk[1 << 16];
+    long in = 0, n;
+    while ((n = write(fds[1], chunk, sizeof chunk)) > 0)
+        in += n;
+    printf("posix: pipe took %ld bytes, then errno %d\n", in, errno);
+    long out = 0;
+    while ((n = read(fds[0], chunk, sizeof chunk)) > 0)
+        out += n;
+    printf("posix: pipe gave %ld bytes, then errno %d\n", out, errno);
+    struct pollfd p = {fds[0], POLLIN, 0};
+    SHOW("poll of an empty pipe", poll(&p, 1, -1));
+    SHOW("poll of 10^6 entries", syscall(SYS_ppoll, &p, 1000000, NULL, NULL, 8));
+    SHOW("poll of a bad array", syscall(SYS_ppoll, (void *)16, 4, NULL, NULL, 8));
+    SHOW("pselect6 of -1 descriptors", syscall(SYS_pselect6, -1, NULL, NULL, NULL, NULL, NULL));
+    int dir = open(".", O_RDONLY | O_DIRECTORY);
+    SHOW("getdents64 into a bad buffer", syscall(SYS_getdents64, dir, (void *)16, 4096));
+    SHOW("getdents64 of 8 bytes", syscall(SYS_getdents64, dir, chunk, 8));
+    int f = open("posixfile", O_CREAT | O_RDWR | O_TRUNC, 0600);
+    memset(chunk, 'p', 1000);
+    SHOW("write", write(f, chunk, 1000));
+    SHOW("sendfile of 2^40 bytes", sendfile(1, f, &(off_t){990}, 1UL << 40));
+    printf("\n");
+    SHOW("fork", fork());
+    SHOW("prctl PR_SET_NAME from a bad pointer", syscall(SYS_prctl, 15, (void *)16));
+    close(f);
+    unlink("posixfile");
+    printf("posix: done\n");
+}
+
+static void vsyscall(int bad) {
+#if defined(__x86_64__)
+    if (bad) {
+        ((void (*)(void))0xffffffffff600100UL)();
+        printf("vsysbad: WRONG, returned\n");
+        return;
+    }
+    long (*vtime)(long *) = (long (*)(long *))0xffffffffff600400UL;
+    int (*vgettimeofday)(struct timeval *, void *) =
+        (int (*)(struct timeval *, void *))0xffffffffff600000UL;
+    long t = 0;
+    long r = vtime(&t);
+    long now = time(NULL);
+    printf("vsyscall time: %s\n", r == t && now - r >= 0 && now - r <= 1 ? "agrees" : "WRONG");
+    struct timeval tv;
+    int g = vgettimeofday(&tv, NULL);
+    printf("vsyscall gettimeofday: %s\n", g == 0 && tv.tv_sec - now >= 0 && tv.tv_sec - now <= 1 ? "agrees" : "WRONG");
+    printf("vsyscall: done\n");
+#else
+    (void)bad;
+    printf("vsyscall: none on this architecture\n");
+#endif
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -221,6 +318,12 @@ int main(int argc, char **argv) {
         big_writev();
     else if (!strcmp(what, "wrap"))
         wrap();
+    else if (!strcmp(what, "posix"))
+        posix();
+    else if (!strcmp(what, "vsyscall"))
+        vsyscall(0);
+    else if (!strcmp(what, "vsysbad"))
+        vsyscall(1);
     else if (!strcmp(what, "loop"))
         for (;;)
             getppid();

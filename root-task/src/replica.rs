@@ -51,6 +51,8 @@ pub(crate) struct Program<'a> {
     /// FP/SIMD capture: the routines' code, loaded at `romain_core::fp::STUB_VA` with the area
     /// page after it.
     pub fp_stubs: Option<&'a [u8]>,
+    /// A Linux program's vDSO (`romain_linux::vdso`), loaded at `vdso::BASE`.
+    pub vdso: Option<&'a [u8]>,
 }
 
 /// Why a replica could not be built.
@@ -137,6 +139,17 @@ impl Replica {
             // SAFETY: a fresh frame: the one reference.
             (unsafe { area.bytes() })[..initial.len()].copy_from_slice(&initial);
             space.add_loaded(&mut mmu, romain_core::fp::AREA_VA, area, true)?;
+        }
+        if let Some(image) = program.vdso {
+            // Code of the program's like any other: its system calls rewritten into traps.
+            let page = mmu.objects.frame()?;
+            // SAFETY: a fresh frame: the one reference.
+            let bytes = unsafe { page.bytes() };
+            bytes[..image.len()].copy_from_slice(image);
+            if let Some(sites) = program.sites {
+                sites.patch(arch::ARCH, romain_linux::vdso::BASE, bytes);
+            }
+            space.add_loaded(&mut mmu, romain_linux::vdso::BASE, page, false)?;
         }
         let ipc_buffer = ipc_buffer.map;
 

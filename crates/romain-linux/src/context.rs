@@ -97,6 +97,33 @@ impl<W: World> Ctx<'_, '_, '_, W> {
         self.write(end - 1, &last)
     }
 
+    /// Fills `len` bytes at `buf` (at most [`MAX_IO`]) of every replica with the words `word`
+    /// gives, a page at a time (no buffer of the program's length in the master's heap): the
+    /// bytes written. Checked before the first is drawn.
+    pub fn fill(
+        &mut self,
+        buf: u64,
+        len: u64,
+        mut word: impl FnMut(&mut Self) -> u64,
+    ) -> Result<u64, Errno> {
+        let len = len.min(MAX_IO);
+        self.writable(buf, len)?;
+        let mut page = [0u8; 4096];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(page.len() as u64) as usize;
+            let chunk = &mut page[..n];
+            for bytes in chunk.chunks_mut(8) {
+                let w = word(self).to_le_bytes();
+                bytes.copy_from_slice(&w[..bytes.len()]);
+            }
+            // Within the buffer checked above.
+            self.write(buf + done, chunk)?;
+            done += n as u64;
+        }
+        Ok(len)
+    }
+
     /// The (base, length) pairs of the iovec array of `count` entries at `addr`, as one call
     /// uses them (see [`iovecs`]).
     pub fn iovecs(&mut self, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {

@@ -43,7 +43,7 @@ macro_rules! linux_calls {
                             #[allow(unused_variables)]
                             let [$( $arg, )* ..] = *args;
                             $( $(
-                                // Two at most per call (the type's capacity): checked by a test.
+                                // Four at most per call (the type's capacity): checked by a test.
                                 let _ = inputs.push(linux_calls!(@input $arg $kind $( $param )?));
                             )? )*
                         }
@@ -92,5 +92,15 @@ macro_rules! linux_calls {
     (@input $arg:ident fixed $size:literal) => { Input::Fixed { addr: $arg, size: $size } };
     (@input $arg:ident iov $count:ident) => { Input::Iov { addr: $arg, count: $count } };
     (@input $arg:ident iov_array $count:ident) => { Input::IovArray { addr: $arg, count: $count } };
+    (@input $arg:ident pollfds $n:ident) => {
+        Input::Fixed { addr: $arg, size: crate::calls::poll::pollfd_bytes($n) }
+    };
+    (@input $arg:ident fdset $n:ident) => {
+        Input::Fixed { addr: $arg, size: crate::calls::poll::fdset_bytes($n) }
+    };
+    (@input $arg:ident prctl_name $option:ident) => {
+        // PR_SET_NAME (15) passes the name; other options pass numbers.
+        Input::Fixed { addr: if $option == 15 { $arg } else { 0 }, size: 16 }
+    };
 }
 pub(crate) use linux_calls;

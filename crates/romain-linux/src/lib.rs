@@ -25,5 +25,6 @@ pub mod linux;
 pub mod rewrite;
 pub mod stack;
 pub mod table;
+pub mod vdso;
 
 pub use linux::Linux;

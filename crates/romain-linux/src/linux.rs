@@ -63,8 +63,10 @@ pub struct Linux {
     pub dump: Option<String>,
     enosys_logged: heapless::Vec<u64, 32>,
     pub quota_mb: u64,
-    /// The file mode creation mask (recorded: files carry no permissions here).
-    pub umask: u64,
+    /// The thread's name (prctl PR_SET_NAME, PR_GET_NAME): NUL-padded, 15 bytes at most.
+    pub comm: [u8; 16],
+    /// Process or thread creations refused (fork, vfork, clone), logged at the first.
+    pub refused_forks: u64,
     /// The group captures the FP/SIMD state at every event (compared, repaired, rolled back).
     pub fp_captured: bool,
 }
@@ -94,9 +96,19 @@ impl Linux {
             dump,
             enosys_logged: heapless::Vec::new(),
             quota_mb,
-            umask: 0o022,
+            comm: [0; 16],
+            refused_forks: 0,
             fp_captured: false,
         }
+    }
+
+    /// The thread's first name: the program's (argv[0] without its directory), as Linux takes
+    /// it from the executed file's name.
+    pub fn set_comm(&mut self, argv0: &str) {
+        let base = argv0.rsplit('/').next().unwrap_or(argv0).as_bytes();
+        let n = base.len().min(15);
+        self.comm = [0; 16];
+        self.comm[..n].copy_from_slice(&base[..n]);
     }
 
     /// Whether `event` is a system call: the trap at a rewritten site.
@@ -109,6 +121,54 @@ impl Linux {
             }
             _ => None,
         }
+    }
+
+    /// Whether `event` is a call of the legacy x86_64 vsyscall page (an instruction fetch
+    /// there faults): the system call it makes.
+    fn vsyscall_of(&self, event: &Event) -> Option<u64> {
+        match event.kind {
+            EventKind::VmFault { addr, .. }
+                if self.arch == Arch::X86_64 && addr == event.regs.pc() =>
+            {
+                crate::vdso::vsyscall(addr)
+            }
+            _ => None,
+        }
+    }
+
+    /// Emulates a vsyscall entry point as Linux does: the call with the program's argument
+    /// registers, then a return to the caller (the address on top of the stack).
+    fn vsyscall<W: World>(
+        &mut self,
+        number: u64,
+        event: &Event,
+        mut cx: CallScope<'_, '_, W>,
+    ) -> Action {
+        let args = arch::decode(&event.regs).args;
+        let mut regs = event.regs.clone();
+        let mut ret = [0u8; 8];
+        let leader = cx.leader;
+        let sp = event.regs.sp();
+        if cx.shell.read_memory(leader, sp, &mut ret).is_err() {
+            return program_fault(event, cx);
+        }
+        let outcome = match table::lookup(self.arch, number) {
+            Some(c) => table::dispatch(c, &args, self, &mut Ctx { calls: &mut cx }, &mut regs),
+            None => self.enosys(number, cx.summary),
+        };
+        let Outcome::Return(value) = outcome else {
+            return program_fault(event, cx);
+        };
+        // The result in rax (Linux leaves rcx and r11 as they were), back at the caller.
+        let mut out = arch::returned(&regs, value);
+        let w = out.words_mut();
+        let before = regs.words();
+        for i in [X86_RCX, X86_R11] {
+            w[i] = before[i];
+        }
+        w[Arch::PC] = u64::from_le_bytes(ret);
+        w[Arch::SP] = sp.wrapping_add(8);
+        Action::Resume(out)
     }
 
     fn enosys(&mut self, number: u64, summary: &mut Summary<'_>) -> Outcome {
@@ -167,6 +227,9 @@ impl Personality for Linux {
     }
 
     fn perform<W: World>(&mut self, event: &Event, mut cx: CallScope<'_, '_, W>) -> Action {
+        if let Some(number) = self.vsyscall_of(event) {
+            return self.vsyscall(number, event, cx);
+        }
         let Some(call) = self.syscall_of(event) else {
             return program_fault(event, cx);
         };
@@ -240,6 +303,10 @@ impl Linux {
         }
     }
 }
+
+/// rcx and r11 in the x86_64 register file (seL4_UserContext order).
+const X86_RCX: usize = 5;
+const X86_R11: usize = 13;
 
 /// What a range the call cannot read hashes as (the call answers EFAULT for it).
 const BAD: &[u8] = b"\xffbad";

@@ -6,7 +6,8 @@ use alloc::vec::Vec;
 
 use linux_raw_sys::general::{
     AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_GID, AT_HWCAP, AT_HWCAP2, AT_NULL,
-    AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_UID,
+    AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR,
+    AT_UID,
 };
 use romain_core::regs::Arch;
 
@@ -23,7 +24,13 @@ pub struct Start<'a> {
     pub entry: u64,
     /// AT_RANDOM's 16 bytes: drawn once, the same in every replica.
     pub random: [u8; 16],
+    /// Where the vDSO is (AT_SYSINFO_EHDR), if the program has one ([`crate::vdso`]).
+    pub vdso: Option<u64>,
 }
+
+/// The program's process id (and its one thread's): not 1, which programs take for init
+/// (sash, for one, then warns that it is the init process).
+pub const PID: u64 = 100;
 
 /// The uid and gid the program runs as (and is told it runs as).
 pub const UID: u64 = 1000;
@@ -135,6 +142,9 @@ pub fn try_build<'a>(top: u64, start: &'a Start<'a>) -> Result<(u64, Vec<u8>), T
     ];
     if start.arch == Arch::Aarch64 {
         aux.push((AT_HWCAP2, hwcap2));
+    }
+    if let Some(vdso) = start.vdso {
+        aux.push((AT_SYSINFO_EHDR, vdso));
     }
     aux.push((AT_NULL, 0));
     let mut words: Vec<u64> = Vec::new();

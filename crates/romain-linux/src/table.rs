@@ -16,15 +16,20 @@
 //! - `name: str`: a NUL-terminated string (a path, at most [`PATH_MAX`] bytes);
 //! - `name: fixed(N)`: a structure of N bytes, when `name` is not NULL;
 //! - `name: iov(count)`: an iovec array of `count` entries and the buffers it names;
-//! - `name: iov_array(count)`: the iovec array only (where a read's bytes go).
+//! - `name: iov_array(count)`: the iovec array only (where a read's bytes go);
+//! - `name: pollfds(nfds)`: poll's array of `nfds` pollfd entries;
+//! - `name: fdset(nfds)`: one of select's descriptor sets for `nfds` descriptors, when not NULL;
+//! - `name: prctl_name(option)`: the 16-byte name when `option` is PR_SET_NAME, else nothing.
 
 use romain_core::regs::{Arch, RegisterFile};
 use romain_protocol::World;
+use syscalls::Errno;
 
-use crate::calls::{io, memory, path, process, time};
+use crate::calls::{identity, io, memory, path, poll, process, time};
 use crate::context::Ctx;
 use crate::declare::linux_calls;
 use crate::linux::{Linux, Outcome};
+use crate::stack::{GID, UID};
 
 /// Longest path the master reads.
 pub const PATH_MAX: usize = 4096;
@@ -53,16 +58,49 @@ linux_calls! {
     Dup2         [dup2, -]                    (fd, to)                                => io::dup3(linux, fd, to, 0, true);
     Dup3         [dup3, dup3]                 (fd, to, flags)                         => io::dup3(linux, fd, to, flags, false);
     Getcwd       [getcwd, getcwd]             (buf, size)                             => path::getcwd(linux, cx, buf, size);
-    Readlinkat   [readlinkat, readlinkat]     (dirfd, name: str, buf, size)           => path::readlink(cx, name);
-    Readlink     [readlink, -]                (name: str, buf, size)                  => path::readlink(cx, name);
+    Readlinkat   [readlinkat, readlinkat]     (dirfd, name: str, buf, size)           => path::readlink(linux, cx, dirfd, name);
+    Readlink     [readlink, -]                (name: str, buf, size)                  => path::readlink(linux, cx, path::AT_FDCWD, name);
     Faccessat    [faccessat, faccessat]       (dirfd, name: str, mode)                => path::access(linux, cx, dirfd, name);
+    Faccessat2   [faccessat2, faccessat2]     (dirfd, name: str, mode, flags)         => path::access(linux, cx, dirfd, name);
     Access       [access, -]                  (name: str, mode)                       => path::access(linux, cx, path::AT_FDCWD, name);
-    Unlinkat     [unlinkat, unlinkat]         (dirfd, name: str, flags)               => path::unlink(linux, cx, dirfd, name);
-    Unlink       [unlink, -]                  (name: str)                             => path::unlink(linux, cx, path::AT_FDCWD, name);
-    Renameat     [renameat, renameat]         (olddir, from: str, newdir, to: str)    => path::rename(linux, cx, from, to);
-    Rename       [rename, -]                  (from: str, to: str)                    => path::rename(linux, cx, from, to);
+    Unlinkat     [unlinkat, unlinkat]         (dirfd, name: str, flags)               => path::unlink(linux, cx, dirfd, name, flags);
+    Unlink       [unlink, -]                  (name: str)                             => path::unlink(linux, cx, path::AT_FDCWD, name, 0);
+    Rmdir        [rmdir, -]                   (name: str)                             => path::unlink(linux, cx, path::AT_FDCWD, name, path::AT_REMOVEDIR);
+    Renameat     [renameat, renameat]         (olddir, from: str, newdir, to: str)    => path::rename(linux, cx, (olddir, from), (newdir, to), 0);
+    Renameat2    [renameat2, renameat2]       (olddir, from: str, newdir, to: str, flags) => path::rename(linux, cx, (olddir, from), (newdir, to), flags);
+    Rename       [rename, -]                  (from: str, to: str)                    => path::rename(linux, cx, (path::AT_FDCWD, from), (path::AT_FDCWD, to), 0);
     Ftruncate    [ftruncate, ftruncate]       (fd, length)                            => io::ftruncate(linux, fd, length);
     Truncate     [truncate, truncate]         (name: str, length)                     => path::truncate(linux, cx, name, length);
+    Creat        [creat, -]                   (name: str, mode)                       => path::creat(linux, cx, name);
+    Mkdirat      [mkdirat, mkdirat]           (dirfd, name: str, mode)                => path::mkdir(linux, cx, dirfd, name, mode);
+    Mkdir        [mkdir, -]                   (name: str, mode)                       => path::mkdir(linux, cx, path::AT_FDCWD, name, mode);
+    Chdir        [chdir, chdir]               (name: str)                             => path::chdir(linux, cx, name);
+    Fchdir       [fchdir, fchdir]             (fd)                                    => linux.fs.fchdir(fd);
+    Getdents64   [getdents64, getdents64]     (fd, buf, size)                         => path::getdents64(linux, cx, fd, buf, size);
+    Chmod        [chmod, -]                   (name: str, mode)                       => path::chmod(linux, cx, path::AT_FDCWD, name, mode);
+    Fchmodat     [fchmodat, fchmodat]         (dirfd, name: str, mode)                => path::chmod(linux, cx, dirfd, name, mode);
+    Fchmod       [fchmod, fchmod]             (fd, mode)                              => path::fchmod(linux, fd, mode);
+    Chown        [chown, -]                   (name: str, uid, gid)                   => path::chown(linux, cx, (path::AT_FDCWD, name), (uid, gid), 0);
+    Lchown       [lchown, -]                  (name: str, uid, gid)                   => path::chown(linux, cx, (path::AT_FDCWD, name), (uid, gid), 0);
+    Fchownat     [fchownat, fchownat]         (dirfd, name: str, uid, gid, flags)     => path::chown(linux, cx, (dirfd, name), (uid, gid), flags);
+    Fchown       [fchown, fchown]             (fd, uid, gid)                          => path::fchown(linux, fd, uid, gid);
+    Utimensat    [utimensat, utimensat]       (dirfd, name: str, times: fixed(32), flags) => path::utimensat(linux, cx, dirfd, name, flags);
+    Statfs       [statfs, statfs]             (name: str, buf)                        => path::statfs(linux, cx, name, buf);
+    Fstatfs      [fstatfs, fstatfs]           (fd, buf)                               => path::fstatfs(linux, cx, fd, buf);
+    Fsync        [fsync, fsync]               (fd)                                    => io::sync_fd(linux, fd, Some(Errno::EINVAL));
+    Fdatasync    [fdatasync, fdatasync]       (fd)                                    => io::sync_fd(linux, fd, Some(Errno::EINVAL));
+    Syncfs       [syncfs, syncfs]             (fd)                                    => io::sync_fd(linux, fd, None);
+    Sync         [sync, sync]                 ()                                      => process::accepted();
+    Fadvise64    [fadvise64, fadvise64]       (fd, offset, len, advice)               => io::sync_fd(linux, fd, Some(Errno::ESPIPE));
+    Flock        [flock, flock]               (fd, operation)                         => io::sync_fd(linux, fd, None);
+    Sendfile     [sendfile, sendfile]         (out, input, offset: fixed(8), count)   => io::sendfile(linux, cx, out, input, offset, count);
+    Pipe2        [pipe2, pipe2]               (fds, flags)                            => io::pipe2(linux, cx, fds, flags);
+    Pipe         [pipe, -]                    (fds)                                   => io::pipe2(linux, cx, fds, 0);
+    // Readiness (calls/poll.rs).
+    Poll         [poll, -]                    (fds: pollfds(nfds), nfds, timeout)     => poll::poll(linux, cx, fds, nfds);
+    Ppoll        [ppoll, ppoll]               (fds: pollfds(nfds), nfds, tsp: fixed(16), mask, size) => poll::poll(linux, cx, fds, nfds);
+    Select       [select, -]                  (nfds, r: fdset(nfds), w: fdset(nfds), e: fdset(nfds), timeout: fixed(16)) => poll::select(linux, cx, nfds, [r, w, e], Some(timeout));
+    Pselect6     [pselect6, pselect6]         (nfds, r: fdset(nfds), w: fdset(nfds), e: fdset(nfds), tsp, mask) => poll::select(linux, cx, nfds, [r, w, e], None);
     // Memory (calls/memory.rs).
     Brk          [brk, brk]                   (addr)                                  => Outcome::Return(memory::brk(linux, cx, addr));
     Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, addr, len, flags, fd, offset);
@@ -74,6 +112,15 @@ linux_calls! {
     Exit         [exit, exit]                 (status)                                => Outcome::Exit((status & 0xff) as i64);
     ExitGroup    [exit_group, exit_group]     (status)                                => Outcome::Exit((status & 0xff) as i64);
     Getpid       [getpid, getpid]             ()                                      => process::pid();
+    Prctl        [prctl, prctl]               (option, arg: prctl_name(option))       => process::prctl(linux, cx, option, arg);
+    Times        [times, times]               (buf)                                   => process::times(cx, buf);
+    Fork         [fork, -]                    ()                                      => process::fork(linux, cx);
+    Vfork        [vfork, -]                   ()                                      => process::fork(linux, cx);
+    Clone        [clone, clone]               (flags)                                 => process::fork(linux, cx);
+    Wait4        [wait4, wait4]               (pid, status, options, usage)           => process::wait();
+    Waitid       [waitid, waitid]             (which, pid, info, options)             => process::wait();
+    Getcpu       [getcpu, getcpu]             (cpu, node)                             => process::getcpu(cx, cpu, node);
+    Alarm        [alarm, -]                   (seconds)                               => process::accepted();
     Gettid       [gettid, gettid]             ()                                      => process::pid();
     SetTidAddress [set_tid_address, set_tid_address] (tidptr)                         => process::pid();
     Getppid      [getppid, getppid]           ()                                      => process::ppid();
@@ -82,6 +129,23 @@ linux_calls! {
     Getgid       [getgid, getgid]             ()                                      => process::gid();
     Getegid      [getegid, getegid]           ()                                      => process::gid();
     Umask        [umask, umask]               (mask)                                  => process::umask(linux, mask);
+    Setuid       [setuid, setuid]             (uid)                                   => identity::set_uid(&[uid]);
+    Setgid       [setgid, setgid]             (gid)                                   => identity::set_gid(&[gid]);
+    Setreuid     [setreuid, setreuid]         (r, e)                                  => identity::set_uid(&[r, e]);
+    Setregid     [setregid, setregid]         (r, e)                                  => identity::set_gid(&[r, e]);
+    Setresuid    [setresuid, setresuid]       (r, e, s)                               => identity::set_uid(&[r, e, s]);
+    Setresgid    [setresgid, setresgid]       (r, e, s)                               => identity::set_gid(&[r, e, s]);
+    Getresuid    [getresuid, getresuid]       (r, e, s)                               => identity::get_res(cx, [r, e, s], UID);
+    Getresgid    [getresgid, getresgid]       (r, e, s)                               => identity::get_res(cx, [r, e, s], GID);
+    Setfsuid     [setfsuid, setfsuid]         (id)                                    => identity::set_fs_id(UID);
+    Setfsgid     [setfsgid, setfsgid]         (id)                                    => identity::set_fs_id(GID);
+    Getgroups    [getgroups, getgroups]       (size, list)                            => identity::getgroups(size);
+    Setgroups    [setgroups, setgroups]       (size, list)                            => identity::setgroups();
+    Getpgid      [getpgid, getpgid]           (pid)                                   => identity::group_of(pid);
+    Getpgrp      [getpgrp, -]                 ()                                      => identity::group_of(0);
+    Setpgid      [setpgid, setpgid]           (pid, pgid)                             => identity::setpgid(pid, pgid);
+    Getsid       [getsid, getsid]             (pid)                                   => identity::group_of(pid);
+    Setsid       [setsid, setsid]             ()                                      => identity::setsid();
     Uname        [uname, uname]               (buf)                                   => process::uname(linux, cx, buf);
     Sysinfo      [sysinfo, sysinfo]           (buf)                                   => process::sysinfo(linux, cx, buf);
     Getrusage    [getrusage, getrusage]       (who, usage)                            => process::getrusage(linux, cx, who, usage);
@@ -123,8 +187,9 @@ pub enum Input {
     IovArray { addr: u64, count: u64 },
 }
 
-/// A call's inputs, in argument order (no call reads more than two).
-pub type Inputs = heapless::Vec<Input, 2>;
+/// A call's inputs, in argument order (no call reads more than four: select's three sets and
+/// its timeout).
+pub type Inputs = heapless::Vec<Input, 4>;
 
 /// The call with `number` on `arch`, if the personality performs it.
 pub fn lookup(arch: Arch, number: u64) -> Option<LinuxCall> {

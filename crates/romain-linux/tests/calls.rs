@@ -175,7 +175,7 @@ fn a_run_in_a_directory_with_stdout_to_a_file_resolves_relative_paths_there() {
 fn unknown_calls_are_enosys_and_counted() {
     for arch in ARCHES {
         let mut rig = Rig::new(arch, 3, &[], None);
-        for number in [nr(arch, "socket"), nr(arch, "clone"), 5000, u64::MAX] {
+        for number in [nr(arch, "socket"), nr(arch, "clone3"), 5000, u64::MAX] {
             assert_eq!(rig.call(number, &[1, 2, 3]).unwrap().1, ENOSYS);
         }
         assert_eq!(rig.call(nr(arch, "socket"), &[]).unwrap().1, ENOSYS);
@@ -274,7 +274,11 @@ fn a_trap_that_is_no_site_is_a_program_fault() {
 fn start_up_calls_answer_as_glibc_expects() {
     for arch in ARCHES {
         let mut rig = Rig::new(arch, 2, &[], None);
-        assert_eq!(rig.call(nr(arch, "set_tid_address"), &[DATA]).unwrap().1, 1);
+        let pid = romain_linux::stack::PID as i64;
+        assert_eq!(
+            rig.call(nr(arch, "set_tid_address"), &[DATA]).unwrap().1,
+            pid
+        );
         assert_eq!(
             rig.call(nr(arch, "set_robust_list"), &[DATA, 24])
                 .unwrap()
@@ -343,7 +347,8 @@ fn start_up_calls_answer_as_glibc_expects() {
 fn abort_ends_the_program_as_its_signal_would() {
     for arch in ARCHES {
         let mut rig = Rig::new(arch, 2, &[], None);
-        let (flow, _) = rig.call(nr(arch, "tgkill"), &[1, 1, 6]).unwrap();
+        let pid = romain_linux::stack::PID;
+        let (flow, _) = rig.call(nr(arch, "tgkill"), &[pid, pid, 6]).unwrap();
         assert_eq!(flow, Flow::End);
         assert_eq!(rig.summary.exit_code, Some(134));
     }

@@ -138,7 +138,7 @@ fn rename_over_an_existing_name_drops_the_old_file_once_unused() {
     assert_eq!(read_all(&mut fs, b), b"BB");
     assert_eq!(fs.file("/a").map(|f| f.links), None);
     assert_eq!(fs.file("/b").unwrap().data.to_vec(), b"AAA");
-    assert_eq!(fs.links(&fs.fd(b).unwrap().node), 0);
+    assert_eq!(fs.attributes(fs.fd(b).unwrap()).links, 0);
     assert_eq!(fs.open("a", how(O_RDONLY)), Err(Errno::ENOENT));
     assert_eq!(fs.owned_bytes(), b_bytes);
     assert_eq!(fs.close(b), Ok(0));
@@ -153,6 +153,7 @@ fn rename_over_an_existing_name_drops_the_old_file_once_unused() {
     // over a directory EISDIR.
     assert_eq!(fs.rename("b", "./b"), Ok(0));
     assert_eq!(fs.rename("nothing", "c"), Err(Errno::ENOENT));
+    assert_eq!(fs.mkdir("d", 0o755), Ok(0));
     let d = fs.open("d/x", how(O_CREAT | O_WRONLY)).unwrap();
     assert_eq!(fs.rename("d", "e"), Err(Errno::EXDEV));
     assert_eq!(fs.rename("b", "d"), Err(Errno::EISDIR));

@@ -161,6 +161,7 @@ proptest! {
             phnum: values[2],
             entry: values[3],
             random: [9; 16],
+            vdso: None,
         };
         match try_build(top, &start) {
             Ok((sp, bytes)) => {

@@ -64,6 +64,7 @@ fn the_initial_stack_has_argc_argv_envp_and_auxv() {
         phnum: 6,
         entry: 0x40_1000,
         random: [7; 16],
+        vdso: None,
     };
     let (sp, bytes) = build(top, &start);
     assert_eq!(sp % 16, 0);

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use romain_abi::{ReplicaBadge, region, slot};
 use romain_core::inject;
+use romain_core::regs::Arch;
 use romain_core::summary::{Status, Summary};
 use romain_image::{self as image, PAGE_SIZE};
 use romain_memory::Tracking;
@@ -91,11 +92,21 @@ pub(super) fn build(
     let declared = crate::embedded::LINUX.contains(&app);
     let linux =
         image::linux_program(bytes, declared).map_err(|e| Stop(Status::BadImage, e.into()))?;
-    // A Linux program's system-call instructions, found in its executable segments.
+    // An x86_64 Linux program gets a vDSO, as on Linux (see romain_linux::vdso).
+    let vdso = (linux.is_some() && ARCH == Arch::X86_64).then(romain_linux::vdso::x86_64);
+    // A Linux program's system-call instructions, found in its executable segments and its vDSO.
     let sites = linux.map(|_| {
         let mut sites = Sites::default();
         for seg in layout.segments.iter().filter(|s| s.rights.execute) {
             sites.scan(ARCH, seg.vaddr, &bytes[seg.file.clone()]);
+        }
+        if let Some(v) = &vdso {
+            let text = v.text.start as u64;
+            sites.scan(
+                ARCH,
+                romain_linux::vdso::BASE + text,
+                &v.bytes[v.text.clone()],
+            );
         }
         sites
     });
@@ -133,6 +144,7 @@ pub(super) fn build(
         tracking,
         sites: sites.as_ref(),
         fp_stubs: fp.then_some(&stub_code[..]),
+        vdso: vdso.as_ref().map(|v| &v.bytes[..]),
     };
     // The shared region's addresses and the sandbox's are the master's: no image or heap there.
     let heap = program.heap_base
@@ -233,6 +245,7 @@ pub(super) fn build(
             info,
             sites.clone(),
             program.heap_base,
+            program.vdso.map(|_| romain_linux::vdso::BASE),
             replicas,
         )?;
         personality.fp_captured = fp;
@@ -275,6 +288,7 @@ pub(super) fn build(
         tracking: Tracking::Off,
         sites: None,
         fp_stubs: None,
+        vdso: None,
     };
     let badge = ReplicaBadge {
         group: ctx.group_number,
@@ -316,6 +330,7 @@ fn start_linux(
     info: image::LinuxProgram,
     sites: Sites,
     heap_base: u64,
+    vdso: Option<u64>,
     replicas: &[Replica],
 ) -> Result<Linux, Stop> {
     let mut random = [0u8; 16];
@@ -331,6 +346,7 @@ fn start_linux(
         phnum: info.phnum,
         entry: layout.entry,
         random,
+        vdso,
     };
     let (sp, bytes) = stack::try_build(linux::STACK_TOP, &start).map_err(|_| {
         Stop(
@@ -386,6 +402,7 @@ fn start_linux(
     let heap_room = (crate::heap::SIZE - crate::heap::RESERVE) as u64;
     let budget = linux.fs.budget().min(heap_room * 3 / 4);
     linux.fs.set_budget(budget);
+    linux.set_comm(invocation.argv.first().copied().unwrap_or(run.app));
     Ok(linux)
 }
 

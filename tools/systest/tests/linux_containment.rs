@@ -14,13 +14,16 @@ use romain_systest::{Boot, Run, boot, enabled};
 const GOOD: &str = "none:cfiles+input.txt";
 
 /// (plan entry, what the test checks) in boot order; every hostile run is followed by GOOD.
-const CASES: [&str; 11] = [
+const CASES: [&str; 14] = [
     "tmr:abuse+unlinked",
     "tmr:abuse+sparse",
     "dmr:abuse+bigmap",
     "tmr:abuse+fill",
     "tmr:abuse+writev",
     "tmr:abuse+wrap",
+    "tmr:abuse+posix",
+    "tmr:abuse+vsyscall",
+    "tmr:abuse+vsysbad",
     "tmr/events=400:abuse+loop",
     "dmr/ms=1500:abuse+loop",
     "tmr:forge",
@@ -275,6 +278,60 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
     assert_eq!(run.summary["status"], "ok", "{}", run.summary);
     assert!(!run.output.contains("WRONG"), "{}", run.output);
     assert!(run.output.ends_with("wrap: done\n"), "{}", run.output);
+
+    // The calls of real programs, used as a hostile program would: bounded, never waiting.
+    let (run, _) = runs(&boot, "tmr:abuse+posix");
+    assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    let out = &run.output;
+    let dirs = out
+        .lines()
+        .find_map(|l| l.strip_prefix("posix: "))
+        .and_then(|l| l.split_once(" directories of 4 KiB paths, then errno 28"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let made: usize = dirs.0.parse().unwrap();
+    assert!((200..=280).contains(&made), "{made} (1 MiB of names)");
+    for line in [
+        "mkdir of a 256-byte name: -1 errno 36\n",
+        "posix: pipe took 65536 bytes, then errno 11\n",
+        "posix: pipe gave 65536 bytes, then errno 11\n",
+        "poll of an empty pipe: 0 errno 0\n",
+        "poll of 10^6 entries: -1 errno 22\n",
+        "poll of a bad array: -1 errno 14\n",
+        "pselect6 of -1 descriptors: -1 errno 22\n",
+        "getdents64 into a bad buffer: -1 errno 14\n",
+        "getdents64 of 8 bytes: -1 errno 22\n",
+        "pppppppppp",
+        "sendfile of 2^40 bytes: 10 errno 0\n",
+        "fork: -1 errno 11\n",
+        "prctl PR_SET_NAME from a bad pointer: -1 errno 14\n",
+        "posix: done\n",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+    // x86_64's legacy vsyscall page: its entry points are emulated, the rest is a fault.
+    let (run, _) = runs(&boot, "tmr:abuse+vsyscall");
+    assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    let (run, _) = runs(&boot, "tmr:abuse+vsysbad");
+    if arch == "x86_64" {
+        assert_eq!(run.summary["status"], "app-fault", "{}", run.summary);
+        assert!(
+            run.summary["error"]
+                .as_str()
+                .unwrap()
+                .contains("0xffffffffff600100"),
+            "{}",
+            run.summary
+        );
+    } else {
+        assert_eq!(run.summary["status"], "ok", "{}", run.summary);
+    }
+    let (run, _) = runs(&boot, "tmr:abuse+vsyscall");
+    let want = if arch == "x86_64" {
+        "vsyscall time: agrees\nvsyscall gettimeofday: agrees\nvsyscall: done\n"
+    } else {
+        "vsyscall: none on this architecture\n"
+    };
+    assert_eq!(run.output, want, "{}", run.summary);
 
     // A program that never ends is ended by its run's budget.
     let (run, _) = runs(&boot, "tmr/events=400:abuse+loop");

@@ -1,4 +1,6 @@
-//! read, write and their vector and positioned forms, lseek, ioctl, fcntl, dup.
+//! read, write and their vector and positioned forms, lseek, ioctl, fcntl, dup, pipe2,
+//! sendfile, the sync calls. What a descriptor reads and writes depends on its node: a file's
+//! bytes, the console (written once for all replicas), a device, a pipe.
 
 use alloc::vec::Vec;
 
@@ -6,7 +8,7 @@ use romain_protocol::World;
 use syscalls::Errno;
 
 use crate::context::{Ctx, MAX_IO};
-use crate::fs::Node;
+use crate::fs::{Device, Node};
 use crate::linux::Linux;
 
 /// Largest position (and end of a transfer) a file may have: Linux's `loff_t` is signed.
@@ -27,10 +29,17 @@ pub fn read<W: World>(
     if !open.readable {
         return Err(Errno::EBADF);
     }
-    if at.is_some() && !matches!(open.node, Node::File(_)) {
+    let node = open.node;
+    if at.is_some() && !matches!(node, Node::File(_) | Node::Device(_)) {
         return Err(Errno::ESPIPE);
     }
     let len = len.min(MAX_IO);
+    match node {
+        Node::Device(Device::Zero | Device::Full) => return cx.fill(buf, len, |_| 0),
+        Node::Device(Device::Random) => return cx.fill(buf, len, |cx| cx.calls.shell.random()),
+        Node::Pipe(end) => return read_pipe(linux, cx, end, buf, len),
+        _ => {}
+    }
     cx.writable(buf, len)?;
     // Straight from the file's bytes into the replicas' memory, piece by piece.
     let mut done = 0;
@@ -51,11 +60,41 @@ fn put<W: World>(
     bytes: &[u8],
     at: Option<u64>,
 ) -> Result<u64, Errno> {
-    if linux.fs.fd(fd)?.node == Node::Console {
-        cx.calls.shell.print(bytes);
-        return Ok(bytes.len() as u64);
+    match linux.fs.fd(fd)?.node {
+        Node::Console => {
+            cx.calls.shell.print(bytes);
+            Ok(bytes.len() as u64)
+        }
+        Node::Device(Device::Full) => Err(Errno::ENOSPC),
+        Node::Device(_) => Ok(bytes.len() as u64),
+        Node::Pipe(end) => Ok(linux.fs.pipe_write(end, bytes)? as u64),
+        _ => Ok(linux.fs.write(fd, bytes, at)? as u64),
     }
-    Ok(linux.fs.write(fd, bytes, at)? as u64)
+}
+
+/// A pipe's bytes into the program's buffer: what there is, up to `len`; EAGAIN for an empty
+/// pipe whose write end is open (nothing else could ever fill it), 0 when none is.
+fn read_pipe<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    end: crate::fs::pipe::End,
+    buf: u64,
+    len: u64,
+) -> Result<u64, Errno> {
+    cx.writable(buf, len)?;
+    if linux.fs.pipe_would_block(end) {
+        return Err(Errno::EAGAIN);
+    }
+    let Some(pipe) = linux.fs.pipe_of(end) else {
+        return Ok(0);
+    };
+    let (a, b) = pipe.front(len as usize);
+    // Within the buffer checked above.
+    cx.write(buf, a)?;
+    cx.write(buf + a.len() as u64, b)?;
+    let n = a.len() + b.len();
+    linux.fs.pipe_consume(end, n);
+    Ok(n as u64)
 }
 
 /// write's and writev's checks before the bytes are read: the descriptor, positioned writes.
@@ -67,7 +106,7 @@ fn writable_fd(linux: &Linux, fd: u64, at: Option<u64>) -> Result<(), Errno> {
     if !open.writable {
         return Err(Errno::EBADF);
     }
-    if at.is_some() && !matches!(open.node, Node::File(_)) {
+    if at.is_some() && !matches!(open.node, Node::File(_) | Node::Device(_)) {
         return Err(Errno::ESPIPE);
     }
     Ok(())
@@ -156,10 +195,25 @@ pub fn ftruncate(linux: &mut Linux, fd: u64, len: u64) -> Result<u64, Errno> {
     linux.fs.ftruncate(fd, len)
 }
 
+/// lseek: a file's position (past the end too); a directory's position is an entry's index
+/// (rewinddir, seekdir with what telldir gave); a device stays at 0, as /dev/null does.
 pub fn lseek(linux: &mut Linux, fd: u64, offset: i64, whence: u64) -> Result<u64, Errno> {
     let open = linux.fs.fd(fd)?;
-    if !matches!(open.node, Node::File(_)) {
-        return Err(Errno::ESPIPE);
+    match open.node {
+        Node::File(_) => {}
+        Node::Dir => {
+            let to = match whence {
+                0 => offset,
+                1 => i64::try_from(open.offset).map_or(-1, |o| o.saturating_add(offset)),
+                _ => -1,
+            };
+            let to = u64::try_from(to).map_err(|_| Errno::EINVAL)?;
+            linux.fs.fd_mut(fd)?.offset = to;
+            return Ok(to);
+        }
+        Node::Device(_) if whence <= 2 => return Ok(0),
+        Node::Device(_) => return Err(Errno::EINVAL),
+        Node::Console | Node::Pipe(_) => return Err(Errno::ESPIPE),
     }
     let size = i64::try_from(linux.fs.size(&open.node)).map_err(|_| Errno::EOVERFLOW)?;
     let base = match whence {
@@ -192,7 +246,9 @@ pub fn fcntl(linux: &mut Linux, fd: u64, cmd: u64, arg: u64) -> Result<u64, Errn
     const F_DUPFD_CLOEXEC: u64 = 1030;
     let open = linux.fs.fd(fd)?.clone();
     match cmd {
-        F_DUPFD | F_DUPFD_CLOEXEC => linux.fs.install(open, arg.min(4096) as usize),
+        // A lowest descriptor past the limit is EINVAL, as Linux says past RLIMIT_NOFILE.
+        F_DUPFD | F_DUPFD_CLOEXEC if arg >= crate::fs::MAX_FDS as u64 => Err(Errno::EINVAL),
+        F_DUPFD | F_DUPFD_CLOEXEC => linux.fs.install(open, arg as usize),
         F_GETFD | F_SETFD | F_SETFL => Ok(0),
         F_GETFL => Ok(match (open.readable, open.writable) {
             (true, true) => 2,
@@ -218,4 +274,88 @@ pub fn dup3(linux: &mut Linux, fd: u64, to: u64, flags: u64, dup2: bool) -> Resu
         return Err(Errno::EINVAL);
     }
     linux.fs.install_at(open, to)
+}
+
+/// pipe2 (pipe): the two ends, written as two ints at `fds`. O_CLOEXEC, O_NONBLOCK and O_DIRECT
+/// are accepted (nothing here waits anyway); any other flag is EINVAL.
+pub fn pipe2<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    fds: u64,
+    flags: u64,
+) -> Result<u64, Errno> {
+    const ACCEPTED: u64 = 0o2000000 | 0o4000 | 0o40000;
+    if flags & !ACCEPTED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    cx.writable(fds, 8)?;
+    let (r, w) = linux.fs.pipe()?;
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&(r as u32).to_le_bytes());
+    b[4..].copy_from_slice(&(w as u32).to_le_bytes());
+    cx.write(fds, &b)?;
+    Ok(0)
+}
+
+/// sendfile: up to `count` bytes (at most [`MAX_IO`]) of `input` (a file, at `*offset` when
+/// `offset` is not NULL, which is then moved, otherwise at its position) written to `out` as
+/// a write would.
+pub fn sendfile<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    out: u64,
+    input: u64,
+    offset: u64,
+    count: u64,
+) -> Result<u64, Errno> {
+    writable_fd(linux, out, None)?;
+    let open = linux.fs.fd(input)?;
+    if !open.readable {
+        return Err(Errno::EBADF);
+    }
+    if !matches!(open.node, Node::File(_)) {
+        return Err(Errno::EINVAL);
+    }
+    let at = if offset == 0 {
+        None
+    } else {
+        let mut b = [0u8; 8];
+        cx.read_into(offset, &mut b)?;
+        let at = i64::from_le_bytes(b);
+        Some(u64::try_from(at).map_err(|_| Errno::EINVAL)?)
+    };
+    let count = count.min(MAX_IO);
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(count as usize)
+        .map_err(|_| Errno::ENOMEM)?;
+    for piece in linux.fs.read(input, count as usize, at)? {
+        bytes.extend_from_slice(piece);
+    }
+    let n = if bytes.is_empty() {
+        0
+    } else {
+        put(linux, cx, out, &bytes, None)?
+    };
+    match at {
+        Some(at) => cx.write(offset, &(at + n).to_le_bytes())?,
+        // What was read but not written goes back to be read again.
+        None if n < bytes.len() as u64 => {
+            let open = linux.fs.fd_mut(input)?;
+            open.offset -= bytes.len() as u64 - n;
+        }
+        None => {}
+    }
+    Ok(n)
+}
+
+/// fsync, fdatasync, syncfs, fadvise64, flock: nothing to do for a valid descriptor (the
+/// files live in memory); fsync of a pipe or the console is EINVAL, as on Linux, and fadvise
+/// of one ESPIPE.
+pub fn sync_fd(linux: &Linux, fd: u64, on_stream: Option<Errno>) -> Result<u64, Errno> {
+    let node = linux.fs.fd(fd)?.node;
+    match (node, on_stream) {
+        (Node::Console | Node::Pipe(_), Some(e)) => Err(e),
+        _ => Ok(0),
+    }
 }

@@ -1,8 +1,10 @@
 //! The calls' handlers, one module per family; `table.rs` says which handles which call.
 
+pub(crate) mod identity;
 pub(crate) mod io;
 pub(crate) mod memory;
 pub(crate) mod path;
+pub(crate) mod poll;
 pub(crate) mod process;
 pub(crate) mod time;
 

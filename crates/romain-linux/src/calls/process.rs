@@ -1,5 +1,5 @@
 //! Process, identity, limits, start-up and signal calls. The program is one process with one
-//! thread (pid and tid 1). Signal handlers and masks are accepted and no signal is ever
+//! thread (pid and tid [`PID`]). Signal handlers and masks are accepted and no signal is ever
 //! delivered; a signal the program sends itself (abort's SIGABRT) ends it as that signal would.
 
 use linux_raw_sys::general::{__kernel_old_timeval, rusage};
@@ -13,7 +13,7 @@ use crate::arch;
 use crate::context::Ctx;
 use crate::linux::{Linux, Outcome, STACK_SIZE};
 
-const PID: u64 = 1;
+use crate::stack::PID;
 const RLIM_INFINITY: u64 = u64::MAX;
 
 /// getpid, gettid, set_tid_address: the one process's one thread.
@@ -38,7 +38,8 @@ pub fn gid() -> Result<u64, Errno> {
 /// The new mask is kept and the old one returned, as on Linux; files have no permissions here,
 /// so it changes nothing else.
 pub fn umask(linux: &mut Linux, mask: u64) -> Result<u64, Errno> {
-    Ok(core::mem::replace(&mut linux.umask, mask & 0o777))
+    let old = core::mem::replace(&mut linux.fs.umask, (mask & 0o777) as u32);
+    Ok(u64::from(old))
 }
 
 /// set_robust_list, sched_yield: nothing to do with one thread.
@@ -266,4 +267,86 @@ pub fn arch_prctl<W: World>(
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// prctl: the thread's name (PR_SET_NAME, PR_GET_NAME), the dumpable flag, the capability
+/// bounding set (every capability Linux 6.1 knows is in it), no-new-privs, the parent-death
+/// signal, the timer slack; any other option is EINVAL.
+pub fn prctl<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    option: u64,
+    arg: u64,
+) -> Result<u64, Errno> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const CAP_LAST_CAP: u64 = 40;
+    match option {
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            cx.read_into(arg, &mut name)?;
+            let n = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
+            linux.comm = [0; 16];
+            linux.comm[..n].copy_from_slice(&name[..n]);
+            Ok(0)
+        }
+        PR_GET_NAME => cx.write(arg, &linux.comm).map(|()| 0),
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE if arg <= 1 => Ok(0),
+        PR_CAPBSET_READ if arg <= CAP_LAST_CAP => Ok(1),
+        PR_SET_PDEATHSIG if arg <= 64 => Ok(0),
+        PR_GET_PDEATHSIG => cx.write(arg, &0u32.to_le_bytes()).map(|()| 0),
+        PR_GET_TIMERSLACK => Ok(50_000),
+        PR_SET_NO_NEW_PRIVS if arg == 1 => Ok(0),
+        PR_GET_NO_NEW_PRIVS => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// times: the clock ticks (USER_HZ, 100 a second) since the master's start, all as the
+/// program's user time (getrusage's view); none for children.
+pub fn times<W: World>(cx: &mut Ctx<'_, '_, '_, W>, buf: u64) -> Result<u64, Errno> {
+    let ticks = cx.now_ns() / 10_000_000;
+    if buf != 0 {
+        let mut b = [0u8; 32];
+        b[..8].copy_from_slice(&ticks.to_le_bytes());
+        cx.write(buf, &b)?;
+    }
+    Ok(ticks)
+}
+
+/// fork, vfork, clone: one process with one thread here, so a new process (or thread) gets
+/// what Linux gives at an exhausted process limit: EAGAIN (logged at the first).
+pub fn fork<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>) -> Result<u64, Errno> {
+    if linux.refused_forks == 0 {
+        cx.calls.shell.end_line();
+        log::warn!(
+            "the program tried to start a process or thread: EAGAIN (one process, one thread)"
+        );
+    }
+    linux.refused_forks = linux.refused_forks.saturating_add(1);
+    Err(Errno::EAGAIN)
+}
+
+/// wait4, waitid: there is no child to wait for.
+pub fn wait() -> Result<u64, Errno> {
+    Err(Errno::ECHILD)
+}
+
+/// getcpu: the one CPU, node 0 (either pointer may be NULL).
+pub fn getcpu<W: World>(cx: &mut Ctx<'_, '_, '_, W>, cpu: u64, node: u64) -> Result<u64, Errno> {
+    for at in [cpu, node] {
+        if at != 0 {
+            cx.write(at, &0u32.to_le_bytes())?;
+        }
+    }
+    Ok(0)
 }

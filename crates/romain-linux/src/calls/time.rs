@@ -5,7 +5,7 @@
 use romain_protocol::World;
 use syscalls::Errno;
 
-use crate::context::{Ctx, MAX_IO};
+use crate::context::Ctx;
 
 /// Clock ids Linux knows (CLOCK_REALTIME … CLOCK_TAI).
 const MAX_CLOCK: u64 = 11;
@@ -83,25 +83,9 @@ pub fn clock_nanosleep<W: World>(
     sleep(cx, req)
 }
 
-/// Random bytes drawn once for all replicas (a page at a time: no buffer of the program's
-/// length in the master's heap).
+/// Random bytes drawn once for all replicas (as `/dev/urandom` gives them).
 pub fn getrandom<W: World>(cx: &mut Ctx<'_, '_, '_, W>, buf: u64, len: u64) -> Result<u64, Errno> {
-    let len = len.min(MAX_IO);
-    cx.writable(buf, len)?;
-    let mut page = [0u8; 4096];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(page.len() as u64) as usize;
-        let chunk = &mut page[..n];
-        for word in chunk.chunks_mut(8) {
-            let random = cx.calls.shell.random().to_le_bytes();
-            word.copy_from_slice(&random[..word.len()]);
-        }
-        // Within the buffer checked above.
-        cx.write(buf + done, chunk)?;
-        done += n as u64;
-    }
-    Ok(len)
+    cx.fill(buf, len, |cx| cx.calls.shell.random())
 }
 
 /// A sleep with a valid request returns at once (the replicas' time is the master's).

@@ -4,6 +4,11 @@
 //! stays readable and writable through the descriptors open on it, and its bytes are freed when
 //! its last name is gone and its last descriptor closed.
 //!
+//! Directories are `/`, the working directory, the ones the program made (`mkdir`, [`TMP`]) and
+//! every prefix of a file's name (the embedded files bring theirs); a file is created only in a
+//! directory. Besides files a descriptor may be the console, a device ([`device`]) or one end of
+//! a pipe ([`pipe`]).
+//!
 //! Files embedded at build time are read in place; a file the program writes gets its own copy
 //! in the master's heap, in blocks of [`BLOCK`] bytes, kept until the end. The copies together
 //! (their blocks' capacities) stay within a per-group byte budget: growing a file past it is
@@ -18,248 +23,13 @@ use syscalls::Errno;
 
 use crate::invocation::Invocation;
 
-/// Bytes of one block of a file's own copy. A file grows and shrinks a block at a time: no
-/// allocation is larger than a block and none copies the whole file, so a file may take most
-/// of the master's heap without needing it in one piece.
-pub const BLOCK: usize = 64 << 10;
-
-/// A file's own bytes, in blocks: every block but the last is [`BLOCK`] bytes long, the last
-/// one 1 to [`BLOCK`] (there is none when the file is empty).
-#[derive(Debug, Clone, Default)]
-pub struct Blocks {
-    blocks: Vec<Vec<u8>>,
-    len: u64,
-}
-
-impl Blocks {
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The heap bytes the blocks hold (their capacities).
-    pub fn capacity(&self) -> u64 {
-        self.blocks.iter().map(|b| b.capacity() as u64).sum()
-    }
-
-    /// The capacity the blocks would have at `len` bytes, the last one exactly as long as it
-    /// must be (`len` > the length now: growing).
-    fn capacity_at(&self, len: u64) -> u64 {
-        let block = BLOCK as u64;
-        let (full, tail) = (len / block, len % block);
-        // Full blocks there now keep their capacity (BLOCK); the last one now keeps its own
-        // if it is larger than it must be.
-        let kept = (self.len / block).min(full);
-        let last_now = self
-            .blocks
-            .get(kept as usize)
-            .map_or(0, |b| b.capacity() as u64);
-        let last = if full > kept {
-            block
-        } else {
-            tail.max(last_now)
-        };
-        let fresh = full.saturating_sub(kept + 1) * block;
-        let new_tail = if full > kept { tail } else { 0 };
-        kept * block + last + fresh + new_tail
-    }
-
-    /// Grows to `len` bytes (zeros), the capacity no more than `limit`: ENOSPC (nothing
-    /// changes) past it or when the heap has no room.
-    fn grow(&mut self, len: u64, limit: u64) -> Result<(), Errno> {
-        let old = self.len;
-        let exact = self.capacity_at(len);
-        if exact > limit {
-            return Err(Errno::ENOSPC);
-        }
-        let slack = limit - exact;
-        let grown = self.try_grow(len, slack);
-        if grown.is_err() {
-            self.shrink(old);
-        }
-        grown
-    }
-
-    fn try_grow(&mut self, len: u64, slack: u64) -> Result<(), Errno> {
-        while self.len < len {
-            let left = len - self.len;
-            match self.blocks.last_mut() {
-                Some(last) if last.len() < BLOCK => {
-                    let add = left.min((BLOCK - last.len()) as u64) as usize;
-                    let want = last.len() + add;
-                    if want > last.capacity() {
-                        // Room to grow into (appends stay linear), as far as the budget allows.
-                        let roomy = want
-                            .max(last.capacity().saturating_mul(2))
-                            .min(BLOCK)
-                            .min(want.saturating_add(usize::try_from(slack).unwrap_or(usize::MAX)));
-                        if last.try_reserve_exact(roomy - last.len()).is_err() {
-                            last.try_reserve_exact(add).map_err(|_| Errno::ENOSPC)?;
-                        }
-                    }
-                    last.resize(want, 0);
-                    self.len += add as u64;
-                }
-                _ => {
-                    let n = left.min(BLOCK as u64) as usize;
-                    let mut block = Vec::new();
-                    block.try_reserve_exact(n).map_err(|_| Errno::ENOSPC)?;
-                    block.resize(n, 0);
-                    self.blocks.try_reserve(1).map_err(|_| Errno::ENOSPC)?;
-                    self.blocks.push(block);
-                    self.len += n as u64;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Shrinks to `len` bytes (no more than now); a last block much shorter than its capacity
-    /// gives the rest back (if a smaller one can be had).
-    fn shrink(&mut self, len: u64) {
-        if len >= self.len {
-            return;
-        }
-        if len == 0 {
-            *self = Blocks::default();
-            return;
-        }
-        let keep = len.div_ceil(BLOCK as u64) as usize;
-        self.blocks.truncate(keep);
-        let tail = (len - (keep as u64 - 1) * BLOCK as u64) as usize;
-        if let Some(last) = self.blocks.last_mut() {
-            last.truncate(tail);
-            if tail <= last.capacity() / 2 {
-                let mut smaller = Vec::new();
-                if smaller.try_reserve_exact(tail).is_ok() {
-                    smaller.extend_from_slice(last);
-                    *last = smaller;
-                }
-            }
-        }
-        self.len = len;
-    }
-
-    /// Copies `bytes` in at `at` (within the length).
-    fn write_at(&mut self, at: u64, bytes: &[u8]) -> Result<(), Errno> {
-        let mut at = at;
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let i = usize::try_from(at / BLOCK as u64).map_err(|_| Errno::EIO)?;
-            let off = (at % BLOCK as u64) as usize;
-            let block = self.blocks.get_mut(i).ok_or(Errno::EIO)?;
-            let n = rest.len().min(block.len().saturating_sub(off));
-            if n == 0 {
-                return Err(Errno::EIO);
-            }
-            let (now, later) = rest.split_at(n);
-            block
-                .get_mut(off..off + n)
-                .ok_or(Errno::EIO)?
-                .copy_from_slice(now);
-            rest = later;
-            at += n as u64;
-        }
-        Ok(())
-    }
-}
-
-/// A file's bytes: embedded (read-only, in the master's image) until first written, then the
-/// master's own copy.
-#[derive(Debug, Clone)]
-pub enum Data {
-    Embedded(&'static [u8]),
-    Owned(Blocks),
-}
-
-impl Data {
-    pub fn len(&self) -> u64 {
-        match self {
-            Data::Embedded(b) => b.len() as u64,
-            Data::Owned(b) => b.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The bytes of the master's heap this file holds (counted against the budget).
-    pub fn owned_bytes(&self) -> u64 {
-        match self {
-            Data::Embedded(_) => 0,
-            Data::Owned(b) => b.capacity(),
-        }
-    }
-
-    /// At most `len` bytes from `from` (none past the end), in pieces of at most [`BLOCK`]
-    /// bytes (an embedded file: one piece).
-    pub fn chunks(&self, from: u64, len: u64) -> Chunks<'_> {
-        let end = from.saturating_add(len).min(self.len());
-        Chunks {
-            data: self,
-            at: from.min(end),
-            end,
-        }
-    }
-
-    /// All the bytes in one vector (for tests and small files: it allocates the whole file).
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.chunks(0, self.len()).to_vec()
-    }
-}
-
-/// A part of a file's bytes, piece by piece ([`Data::chunks`]).
-#[derive(Debug, Clone)]
-pub struct Chunks<'a> {
-    data: &'a Data,
-    at: u64,
-    end: u64,
-}
-
-impl<'a> Chunks<'a> {
-    /// The bytes still to come.
-    pub fn remaining(&self) -> u64 {
-        self.end - self.at
-    }
-
-    /// The rest in one vector (it allocates them all).
-    pub fn to_vec(self) -> Vec<u8> {
-        self.flatten().copied().collect()
-    }
-}
-
-impl<'a> Iterator for Chunks<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.at >= self.end {
-            return None;
-        }
-        let left = usize::try_from(self.end - self.at).unwrap_or(usize::MAX);
-        let piece = match self.data {
-            Data::Embedded(b) => {
-                let from = usize::try_from(self.at).ok()?;
-                b.get(from..)?.get(..left)?
-            }
-            Data::Owned(blocks) => {
-                let i = usize::try_from(self.at / BLOCK as u64).ok()?;
-                let off = (self.at % BLOCK as u64) as usize;
-                let block = blocks.blocks.get(i)?.get(off..)?;
-                block.get(..left.min(block.len()))?
-            }
-        };
-        if piece.is_empty() {
-            self.at = self.end;
-            return None;
-        }
-        self.at += piece.len() as u64;
-        Some(piece)
-    }
-}
+mod data;
+pub mod device;
+mod dir;
+pub mod pipe;
+pub use data::{BLOCK, Blocks, Chunks, Data};
+pub use device::Device;
+pub use dir::{Entry, Kind};
 
 /// A file: its bytes, whether the program wrote it, how many names it has.
 #[derive(Debug, Clone)]
@@ -269,19 +39,24 @@ pub struct Inode {
     pub written: bool,
     /// Names that refer to it: 0 once unlinked (it lives on while a descriptor refers to it).
     pub links: u32,
+    /// Permission bits and owner: recorded (chmod, chown), reported by stat, not enforced.
+    pub mode: u32,
+    pub owner: (u32, u32),
 }
 
 /// What a descriptor refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Node {
-    /// Reads give end of file (stdin without `STDIN=`).
-    Empty,
     /// The console: stdout and stderr.
     Console,
     /// A file, by inode number.
     File(u64),
-    /// A directory (the working directory, `/` or one holding files), for `O_DIRECTORY` opens.
+    /// A directory, by the name its descriptor keeps ([`Open::dir`]).
     Dir,
+    /// A device file.
+    Device(Device),
+    /// One end of a pipe.
+    Pipe(pipe::End),
 }
 
 #[derive(Debug, Clone)]
@@ -291,6 +66,22 @@ pub struct Open {
     pub readable: bool,
     pub writable: bool,
     pub append: bool,
+    /// The directory's name (normalised) for a directory descriptor; empty for the rest.
+    pub dir: String,
+}
+
+impl Open {
+    /// A descriptor on `node` at offset 0.
+    pub fn new(node: Node, readable: bool, writable: bool) -> Self {
+        Open {
+            node,
+            offset: 0,
+            readable,
+            writable,
+            append: false,
+            dir: String::new(),
+        }
+    }
 }
 
 /// How a file is opened (the open flags that matter here).
@@ -308,12 +99,54 @@ pub struct How {
 /// Most descriptors a program may have open.
 pub const MAX_FDS: usize = 256;
 
+/// Most names (files and directories the program made) a file system holds, and most bytes
+/// they take together: ENOSPC past either, as a file system out of inodes (each name takes some
+/// of the master's heap, a path up to 4 KiB).
+pub const MAX_NAMES: usize = 16384;
+pub const MAX_NAME_BYTES: usize = 1 << 20;
+
+/// A directory every group has, for temporary files (mode 1777, as on Linux).
+pub const TMP: &str = "/tmp";
+
+/// The mount table programs read (e2fsck, df): empty, nothing is mounted.
+pub const MOUNTS: &str = "/proc/mounts";
+
+/// Permission bits of a file the program creates before its umask, of an embedded one, and of
+/// a directory.
+const FILE_MODE: u32 = 0o666;
+const EMBEDDED_MODE: u32 = 0o644;
+const DIR_MODE: u32 = 0o755;
+
 /// The budget of a file system made by [`FileSystem::new`] until [`FileSystem::set_budget`]
 /// (`Linux::new` sets the group's memory quota).
 pub const DEFAULT_BUDGET: u64 = 16 << 20;
 
 /// The largest offset or size a file position may have (Linux's `loff_t` is signed).
 const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// What a descriptor is ready for now (poll, select).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready {
+    pub read: bool,
+    pub write: bool,
+    /// The other end of a pipe is closed (for reading: end of file).
+    pub hangup: bool,
+    /// A pipe's read end is closed (for writing: EPIPE).
+    pub error: bool,
+}
+
+/// What stat reports of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attributes {
+    pub kind: Kind,
+    /// Permission bits.
+    pub mode: u32,
+    pub size: u64,
+    pub ino: u64,
+    pub links: u64,
+    pub owner: (u32, u32),
+    pub rdev: u64,
+}
 
 /// A normalised absolute path: `.` and `..` resolved, relative paths taken from `/`.
 pub fn normalise(path: &str) -> String {
@@ -338,6 +171,14 @@ pub struct FileSystem {
     inodes: BTreeMap<u64, Inode>,
     fds: Vec<Option<Open>>,
     next_ino: u64,
+    /// Directories the program made (and [`TMP`], the working directory), with their modes.
+    dirs: BTreeMap<String, u32>,
+    pipes: BTreeMap<u64, pipe::Pipe>,
+    next_pipe: u64,
+    /// The bytes of all names and made directories' names (bounded by [`MAX_NAME_BYTES`]).
+    name_bytes: usize,
+    /// The file mode creation mask applied to files and directories the program makes.
+    pub umask: u32,
     /// The working directory (normalised) relative paths start from.
     cwd: String,
     /// Most bytes the files' own copies may hold together; also the largest file.
@@ -349,30 +190,36 @@ pub struct FileSystem {
 impl FileSystem {
     /// The embedded files by the names the program opens (relative names from `/`), the run's
     /// standard streams and working directory (see [`Invocation`]): fd 0 reads the stdin file or
-    /// nothing, fd 1 writes the stdout file (created empty) or the console, fd 2 the console.
+    /// `/dev/null`, fd 1 writes the stdout file (created empty) or the console, fd 2 the console.
     pub fn new(files: &[(&str, &'static [u8])], run: &Invocation<'_>) -> Self {
         let mut fs = FileSystem {
             names: BTreeMap::new(),
             inodes: BTreeMap::new(),
             fds: Vec::new(),
             next_ino: 2,
+            dirs: BTreeMap::new(),
+            pipes: BTreeMap::new(),
+            next_pipe: 1,
+            name_bytes: 0,
+            umask: 0o022,
             cwd: run.cwd.map_or_else(|| String::from("/"), normalise),
             budget: DEFAULT_BUDGET,
             owned: 0,
         };
+        fs.add_dir(String::from(TMP), 0o1777);
+        if fs.cwd != "/" {
+            fs.add_dir(fs.cwd.clone(), DIR_MODE);
+        }
+        fs.link_new(String::from(MOUNTS), Data::Embedded(&[]), false);
+        // The embedded files may replace the mount table.
         for (name, bytes) in files {
             fs.link_new(normalise(name), Data::Embedded(bytes), false);
         }
-        let open = |node, readable, writable| Open {
-            node,
-            offset: 0,
-            readable,
-            writable,
-            append: false,
-        };
+        let open = Open::new;
         let stdin = match run.stdin.map(|p| fs.resolve(p)).and_then(|n| fs.lookup(&n)) {
             Some(ino) => Node::File(ino),
-            None => Node::Empty,
+            // As a shell gives a program without input: /dev/null.
+            None => Node::Device(Device::Null),
         };
         let stdout = match run.stdout.map(|p| fs.resolve(p)) {
             Some(name) => {
@@ -412,6 +259,11 @@ impl FileSystem {
         self.owned
     }
 
+    /// How many names (files and made directories) there are.
+    pub fn names(&self) -> u64 {
+        (self.names.len() + self.dirs.len()) as u64
+    }
+
     /// The largest a file may grow (EFBIG past it): the budget.
     pub fn max_file_size(&self) -> u64 {
         self.budget
@@ -434,22 +286,86 @@ impl FileSystem {
         &self.cwd
     }
 
-    /// Whether `name` (normalised) is a directory: `/`, the working directory, or a prefix of
-    /// a file's name.
+    /// Whether `name` (normalised) is a directory: `/`, the working directory, `/dev`, one the
+    /// program made, or a prefix of a file's or a made directory's name.
     pub fn is_dir(&self, name: &str) -> bool {
-        if name == "/" || name == self.cwd {
+        if name == "/" || name == self.cwd || name == device::DEV || self.dirs.contains_key(name) {
             return true;
         }
         let mut prefix = String::with_capacity(name.len() + 1);
         prefix.push_str(name);
         prefix.push('/');
-        self.names
-            .range::<str, _>((
-                core::ops::Bound::Included(prefix.as_str()),
-                core::ops::Bound::Unbounded,
-            ))
-            .next()
-            .is_some_and(|(k, _)| k.starts_with(&prefix))
+        let under = |keys: &mut dyn Iterator<Item = &String>| {
+            keys.next().is_some_and(|k| k.starts_with(&prefix))
+        };
+        let from = (
+            core::ops::Bound::Included(prefix.as_str()),
+            core::ops::Bound::Unbounded,
+        );
+        under(&mut self.names.range::<str, _>(from).map(|(k, _)| k))
+            || under(&mut self.dirs.range::<str, _>(from).map(|(k, _)| k))
+    }
+
+    /// Whether a file or directory may be made at `name` (normalised): no part of it is longer
+    /// than 255 bytes (ENAMETOOLONG), its parent is a directory (ENOENT if it does not exist,
+    /// ENOTDIR if it is a file) and there is room for another name.
+    fn may_make(&self, name: &str) -> Result<(), Errno> {
+        // As Linux's NAME_MAX.
+        if name.split('/').any(|part| part.len() > 255) {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let parent = match name.rsplit_once('/') {
+            Some(("", _)) | None => "/",
+            Some((p, _)) => p,
+        };
+        if !self.is_dir(parent) {
+            return Err(if self.names.contains_key(parent) {
+                Errno::ENOTDIR
+            } else {
+                Errno::ENOENT
+            });
+        }
+        self.room_for_name(name)
+    }
+
+    /// ENOSPC if another name of `name`'s length would pass [`MAX_NAMES`] or
+    /// [`MAX_NAME_BYTES`].
+    fn room_for_name(&self, name: &str) -> Result<(), Errno> {
+        if self.names.len() + self.dirs.len() >= MAX_NAMES
+            || self.name_bytes + name.len() > MAX_NAME_BYTES
+        {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(())
+    }
+
+    /// A made directory.
+    fn add_dir(&mut self, name: String, mode: u32) {
+        let len = name.len();
+        if self.dirs.insert(name, mode).is_none() {
+            self.name_bytes += len;
+        }
+    }
+
+    fn remove_dir(&mut self, name: &str) {
+        if self.dirs.remove(name).is_some() {
+            self.name_bytes = self.name_bytes.saturating_sub(name.len());
+        }
+    }
+
+    /// `name` refers to `ino`; the inode it referred to before loses that name.
+    fn set_name(&mut self, name: String, ino: u64) {
+        let len = name.len();
+        match self.names.insert(name, ino) {
+            Some(old) => self.unlink_ino(old),
+            None => self.name_bytes += len,
+        }
+    }
+
+    fn remove_name(&mut self, name: &str) -> Option<u64> {
+        let ino = self.names.remove(name)?;
+        self.name_bytes = self.name_bytes.saturating_sub(name.len());
+        Some(ino)
     }
 
     /// A new inode under `name` (which has none).
@@ -457,17 +373,22 @@ impl FileSystem {
         let ino = self.next_ino;
         self.next_ino = self.next_ino.saturating_add(1);
         self.owned = self.owned.saturating_add(data.owned_bytes());
+        let mode = if written {
+            FILE_MODE & !self.umask
+        } else {
+            EMBEDDED_MODE
+        };
         self.inodes.insert(
             ino,
             Inode {
                 data,
                 written,
                 links: 1,
+                mode,
+                owner: (crate::stack::UID as u32, crate::stack::GID as u32),
             },
         );
-        if let Some(old) = self.names.insert(name, ino) {
-            self.unlink_ino(old);
-        }
+        self.set_name(name, ino);
         ino
     }
 
@@ -512,13 +433,8 @@ impl FileSystem {
             self.fds.resize(i + 1, None);
         }
         let slot = self.fds.get_mut(i).ok_or(Errno::EBADF)?;
-        let old = slot.replace(open);
-        if let Some(Open {
-            node: Node::File(ino),
-            ..
-        }) = old
-        {
-            self.release(ino);
+        if let Some(old) = slot.replace(open) {
+            self.release_node(old.node);
         }
         Ok(())
     }
@@ -543,10 +459,26 @@ impl FileSystem {
             .and_then(|i| self.fds.get_mut(i))
             .ok_or(Errno::EBADF)?;
         let open = slot.take().ok_or(Errno::EBADF)?;
-        if let Node::File(ino) = open.node {
-            self.release(ino);
-        }
+        self.release_node(open.node);
         Ok(0)
+    }
+
+    /// A descriptor on `node` is gone: a file or pipe nothing refers to any more is freed.
+    fn release_node(&mut self, node: Node) {
+        match node {
+            Node::File(ino) => self.release(ino),
+            Node::Pipe(end) => {
+                let open = self
+                    .fds
+                    .iter()
+                    .flatten()
+                    .any(|o| matches!(o.node, Node::Pipe(e) if e.pipe == end.pipe));
+                if !open {
+                    self.pipes.remove(&end.pipe);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Frees `ino` if no name and no descriptor refers to it any more.
@@ -581,17 +513,21 @@ impl FileSystem {
             directory,
         } = how;
         let name = self.resolve(path);
+        if device::absent(&name) {
+            return Err(Errno::ENXIO);
+        }
+        if let Some(dev) = device::by_name(&name) {
+            if directory {
+                return Err(Errno::ENOTDIR);
+            }
+            return self.install(Open::new(Node::Device(dev), readable, writable), 0);
+        }
         if self.is_dir(&name) {
             if writable {
                 return Err(Errno::EISDIR);
             }
-            let open = Open {
-                node: Node::Dir,
-                offset: 0,
-                readable,
-                writable: false,
-                append: false,
-            };
+            let mut open = Open::new(Node::Dir, readable, false);
+            open.dir = name;
             return self.install(open, 0);
         }
         if directory {
@@ -616,16 +552,14 @@ impl FileSystem {
                 }
                 ino
             }
-            None if create => self.link_new(name, Data::Owned(Blocks::default()), true),
+            None if create => {
+                self.may_make(&name)?;
+                self.link_new(name, Data::Owned(Blocks::default()), true)
+            }
             None => return Err(Errno::ENOENT),
         };
-        let open = Open {
-            node: Node::File(ino),
-            offset: 0,
-            readable,
-            writable,
-            append,
-        };
+        let mut open = Open::new(Node::File(ino), readable, writable);
+        open.append = append;
         self.install(open, 0)
     }
 
@@ -661,8 +595,10 @@ impl FileSystem {
             return Err(Errno::EBADF);
         }
         let ino = match open.node {
-            Node::Empty | Node::Console => return Ok(NOTHING.chunks(0, 0)),
+            Node::Console | Node::Device(_) => return Ok(NOTHING.chunks(0, 0)),
             Node::Dir => return Err(Errno::EISDIR),
+            // Pipes are read through `pipe_read`.
+            Node::Pipe(_) => return Err(Errno::EINVAL),
             Node::File(ino) => ino,
         };
         let pos = at.unwrap_or(open.offset);
@@ -827,26 +763,135 @@ impl FileSystem {
         }
     }
 
-    pub fn ino(&self, node: &Node) -> u64 {
-        match node {
-            Node::File(ino) => *ino,
-            Node::Dir => 1,
-            _ => 0,
+    /// What stat reports of `open`'s node (a directory: the one it names).
+    pub fn attributes(&self, open: &Open) -> Attributes {
+        let (uid, gid) = (crate::stack::UID as u32, crate::stack::GID as u32);
+        let mut a = Attributes {
+            kind: Kind::Fifo,
+            mode: 0o600,
+            size: self.size(&open.node),
+            ino: 0,
+            links: 1,
+            owner: (uid, gid),
+            rdev: 0,
+        };
+        match open.node {
+            Node::File(ino) => {
+                if let Some(f) = self.inodes.get(&ino) {
+                    a.kind = Kind::File;
+                    a.mode = f.mode;
+                    a.links = u64::from(f.links);
+                    a.owner = f.owner;
+                }
+                a.ino = ino;
+            }
+            Node::Dir => {
+                a.kind = Kind::Dir;
+                a.mode = self.dirs.get(&open.dir).copied().unwrap_or(DIR_MODE);
+                a.ino = dir::ino(&open.dir);
+                a.links = 2;
+            }
+            Node::Device(dev) => {
+                a.kind = Kind::CharDevice;
+                a.mode = 0o666;
+                a.ino = dev.ino();
+                a.rdev = dev.rdev();
+            }
+            Node::Pipe(end) => a.ino = 0xf000_0000 + end.pipe,
+            Node::Console => {}
+        }
+        a
+    }
+
+    /// What `open` is ready for: files, directories and devices both ways, the console for
+    /// writing, a pipe's ends as their bytes and other end say.
+    pub fn ready(&self, open: &Open) -> Ready {
+        match open.node {
+            Node::File(_) | Node::Dir | Node::Device(_) => Ready {
+                read: true,
+                write: true,
+                ..Ready::default()
+            },
+            Node::Console => Ready {
+                write: true,
+                ..Ready::default()
+            },
+            Node::Pipe(end) => {
+                let pipe = self.pipes.get(&end.pipe);
+                if end.write {
+                    Ready {
+                        write: pipe.is_some_and(|p| p.room() > 0),
+                        error: !self.pipe_has(end.pipe, false),
+                        ..Ready::default()
+                    }
+                } else {
+                    Ready {
+                        read: pipe.is_some_and(|p| !p.is_empty()),
+                        hangup: !self.pipe_has(end.pipe, true),
+                        ..Ready::default()
+                    }
+                }
+            }
         }
     }
 
-    /// The names `node` has (0 for an unlinked file; 1 for the rest).
-    pub fn links(&self, node: &Node) -> u64 {
-        match node {
-            Node::File(ino) => self.inodes.get(ino).map_or(0, |f| u64::from(f.links)),
-            _ => 1,
+    /// A descriptor-like view of what `path` names, for the path calls (stat, chmod): ENOENT
+    /// where there is nothing, ENXIO for a terminal.
+    pub fn at(&self, path: &str) -> Result<Open, Errno> {
+        let name = self.resolve(path);
+        if let Some(dev) = device::by_name(&name) {
+            return Ok(Open::new(Node::Device(dev), true, true));
         }
+        if self.is_dir(&name) {
+            let mut open = Open::new(Node::Dir, true, false);
+            open.dir = name;
+            return Ok(open);
+        }
+        match self.lookup(&name) {
+            Some(ino) => Ok(Open::new(Node::File(ino), true, true)),
+            None if device::absent(&name) => Err(Errno::ENXIO),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// chmod: the permission bits of a file or a made directory are recorded.
+    pub fn chmod(&mut self, open: &Open, mode: u32) -> Result<u64, Errno> {
+        let bits = mode & 0o7777;
+        match open.node {
+            Node::File(ino) => {
+                if let Some(f) = self.inodes.get_mut(&ino) {
+                    f.mode = bits;
+                }
+            }
+            Node::Dir => {
+                if let Some(m) = self.dirs.get_mut(&open.dir) {
+                    *m = bits;
+                }
+            }
+            _ => {}
+        }
+        Ok(0)
+    }
+
+    /// chown: a file's owner is recorded (`u32::MAX`: unchanged).
+    pub fn chown(&mut self, open: &Open, uid: u32, gid: u32) -> Result<u64, Errno> {
+        if let Node::File(ino) = open.node
+            && let Some(f) = self.inodes.get_mut(&ino)
+        {
+            if uid != u32::MAX {
+                f.owner.0 = uid;
+            }
+            if gid != u32::MAX {
+                f.owner.1 = gid;
+            }
+        }
+        Ok(0)
     }
 
     /// Removes the name; the file lives on while a descriptor refers to it.
     pub fn unlink(&mut self, path: &str) -> Result<u64, Errno> {
         let name = self.resolve(path);
-        match self.names.remove(&name) {
+        match self.remove_name(&name) {
             Some(ino) => {
                 self.unlink_ino(ino);
                 Ok(0)
@@ -873,13 +918,14 @@ impl FileSystem {
         if !self.names.contains_key(&to) && self.is_dir(&to) {
             return Err(Errno::EISDIR);
         }
-        self.names.remove(&from);
+        if !self.names.contains_key(&to) {
+            self.may_make(&to)?;
+        }
+        self.remove_name(&from);
         if let Some(inode) = self.inodes.get_mut(&ino) {
             inode.written = true;
         }
-        if let Some(old) = self.names.insert(to, ino) {
-            self.unlink_ino(old);
-        }
+        self.set_name(to, ino);
         Ok(0)
     }
 
@@ -894,7 +940,7 @@ impl FileSystem {
 
     pub fn exists(&self, path: &str) -> bool {
         let name = self.resolve(path);
-        self.is_dir(&name) || self.names.contains_key(&name)
+        self.is_dir(&name) || self.names.contains_key(&name) || device::by_name(&name).is_some()
     }
 
     /// Checks the tables against each other (for tests): every name and descriptor refers to
@@ -932,6 +978,15 @@ impl FileSystem {
         }
         if owned != self.owned {
             return Err("owned bytes that are not the files' capacities");
+        }
+        let bytes: usize = self
+            .names
+            .keys()
+            .chain(self.dirs.keys())
+            .map(String::len)
+            .sum();
+        if bytes != self.name_bytes {
+            return Err("name bytes that are not the names' lengths");
         }
         Ok(())
     }
