@@ -8,6 +8,8 @@
 #   make cae-bench [ARCH=...]      cost of a shared-memory access through copy & execute
 #   make image BOARD=rpi4          an image for a real board (aarch64), not booted here
 #   make setup                     just the set-up (also done by run and test)
+#   make corpus                    the corpus of real static Linux programs for the system tests
+#   make corpus-calls              the system calls the corpus makes on Linux, and which are ENOSYS here
 #   make docker-build docker-run   the same inside the project's container (docker-run: APP=sha)
 #   make fresh-test                the two commands of the README in a clean Debian 12 container
 #
@@ -140,7 +142,7 @@ C_PLAN := $(BUILD)/mibench-c/image-$(ARCH)
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host run image replicas linux-apps mibench-c master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
+.PHONY: all setup setup-host corpus corpus-calls run image replicas linux-apps mibench-c master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
 
 all: image
 
@@ -149,6 +151,17 @@ setup:
 
 setup-host:
 	scripts/setup.sh host
+
+# Debian's static busybox, shells and e2fsck for both architectures (fetched with a private apt
+# configuration: nothing is installed), our C++ and Rust std programs and their inputs, under
+# $(BUILD)/corpus; `make test` does it too (scripts/test.sh). See scripts/corpus.sh.
+corpus: setup-host
+	scripts/corpus.sh $(BUILD)
+
+# Runs every corpus case on Linux under strace (qemu-aarch64 -strace for aarch64) and lists the
+# calls made, marking those the personality's table lacks (scripts/corpus-calls.sh).
+corpus-calls: corpus
+	scripts/corpus-calls.sh $(BUILD)
 
 $(TARGETS)/.stamp: scripts/targets.py | setup
 	python3 scripts/targets.py $(BUILD)/src/rust-sel4/support/targets $(TARGETS)

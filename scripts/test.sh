@@ -22,6 +22,10 @@ case $rc in
     ;;
 esac
 
+# The corpus of real static Linux programs the system tests run (scripts/corpus.sh). What cannot
+# be fetched or built is reported on a `CORPUS:` line and the tests that need it skip, loudly.
+scripts/corpus.sh "${ROMAIN_BUILD:-$ROOT/build}" || echo "CORPUS: scripts/corpus.sh failed (exit $?)" >&2
+
 cargo fmt --all --check || { echo "cargo fmt: formatting differs (run cargo fmt --all)" >&2; exit 1; }
 cargo test --workspace
 status=$?

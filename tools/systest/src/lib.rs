@@ -59,6 +59,13 @@ pub fn enabled(test: &str) -> bool {
     false
 }
 
+/// Where the build puts everything (`ROMAIN_BUILD`, as `make` exports it; `build/` otherwise).
+pub fn build_dir() -> PathBuf {
+    std::env::var_os("ROMAIN_BUILD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("build"))
+}
+
 pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")

@@ -1,0 +1,4 @@
+s/quick/slow/g
+/zebras/d
+$a\
+the end
