@@ -39,8 +39,12 @@ linux_calls! {
     // Files and I/O (calls/io.rs, calls/path.rs).
     Read         [read, read]                 (fd, buf, count)                        => io::read(linux, cx, fd, buf, count, None);
     Write        [write, write]               (fd, buf: bytes(count), count)          => io::write(linux, cx, fd, buf, count, None);
-    Readv        [readv, readv]               (fd, iov: iov_array(count), count)      => io::readv(linux, cx, fd, iov, count);
-    Writev       [writev, writev]             (fd, iov: iov(count), count)            => io::writev(linux, cx, fd, iov, count);
+    Readv        [readv, readv]               (fd, iov: iov_array(count), count)      => io::readv(linux, cx, fd, iov, count, None);
+    Writev       [writev, writev]             (fd, iov: iov(count), count)            => io::writev(linux, cx, fd, iov, count, None);
+    Preadv       [preadv, preadv]             (fd, iov: iov_array(count), count, at)  => io::readv(linux, cx, fd, iov, count, Some(at));
+    Pwritev      [pwritev, pwritev]           (fd, iov: iov(count), count, at)        => io::writev(linux, cx, fd, iov, count, Some(at));
+    Preadv2      [preadv2, preadv2]           (fd, iov: iov_array(count), count, at, high, flags) => io::position2(at, flags).and_then(|at| io::readv(linux, cx, fd, iov, count, at));
+    Pwritev2     [pwritev2, pwritev2]         (fd, iov: iov(count), count, at, high, flags) => io::position2(at, flags).and_then(|at| io::writev(linux, cx, fd, iov, count, at));
     Pread64      [pread64, pread64]           (fd, buf, count, at)                    => io::read(linux, cx, fd, buf, count, Some(at));
     Pwrite64     [pwrite64, pwrite64]         (fd, buf: bytes(count), count, at)      => io::write(linux, cx, fd, buf, count, Some(at));
     Openat       [openat, openat]             (dirfd, name: str, flags, mode)         => path::openat(linux, cx, dirfd, name, flags);
@@ -72,6 +76,8 @@ linux_calls! {
     Ftruncate    [ftruncate, ftruncate]       (fd, length)                            => io::ftruncate(linux, fd, length);
     Truncate     [truncate, truncate]         (name: str, length)                     => path::truncate(linux, cx, name, length);
     Creat        [creat, -]                   (name: str, mode)                       => path::creat(linux, cx, name);
+    Linkat       [linkat, linkat]             (olddir, from: str, newdir, to: str, flags) => path::link(linux, cx, (olddir, from), (newdir, to), flags);
+    Link         [link, -]                    (from: str, to: str)                    => path::link(linux, cx, (path::AT_FDCWD, from), (path::AT_FDCWD, to), 0);
     Mkdirat      [mkdirat, mkdirat]           (dirfd, name: str, mode)                => path::mkdir(linux, cx, dirfd, name, mode);
     Mkdir        [mkdir, -]                   (name: str, mode)                       => path::mkdir(linux, cx, path::AT_FDCWD, name, mode);
     Chdir        [chdir, chdir]               (name: str)                             => path::chdir(linux, cx, name);

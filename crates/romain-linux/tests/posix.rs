@@ -584,3 +584,76 @@ fn file_modes_owners_and_file_system_figures_are_recorded() {
         assert_eq!(rig.sys("read", &[m, DATA, 100]), 0);
     }
 }
+
+/// An iovec array at `at` of (base, len) entries.
+fn iovecs(rig: &mut Rig, at: u64, entries: &[(u64, u64)]) -> u64 {
+    let b: Vec<u8> = entries
+        .iter()
+        .flat_map(|(p, l)| p.to_le_bytes().into_iter().chain(l.to_le_bytes()))
+        .collect();
+    rig.fake.poke(at, &b);
+    at
+}
+
+#[test]
+fn positioned_vector_io_holes_and_hard_links() {
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 3, &[("f", b"0123456789")], None);
+        let f = open(&mut rig, "f", O_RDWR) as u64;
+        // preadv at 4 into two buffers; the descriptor's position stays.
+        let iov = iovecs(
+            &mut rig,
+            DATA + 0x100,
+            &[(DATA + 0x200, 2), (DATA + 0x300, 3)],
+        );
+        assert_eq!(rig.sys("preadv", &[f, iov, 2, 4, 0]), 5);
+        assert_eq!(rig.fake.peek(1, DATA + 0x200, 2), b"45");
+        assert_eq!(rig.fake.peek(1, DATA + 0x300, 3), b"678");
+        assert_eq!(rig.sys("lseek", &[f, 0, 1]), 0);
+        // pwritev at 8 grows the file; preadv2 at -1 reads at the position (and moves it).
+        rig.fake.poke(DATA + 0x400, b"ABCD");
+        let iov = iovecs(&mut rig, DATA + 0x100, &[(DATA + 0x400, 4)]);
+        assert_eq!(rig.sys("pwritev", &[f, iov, 1, 8, 0]), 4);
+        let iov = iovecs(&mut rig, DATA + 0x100, &[(DATA + 0x200, 12)]);
+        assert_eq!(rig.sys("preadv2", &[f, iov, 1, u64::MAX, 0, 0]), 12);
+        assert_eq!(rig.fake.peek(0, DATA + 0x200, 12), b"01234567ABCD");
+        assert_eq!(rig.sys("lseek", &[f, 0, 1]), 12);
+        // Hostile: a negative position, unknown flags, a pipe.
+        assert_eq!(
+            rig.sys("preadv", &[f, iov, 1, u64::MAX - 5, 0]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(
+            rig.sys("preadv2", &[f, iov, 1, 0, 0, 0x100]),
+            err(Errno::EOPNOTSUPP)
+        );
+        assert_eq!(rig.sys("pipe2", &[DATA, 0]), 0);
+        assert_eq!(rig.sys("preadv", &[4, iov, 1, 0, 0]), err(Errno::ESPIPE));
+        // SEEK_DATA at an offset is that offset; SEEK_HOLE the end; past the end ENXIO.
+        assert_eq!(rig.sys("lseek", &[f, 3, 3]), 3);
+        assert_eq!(rig.sys("lseek", &[f, 3, 4]), 12);
+        assert_eq!(rig.sys("lseek", &[f, 12, 3]), err(Errno::ENXIO));
+        assert_eq!(rig.sys("lseek", &[f, -1i64 as u64, 4]), err(Errno::ENXIO));
+        // A hard link: one file under two names; the last name and descriptor free it.
+        let (a, b) = (
+            path(&mut rig, DATA + 0x500, "f"),
+            path(&mut rig, DATA + 0x600, "g"),
+        );
+        assert_eq!(rig.sys("linkat", &[AT, a, AT, b, 0]), 0);
+        assert_eq!(rig.sys("linkat", &[AT, a, AT, b, 0]), err(Errno::EEXIST));
+        let d = path(&mut rig, DATA + 0x700, "/tmp");
+        assert_eq!(rig.sys("linkat", &[AT, d, AT, b, 0]), err(Errno::EPERM));
+        assert_eq!(rig.sys("linkat", &[AT, a, AT, b, 0x1]), err(Errno::EINVAL));
+        let missing = path(&mut rig, DATA + 0x800, "nowhere/g");
+        assert_eq!(
+            rig.sys("linkat", &[AT, a, AT, missing, 0]),
+            err(Errno::ENOENT)
+        );
+        assert_eq!(rig.sys("unlinkat", &[AT, a, 0]), 0);
+        let g = open(&mut rig, "g", O_RDONLY) as u64;
+        assert_eq!(rig.sys("read", &[g, DATA + 0x900, 20]), 12);
+        assert_eq!(rig.fake.peek(2, DATA + 0x900, 12), b"01234567ABCD");
+        rig.sys("exit_group", &[0]);
+        assert_eq!(rig.summary.files_written, 1, "g only");
+    }
+}

@@ -125,16 +125,20 @@ pub fn write<W: World>(
     put(linux, cx, fd, &bytes, at)
 }
 
-/// readv: one read spread over the buffers, [`MAX_IO`] bytes at most in all (the entries as
-/// `context::iovecs` cuts them). Every buffer is checked before anything is read: one that
-/// cannot be written is EFAULT and the file's offset stays.
+/// readv (preadv at `at`): one read spread over the buffers, [`MAX_IO`] bytes at most in all
+/// (the entries as `context::iovecs` cuts them). Every buffer is checked before anything is
+/// read: one that cannot be written is EFAULT and the file's offset stays.
 pub fn readv<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     iov: u64,
     count: u64,
+    at: Option<u64>,
 ) -> Result<u64, Errno> {
+    if at.is_some_and(|a| a > MAX_OFFSET) {
+        return Err(Errno::EINVAL);
+    }
     if !linux.fs.fd(fd)?.readable {
         return Err(Errno::EBADF);
     }
@@ -144,7 +148,7 @@ pub fn readv<W: World>(
     }
     let mut total = 0;
     for (base, len) in list {
-        match read(linux, cx, fd, base, len, None) {
+        match read(linux, cx, fd, base, len, at.map(|a| a + total)) {
             Ok(n) if n < len => return Ok(total + n),
             Ok(n) => total += n,
             Err(_) if total > 0 => break,
@@ -154,17 +158,18 @@ pub fn readv<W: World>(
     Ok(total)
 }
 
-/// writev: the buffers gathered ([`MAX_IO`] bytes at most in all) and written as one write.
-/// A buffer that cannot be read ends the gathering: the bytes before it are written, or
-/// EFAULT if there are none.
+/// writev (pwritev at `at`): the buffers gathered ([`MAX_IO`] bytes at most in all) and written
+/// as one write. A buffer that cannot be read ends the gathering: the bytes before it are
+/// written, or EFAULT if there are none.
 pub fn writev<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
     fd: u64,
     iov: u64,
     count: u64,
+    at: Option<u64>,
 ) -> Result<u64, Errno> {
-    writable_fd(linux, fd, None)?;
+    writable_fd(linux, fd, at)?;
     let list = cx.iovecs(iov, count)?;
     // At most MAX_IO in all (iovecs cut them so).
     let total: u64 = list.iter().map(|&(_, len)| len).sum();
@@ -186,7 +191,21 @@ pub fn writev<W: World>(
     if bytes.is_empty() {
         return Ok(0);
     }
-    put(linux, cx, fd, &bytes, None)
+    put(linux, cx, fd, &bytes, at)
+}
+
+/// The position preadv2 and pwritev2 take: -1 is the descriptor's own (as readv and writev),
+/// another negative one EINVAL; their flags (RWF_*) change nothing here, unknown ones are
+/// EOPNOTSUPP.
+pub fn position2(offset: u64, flags: u64) -> Result<Option<u64>, Errno> {
+    if flags & !0x1f != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    match offset as i64 {
+        -1 => Ok(None),
+        o if o < 0 => Err(Errno::EINVAL),
+        o => Ok(Some(o as u64)),
+    }
 }
 
 /// ftruncate: the file made `len` bytes long (EINVAL for a negative length, as Linux checks
@@ -220,6 +239,16 @@ pub fn lseek(linux: &mut Linux, fd: u64, offset: i64, whence: u64) -> Result<u64
         0 => 0,
         1 => i64::try_from(open.offset).map_err(|_| Errno::EOVERFLOW)?,
         2 => size,
+        // SEEK_DATA, SEEK_HOLE: a file is all data (holes read as zeros and are kept as
+        // such), its one hole is at its end; at or past the end is ENXIO.
+        3 | 4 => {
+            if offset < 0 || offset >= size {
+                return Err(Errno::ENXIO);
+            }
+            let to = if whence == 3 { offset } else { size };
+            linux.fs.fd_mut(fd)?.offset = to as u64;
+            return Ok(to as u64);
+        }
         _ => return Err(Errno::EINVAL),
     };
     let to = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;

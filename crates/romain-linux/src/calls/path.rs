@@ -270,6 +270,24 @@ pub fn rename<W: World>(
     linux.fs.rename(&from, &to)
 }
 
+/// link, linkat: another name for a file (AT_SYMLINK_FOLLOW and AT_EMPTY_PATH are accepted:
+/// there are no symbolic links; with AT_EMPTY_PATH and "" the descriptor's file).
+pub fn link<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    (olddir, from): (u64, u64),
+    (newdir, to): (u64, u64),
+    flags: u64,
+) -> Result<u64, Errno> {
+    const AT_SYMLINK_FOLLOW: u64 = 0x400;
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let open = node_at(linux, cx, olddir, from, flags)?;
+    let to = path_at(linux, cx, newdir, to)?;
+    linux.fs.link(&open, &to)
+}
+
 /// truncate: the named file made `len` bytes long (EINVAL for a negative length, EISDIR for a
 /// directory).
 pub fn truncate<W: World>(

@@ -901,6 +901,29 @@ impl FileSystem {
         }
     }
 
+    /// link: `to` becomes another name of `open`'s file (EEXIST if it names something, EPERM
+    /// for a directory or what is no file).
+    pub fn link(&mut self, open: &Open, to: &str) -> Result<u64, Errno> {
+        let Node::File(ino) = open.node else {
+            return Err(Errno::EPERM);
+        };
+        let to = self.resolve(to);
+        if self.exists(&to) {
+            return Err(Errno::EEXIST);
+        }
+        let inode = self.inodes.get(&ino).ok_or(Errno::ENOENT)?;
+        if inode.links == 0 {
+            // An unlinked file cannot get a name again (without AT_EMPTY_PATH's privilege).
+            return Err(Errno::ENOENT);
+        }
+        self.may_make(&to)?;
+        if let Some(inode) = self.inodes.get_mut(&ino) {
+            inode.links = inode.links.saturating_add(1);
+        }
+        self.set_name(to, ino);
+        Ok(0)
+    }
+
     /// Moves a file to a new name; a file there before loses that name (and is freed when no
     /// descriptor refers to it). Directories cannot be renamed (EXDEV: programs copy then).
     pub fn rename(&mut self, from: &str, to: &str) -> Result<u64, Errno> {
