@@ -107,6 +107,14 @@ linux_calls! {
     Ppoll        [ppoll, ppoll]               (fds: pollfds(nfds), nfds, tsp: fixed(16), mask, size) => poll::poll(linux, cx, fds, nfds);
     Select       [select, -]                  (nfds, r: fdset(nfds), w: fdset(nfds), e: fdset(nfds), timeout: fixed(16)) => poll::select(linux, cx, nfds, [r, w, e], Some(timeout));
     Pselect6     [pselect6, pselect6]         (nfds, r: fdset(nfds), w: fdset(nfds), e: fdset(nfds), tsp, mask) => poll::select(linux, cx, nfds, [r, w, e], None);
+    EpollCreate1 [epoll_create1, epoll_create1] (flags)                             => poll::epoll_create(linux, flags);
+    EpollCreate  [epoll_create, -]            (size)                                  => if size as i32 > 0 { poll::epoll_create(linux, 0) } else { Err(Errno::EINVAL) };
+    EpollCtl     [epoll_ctl, epoll_ctl]       (epfd, op, fd, event: fixed(16))        => poll::epoll_ctl(linux, cx, (epfd, op, fd), event);
+    EpollWait    [epoll_wait, -]              (epfd, events, max, timeout)            => poll::epoll_wait(linux, cx, epfd, events, max);
+    EpollPwait   [epoll_pwait, epoll_pwait]   (epfd, events, max, timeout, mask, size) => poll::epoll_wait(linux, cx, epfd, events, max);
+    EpollPwait2  [epoll_pwait2, epoll_pwait2] (epfd, events, max, timeout: fixed(16), mask, size) => poll::epoll_wait(linux, cx, epfd, events, max);
+    Eventfd2     [eventfd2, eventfd2]         (initial, flags)                        => io::eventfd(linux, initial, flags);
+    Eventfd      [eventfd, -]                 (initial)                               => io::eventfd(linux, initial, 0);
     // Memory (calls/memory.rs).
     Brk          [brk, brk]                   (addr)                                  => Outcome::Return(memory::brk(linux, cx, addr));
     Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, addr, len, flags, fd, offset);

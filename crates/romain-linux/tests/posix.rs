@@ -657,3 +657,115 @@ fn positioned_vector_io_holes_and_hard_links() {
         assert_eq!(rig.summary.files_written, 1, "g only");
     }
 }
+
+#[test]
+fn epoll_and_eventfd_report_readiness_and_never_wait() {
+    const EPOLLIN: u32 = 1;
+    const EPOLLOUT: u32 = 4;
+    const EPOLLHUP: u32 = 0x10;
+    const ONESHOT: u32 = 1 << 30;
+    for arch in ARCHES {
+        let size = match arch {
+            romain_core::regs::Arch::X86_64 => 12,
+            romain_core::regs::Arch::Aarch64 => 16,
+        };
+        let event = |rig: &mut Rig, events: u32, data: u64| {
+            let mut b = vec![0u8; size];
+            b[..4].copy_from_slice(&events.to_le_bytes());
+            b[size - 8..].copy_from_slice(&data.to_le_bytes());
+            rig.fake.poke(DATA + 0x100, &b);
+            DATA + 0x100
+        };
+        let got = |rig: &Rig, n: usize| -> Vec<(u32, u64)> {
+            let b = rig.fake.peek(0, DATA + 0x200, n * size);
+            b.chunks(size)
+                .map(|e| {
+                    let ev = u32::from_le_bytes(e[..4].try_into().unwrap());
+                    (ev, u64::from_le_bytes(e[size - 8..].try_into().unwrap()))
+                })
+                .collect()
+        };
+        let mut rig = Rig::new(arch, 3, &[("f", b"x")], None);
+        let ep = rig.sys("epoll_create1", &[0]) as u64;
+        assert_eq!(ep, 3);
+        let efd = rig.sys("eventfd2", &[0, 0]) as u64;
+        assert_eq!(rig.sys("pipe2", &[DATA, 0]), 0);
+        let (r, w) = (5u64, 6u64);
+        let e = event(&mut rig, EPOLLIN, 0xaa);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, efd, e]), 0);
+        let e = event(&mut rig, EPOLLIN, 0xbb);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, r, e]), 0);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, r, e]), err(Errno::EEXIST));
+        let e = event(&mut rig, EPOLLOUT | ONESHOT, 0xcc);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, w, e]), 0);
+        // Only the pipe's write end is ready; being one-shot, it is reported once.
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, DATA + 0x200, 8, u64::MAX, 0, 8]),
+            1
+        );
+        assert_eq!(got(&rig, 1), [(EPOLLOUT, 0xcc)]);
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, DATA + 0x200, 8, u64::MAX, 0, 8]),
+            0
+        );
+        // The counter: written, ready, read back whole; then empty: EAGAIN, not a hang.
+        rig.fake.poke(DATA + 0x300, &5u64.to_le_bytes());
+        assert_eq!(rig.sys("write", &[efd, DATA + 0x300, 8]), 8);
+        assert_eq!(rig.sys("write", &[1, DATA + 0x300, 1]), 1);
+        assert_eq!(rig.sys("close", &[w]), 0);
+        assert_eq!(rig.sys("epoll_pwait", &[ep, DATA + 0x200, 8, 0, 0, 8]), 2);
+        assert_eq!(got(&rig, 2), [(EPOLLIN, 0xaa), (EPOLLHUP, 0xbb)]);
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, DATA + 0x200, 1, 0, 0, 8]),
+            1,
+            "maxevents"
+        );
+        assert_eq!(rig.sys("read", &[efd, DATA + 0x400, 8]), 8);
+        assert_eq!(rig.fake.peek(2, DATA + 0x400, 8), 5u64.to_le_bytes());
+        assert_eq!(rig.sys("read", &[efd, DATA + 0x400, 8]), err(Errno::EAGAIN));
+        assert_eq!(rig.sys("read", &[efd, DATA + 0x400, 4]), err(Errno::EINVAL));
+        rig.fake.poke(DATA + 0x300, &u64::MAX.to_le_bytes());
+        assert_eq!(
+            rig.sys("write", &[efd, DATA + 0x300, 8]),
+            err(Errno::EINVAL)
+        );
+        // Semaphore mode takes 1 at a time.
+        let sem = rig.sys("eventfd2", &[2, 1]) as u64;
+        assert_eq!(rig.sys("read", &[sem, DATA + 0x400, 8]), 8);
+        assert_eq!(rig.fake.peek(0, DATA + 0x400, 8), 1u64.to_le_bytes());
+        // Hostile: files are not pollable, a bad structure, a bad array, absurd counts, the
+        // instance itself, a closed descriptor leaves the list.
+        let f = open(&mut rig, "f", O_RDONLY) as u64;
+        let e = event(&mut rig, EPOLLIN, 1);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, f, e]), err(Errno::EPERM));
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 1, ep, e]), err(Errno::EINVAL));
+        assert_eq!(
+            rig.sys("epoll_ctl", &[ep, 1, sem, WILD]),
+            err(Errno::EFAULT)
+        );
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 9, sem, e]), err(Errno::EINVAL));
+        assert_eq!(rig.sys("epoll_ctl", &[f, 1, sem, e]), err(Errno::EINVAL));
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 2, sem, 0]), err(Errno::ENOENT));
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, DATA + 0x200, 0, 0, 0, 8]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, DATA + 0x200, u64::MAX, 0, 0, 8]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(
+            rig.sys("epoll_pwait", &[ep, WILD, 8, 0, 0, 8]),
+            err(Errno::EFAULT)
+        );
+        assert_eq!(
+            rig.sys("epoll_pwait", &[f, DATA + 0x200, 8, 0, 0, 8]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(rig.sys("close", &[r]), 0);
+        assert_eq!(rig.sys("epoll_ctl", &[ep, 2, r, 0]), err(Errno::EBADF));
+        assert_eq!(rig.sys("read", &[ep, DATA, 8]), err(Errno::EINVAL));
+        assert_eq!(rig.sys("eventfd2", &[0, 0x10]), err(Errno::EINVAL));
+        assert_eq!(rig.summary.status, Status::Ok);
+    }
+}

@@ -38,6 +38,17 @@ pub fn read<W: World>(
         Node::Device(Device::Zero | Device::Full) => return cx.fill(buf, len, |_| 0),
         Node::Device(Device::Random) => return cx.fill(buf, len, |cx| cx.calls.shell.random()),
         Node::Pipe(end) => return read_pipe(linux, cx, end, buf, len),
+        Node::EventFd(id) => {
+            // The counter as 8 bytes: a shorter buffer is EINVAL.
+            if len < 8 {
+                return Err(Errno::EINVAL);
+            }
+            cx.writable(buf, 8)?;
+            let value = linux.fs.counter_read(id)?;
+            cx.write(buf, &value.to_le_bytes())?;
+            return Ok(8);
+        }
+        Node::Epoll(_) => return Err(Errno::EINVAL),
         _ => {}
     }
     cx.writable(buf, len)?;
@@ -68,6 +79,16 @@ fn put<W: World>(
         Node::Device(Device::Full) => Err(Errno::ENOSPC),
         Node::Device(_) => Ok(bytes.len() as u64),
         Node::Pipe(end) => Ok(linux.fs.pipe_write(end, bytes)? as u64),
+        Node::EventFd(id) => {
+            let add: [u8; 8] = bytes
+                .get(..8)
+                .ok_or(Errno::EINVAL)?
+                .try_into()
+                .map_err(|_| Errno::EINVAL)?;
+            linux.fs.counter_write(id, u64::from_le_bytes(add))?;
+            Ok(8)
+        }
+        Node::Epoll(_) => Err(Errno::EINVAL),
         _ => Ok(linux.fs.write(fd, bytes, at)? as u64),
     }
 }
@@ -232,7 +253,9 @@ pub fn lseek(linux: &mut Linux, fd: u64, offset: i64, whence: u64) -> Result<u64
         }
         Node::Device(_) if whence <= 2 => return Ok(0),
         Node::Device(_) => return Err(Errno::EINVAL),
-        Node::Console | Node::Pipe(_) => return Err(Errno::ESPIPE),
+        Node::Console | Node::Pipe(_) | Node::EventFd(_) | Node::Epoll(_) => {
+            return Err(Errno::ESPIPE);
+        }
     }
     let size = i64::try_from(linux.fs.size(&open.node)).map_err(|_| Errno::EOVERFLOW)?;
     let base = match whence {
@@ -387,4 +410,17 @@ pub fn sync_fd(linux: &Linux, fd: u64, on_stream: Option<Errno>) -> Result<u64, 
         (Node::Console | Node::Pipe(_), Some(e)) => Err(e),
         _ => Ok(0),
     }
+}
+
+/// eventfd2 (eventfd): a counter descriptor. EFD_SEMAPHORE makes reads take 1 at a time;
+/// EFD_CLOEXEC and EFD_NONBLOCK are accepted (nothing waits here); other flags are EINVAL.
+pub fn eventfd(linux: &mut Linux, initial: u64, flags: u64) -> Result<u64, Errno> {
+    const EFD_SEMAPHORE: u64 = 1;
+    const ACCEPTED: u64 = EFD_SEMAPHORE | 0o2000000 | 0o4000;
+    if flags & !ACCEPTED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    linux
+        .fs
+        .eventfd(u64::from(initial as u32), flags & EFD_SEMAPHORE != 0)
 }

@@ -1,4 +1,4 @@
-//! poll, ppoll, select, pselect6: which descriptors are ready. Files, directories and devices
+//! poll, ppoll, select, pselect6 and the epoll calls: which descriptors are ready. Files, directories and devices
 //! are always ready both ways, the console for writing; a pipe's read end when it holds bytes
 //! (or its write end is closed: end of file, POLLHUP), its write end while it has room.
 //! Nothing here becomes ready later (a single thread, no outside input), so a call with
@@ -9,7 +9,10 @@ use alloc::vec::Vec;
 use romain_protocol::World;
 use syscalls::Errno;
 
+use romain_core::regs::Arch;
+
 use crate::context::Ctx;
+use crate::fs::event::Interest;
 use crate::fs::{MAX_FDS, Ready};
 use crate::linux::Linux;
 
@@ -42,7 +45,7 @@ pub fn pollfd_bytes(nfds: u64) -> u64 {
 }
 
 /// The events descriptor `fd` has now (POLLNVAL when it is not open).
-fn events(linux: &Linux, fd: u64) -> u16 {
+fn events_of(linux: &Linux, fd: u64) -> u16 {
     let Ok(open) = linux.fs.fd(fd) else {
         return POLLNVAL;
     };
@@ -87,7 +90,7 @@ pub fn poll<W: World>(
             // A negative descriptor is skipped.
             Err(_) => 0,
             Ok(fd) => {
-                let e = events(linux, fd);
+                let e = events_of(linux, fd);
                 if e == POLLNVAL {
                     e
                 } else {
@@ -139,7 +142,7 @@ pub fn select<W: World>(
         if !(want_r || want_w || want_e) {
             continue;
         }
-        let ev = events(linux, fd);
+        let ev = events_of(linux, fd);
         if ev == POLLNVAL {
             return Err(Errno::EBADF);
         }
@@ -164,4 +167,99 @@ pub fn select<W: World>(
         cx.write(t, &[0; 16])?;
     }
     Ok(ready)
+}
+
+/// Bytes of one `struct epoll_event`: packed on x86_64 (events, then data at 4), aligned on
+/// aarch64 (data at 8).
+pub fn epoll_event_size(arch: Arch) -> u64 {
+    match arch {
+        Arch::X86_64 => 12,
+        Arch::Aarch64 => 16,
+    }
+}
+
+/// epoll_create1 (epoll_create, whose size must be positive): a new instance. O_CLOEXEC is the
+/// one flag.
+pub fn epoll_create(linux: &mut Linux, flags: u64) -> Result<u64, Errno> {
+    if flags & !0o2000000 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    linux.fs.epoll()
+}
+
+/// epoll_ctl: the event structure is read for ADD and MOD (EFAULT where it cannot be).
+pub fn epoll_ctl<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    (epfd, op, fd): (u64, u64, u64),
+    event: u64,
+) -> Result<u64, Errno> {
+    const DEL: u64 = 2;
+    let interest = if op == DEL {
+        None
+    } else {
+        let size = epoll_event_size(linux.arch) as usize;
+        let mut b = [0u8; 16];
+        match cx.read_into(event, &mut b[..size]) {
+            Ok(()) => {
+                let data_at = size - 8;
+                Some(Interest {
+                    events: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    data: u64::from_le_bytes(b[data_at..data_at + 8].try_into().unwrap_or([0; 8])),
+                })
+            }
+            Err(_) => None,
+        }
+    };
+    linux.fs.epoll_ctl(epfd, op, fd, interest)
+}
+
+/// epoll_wait, epoll_pwait, epoll_pwait2: the ready entries of the interest list in descriptor
+/// order, `maxevents` at most (EINVAL for none or a negative count); 0 at once when none is
+/// ready, whatever the timeout.
+pub fn epoll_wait<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    epfd: u64,
+    events: u64,
+    maxevents: u64,
+) -> Result<u64, Errno> {
+    const ONESHOT: u32 = 1 << 30;
+    let max = maxevents as i32;
+    if max <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let interests: Vec<(u64, Interest)> = linux
+        .fs
+        .interests(epfd)?
+        .iter()
+        .map(|(fd, i)| (*fd, *i))
+        .collect();
+    let size = epoll_event_size(linux.arch) as usize;
+    let mut out = Vec::new();
+    let mut reported = Vec::new();
+    for (fd, interest) in interests {
+        if reported.len() == max as usize {
+            break;
+        }
+        // A one-shot entry already reported waits for its next MOD.
+        if interest.events == ONESHOT {
+            continue;
+        }
+        let ready =
+            u32::from(events_of(linux, fd)) & (interest.events | u32::from(POLLERR | POLLHUP));
+        if ready == 0 {
+            continue;
+        }
+        let at = out.len();
+        out.resize(at + size, 0);
+        out[at..at + 4].copy_from_slice(&ready.to_le_bytes());
+        out[at + size - 8..at + size].copy_from_slice(&interest.data.to_le_bytes());
+        reported.push(fd);
+    }
+    cx.write(events, &out)?;
+    for fd in &reported {
+        linux.fs.epoll_reported(epfd, *fd);
+    }
+    Ok(reported.len() as u64)
 }

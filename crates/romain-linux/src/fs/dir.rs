@@ -19,6 +19,8 @@ pub enum Kind {
     Dir,
     CharDevice,
     Fifo,
+    /// An anonymous inode (eventfd, epoll): no file type bits.
+    Anon,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Dir => 0o040_000,
             Kind::CharDevice => 0o020_000,
             Kind::Fifo => 0o010_000,
+            Kind::Anon => 0,
         }
     }
 
@@ -39,6 +42,7 @@ impl Kind {
             Kind::Dir => 4,
             Kind::CharDevice => 2,
             Kind::Fifo => 1,
+            Kind::Anon => 0,
         }
     }
 }

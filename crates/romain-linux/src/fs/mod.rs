@@ -26,6 +26,7 @@ use crate::invocation::Invocation;
 mod data;
 pub mod device;
 mod dir;
+pub mod event;
 pub mod pipe;
 pub use data::{BLOCK, Blocks, Chunks, Data};
 pub use device::Device;
@@ -57,6 +58,10 @@ pub enum Node {
     Device(Device),
     /// One end of a pipe.
     Pipe(pipe::End),
+    /// An eventfd counter, by number.
+    EventFd(u64),
+    /// An epoll instance, by number.
+    Epoll(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +179,9 @@ pub struct FileSystem {
     /// Directories the program made (and [`TMP`], the working directory), with their modes.
     dirs: BTreeMap<String, u32>,
     pipes: BTreeMap<u64, pipe::Pipe>,
+    /// eventfd counters (value, semaphore mode) and epoll instances, numbered like pipes.
+    counters: BTreeMap<u64, (u64, bool)>,
+    epolls: BTreeMap<u64, event::Interests>,
     next_pipe: u64,
     /// The bytes of all names and made directories' names (bounded by [`MAX_NAME_BYTES`]).
     name_bytes: usize,
@@ -199,6 +207,8 @@ impl FileSystem {
             next_ino: 2,
             dirs: BTreeMap::new(),
             pipes: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            epolls: BTreeMap::new(),
             next_pipe: 1,
             name_bytes: 0,
             umask: 0o022,
@@ -434,6 +444,7 @@ impl FileSystem {
         }
         let slot = self.fds.get_mut(i).ok_or(Errno::EBADF)?;
         if let Some(old) = slot.replace(open) {
+            self.forget_fd(i as u64);
             self.release_node(old.node);
         }
         Ok(())
@@ -459,6 +470,7 @@ impl FileSystem {
             .and_then(|i| self.fds.get_mut(i))
             .ok_or(Errno::EBADF)?;
         let open = slot.take().ok_or(Errno::EBADF)?;
+        self.forget_fd(fd);
         self.release_node(open.node);
         Ok(0)
     }
@@ -476,6 +488,12 @@ impl FileSystem {
                 if !open {
                     self.pipes.remove(&end.pipe);
                 }
+            }
+            Node::EventFd(id) | Node::Epoll(id)
+                if !self.fds.iter().flatten().any(|o| o.node == node) =>
+            {
+                self.counters.remove(&id);
+                self.epolls.remove(&id);
             }
             _ => {}
         }
@@ -597,8 +615,9 @@ impl FileSystem {
         let ino = match open.node {
             Node::Console | Node::Device(_) => return Ok(NOTHING.chunks(0, 0)),
             Node::Dir => return Err(Errno::EISDIR),
-            // Pipes are read through `pipe_read`.
-            Node::Pipe(_) => return Err(Errno::EINVAL),
+            // Pipes and counters are read through their own calls; an epoll instance is not
+            // read at all.
+            Node::Pipe(_) | Node::EventFd(_) | Node::Epoll(_) => return Err(Errno::EINVAL),
             Node::File(ino) => ino,
         };
         let pos = at.unwrap_or(open.offset);
@@ -798,6 +817,11 @@ impl FileSystem {
                 a.rdev = dev.rdev();
             }
             Node::Pipe(end) => a.ino = 0xf000_0000 + end.pipe,
+            // anon_inode files: no type bits, read and write for the owner.
+            Node::EventFd(id) | Node::Epoll(id) => {
+                a.kind = Kind::Anon;
+                a.ino = 0xe000_0000 + id;
+            }
             Node::Console => {}
         }
         a
@@ -816,6 +840,16 @@ impl FileSystem {
                 write: true,
                 ..Ready::default()
             },
+            Node::EventFd(id) => {
+                let value = self.counter(id).unwrap_or(0);
+                Ready {
+                    read: value > 0,
+                    write: value < event::EVENTFD_MAX,
+                    ..Ready::default()
+                }
+            }
+            // Nested epoll instances are never ready (nobody nests them in one thread).
+            Node::Epoll(_) => Ready::default(),
             Node::Pipe(end) => {
                 let pipe = self.pipes.get(&end.pipe);
                 if end.write {
