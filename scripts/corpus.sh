@@ -6,8 +6,8 @@
 #
 #   BUILD_DIR/corpus/<arch>/   busybox bash-static zsh-static sash e2fsck.static mksh-musl
 #                              mksh-klibc mksh-diet (Debian bookworm's static builds) and VERSIONS
-#                              (their package versions); cxx and rust-std (built from
-#                              linux-apps/corpus/cxx.cpp and linux-apps/corpus/rust-std/)
+#                              (their package versions); cxx, calls and rust-std (built from
+#                              linux-apps/corpus/cxx.cpp, calls.c and rust-std/)
 #   BUILD_DIR/corpus/inputs/   fs.img (a 1 MiB ext2 image), t.gz (text.txt, gzipped)
 #
 # The Debian packages are downloaded for both architectures with apt-get under a private
@@ -202,24 +202,26 @@ install_built() { # program arch built-file key
   log "built $1 ($2)"
 }
 
-cxx() { # arch
-  local arch=$1 cc key
-  case $arch in x86_64) cc=g++ ;; aarch64) cc=aarch64-linux-gnu-g++ ;; esac
-  local flags=(-static -O2 -std=c++17)
+# One of our C or C++ programs, static: its name, its source in linux-apps/corpus, the x86_64
+# and the aarch64 compiler, the architecture, the flags.
+ours() { # name source cc-x86_64 cc-aarch64 arch flags...
+  local name=$1 src=$SRC/$2 arch=$5 cc key
+  case $arch in x86_64) cc=$3 ;; aarch64) cc=$4 ;; esac
+  local flags=("${@:6}")
   command -v "$cc" >/dev/null || {
-    build_failed cxx "$arch" "no $cc (scripts/setup.sh installs it)"
+    build_failed "$name" "$arch" "no $cc (scripts/setup.sh installs it)"
     return 0
   }
-  key=$({ cat "$SRC/cxx.cpp"; "$cc" --version 2>/dev/null | head -1; echo "${flags[*]}"; } | key_of)
-  up_to_date "cxx-$arch" "$key" "$C/$arch/cxx" && return 0
-  rm -f "$C/stamps/cxx-$arch"
-  log "building cxx ($arch)"
-  if ! "$cc" "${flags[@]}" -o "$C/logs/cxx-$arch.out" "$SRC/cxx.cpp" >"$C/logs/cxx-$arch.log" 2>&1; then
-    build_failed cxx "$arch" "$(reason "$C/logs/cxx-$arch.log")"
+  key=$({ cat "$src"; "$cc" --version 2>/dev/null | head -1; echo "${flags[*]}"; } | key_of)
+  up_to_date "$name-$arch" "$key" "$C/$arch/$name" && return 0
+  rm -f "$C/stamps/$name-$arch"
+  log "building $name ($arch)"
+  if ! "$cc" "${flags[@]}" -o "$C/logs/$name-$arch.out" "$src" >"$C/logs/$name-$arch.log" 2>&1; then
+    build_failed "$name" "$arch" "$(reason "$C/logs/$name-$arch.log")"
     return 0
   fi
-  install_built cxx "$arch" "$C/logs/cxx-$arch.out" "$key"
-  rm -f "$C/logs/cxx-$arch.out"
+  install_built "$name" "$arch" "$C/logs/$name-$arch.out" "$key"
+  rm -f "$C/logs/$name-$arch.out"
 }
 
 # The aarch64 standard library is not installed (and rustup may not be able to download it): it is
@@ -308,7 +310,8 @@ inputs() {
 fetch
 inputs
 for arch in x86_64 aarch64; do
-  cxx "$arch"
+  ours cxx cxx.cpp g++ aarch64-linux-gnu-g++ "$arch" -static -O2 -std=c++17
+  ours calls calls.c gcc aarch64-linux-gnu-gcc "$arch" -static -O2
   rust_std "$arch"
 done
 log "corpus in $C"

@@ -1,7 +1,8 @@
 //! Real static programs as users bring them: Debian's busybox-static (applets: text tools,
 //! checksums, archivers, bc and dc, `sh` running a script of builtins), bash-static, zsh-static,
-//! sash, mksh's three static builds (musl, klibc, dietlibc), e2fsck-static, and a C++ and a Rust
-//! `std` program of ours (`linux-apps/corpus/`). Every case runs under none and TMR in one boot
+//! sash, mksh's three static builds (musl, klibc, dietlibc), e2fsck-static, and a C, a C++ and a
+//! Rust `std` program of ours (`linux-apps/corpus/`: calls.c uses the calls of the others the
+//! way they use them). Every case runs under none and TMR in one boot
 //! per architecture, and its output, exit code and written files are compared with the same
 //! binary run on Linux (natively on x86_64, under qemu-aarch64 for aarch64).
 //!
@@ -36,6 +37,7 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("mksh-diet", "mksh-diet"),
     ("e2fsck", "e2fsck.static"),
     ("cxx", "cxx"),
+    ("calls", "calls"),
     ("rust-std", "rust-std"),
 ];
 
@@ -67,7 +69,11 @@ fn inputs(arch_dir: &Path) -> Vec<(String, PathBuf)> {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            if rel.starts_with("rust-std") || rel.ends_with(".cpp") || rel == "cases" {
+            if rel.starts_with("rust-std")
+                || rel.ends_with(".cpp")
+                || rel.ends_with(".c")
+                || rel == "cases"
+            {
                 continue;
             }
             if p.is_dir() {
