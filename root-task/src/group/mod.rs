@@ -122,6 +122,9 @@ pub(crate) fn run(
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
     let ceiling = crate::heap::ceiling_for_group();
+    // When the replicas started: what the run spent is counted from there, after the drive or
+    // after a panic that cut it short alike.
+    let started = core::cell::Cell::new(None);
     let result = contain::guarded(|| {
         build::build(
             &mut ctx,
@@ -142,10 +145,14 @@ pub(crate) fn run(
                 companion.as_ref(),
                 &mut console,
                 &mut summary,
+                &started,
             )
         })
     });
     drop(ceiling);
+    if let Some(since) = started.get() {
+        account(&mut summary, &replicas, since);
+    }
     if let Err(Stop(status, reason)) = result {
         console.end_line();
         log::error!("{app}: {}: {reason}", status.name());
@@ -185,6 +192,7 @@ fn start_and_drive(
     companion: Option<&Replica>,
     console: &mut Console,
     summary: &mut Summary<'_>,
+    started: &core::cell::Cell<Option<Started>>,
 ) -> Result<(), Stop> {
     let entry = replicas[0].registers().or_stop()?;
     let master_cpu_before = cpu_time(sel4::init_thread::slot::TCB.cap());
@@ -195,6 +203,11 @@ fn start_and_drive(
         r.with_memory(ctx.objects, |space, mmu| space.agree(mmu))?;
     }
     let start = arch::counter();
+    started.set(Some(Started {
+        counter: start,
+        invocations: invocations_before,
+        master_cpu: master_cpu_before,
+    }));
     for r in replicas.iter().chain(companion) {
         r.start().or_stop()?;
     }
@@ -249,14 +262,29 @@ fn start_and_drive(
             summary,
         ),
     };
-    summary.cycles = arch::counter().wrapping_sub(start);
-    summary.invocations = crate::count::snapshot().since(&invocations_before);
-    summary.pages = replicas[0].space.borrow().len() as u64;
+    result
+}
+
+/// Where a run's accounting starts: the counter, the invocations and the master's CPU time when
+/// its replicas were started.
+#[derive(Clone, Copy)]
+struct Started {
+    counter: u64,
+    invocations: romain_core::summary::Invocations,
+    master_cpu: Option<u64>,
+}
+
+/// What the run spent since `since`: cycles, invocations, pages, CPU time.
+fn account(summary: &mut Summary<'_>, replicas: &[Replica], since: Started) {
+    summary.cycles = arch::counter().wrapping_sub(since.counter);
+    summary.invocations = crate::count::snapshot().since(&since.invocations);
+    summary.pages = replicas
+        .first()
+        .map_or(0, |r| r.space.borrow().len() as u64);
     summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
     summary.master_cpu = cpu_time(sel4::init_thread::slot::TCB.cap())
-        .zip(master_cpu_before)
+        .zip(since.master_cpu)
         .map(|(after, before)| after.wrapping_sub(before));
-    result
 }
 
 /// The event loop of a started group: receive, translate, step the core (which applies its

@@ -370,6 +370,12 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
             error.contains(&format!("performing {call}")) && error.contains(why),
             "{case}: {s}"
         );
+        // What the run spent is counted although a panic cut its drive short.
+        assert!(
+            s["invocations"]["total"].as_u64().unwrap() > 0,
+            "{case}: {s}"
+        );
+        assert!(s["cycles"].as_u64().unwrap() > 0, "{case}: {s}");
     }
     assert!(
         boot.console
