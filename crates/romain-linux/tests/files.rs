@@ -20,18 +20,6 @@ const O_TRUNC: u64 = 0o1000;
 const O_APPEND: u64 = 0o2000;
 const AT_EMPTY_PATH: u64 = 0x1000;
 
-fn err(e: Errno) -> i64 {
-    -(e.into_raw() as i64)
-}
-
-/// Puts the NUL-terminated `path` at `addr` of every replica; returns `addr`.
-fn path(rig: &mut Rig, addr: u64, path: &str) -> u64 {
-    let mut b = path.as_bytes().to_vec();
-    b.push(0);
-    rig.fake.poke(addr, &b);
-    addr
-}
-
 /// statx of descriptor `fd`: (links, size).
 fn statx(rig: &mut Rig, fd: u64) -> (u32, u64) {
     use linux_raw_sys::general::statx;

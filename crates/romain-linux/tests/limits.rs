@@ -15,10 +15,6 @@ const AT: u64 = -100i64 as u64;
 /// Where the iovec arrays go (the buffers are below it).
 const IOV: u64 = DATA + 0x8000;
 
-fn err(e: Errno) -> i64 {
-    -(e.into_raw() as i64)
-}
-
 fn iovecs(rig: &mut Rig, at: u64, entries: &[(u64, u64)]) {
     let mut raw = Vec::new();
     for (base, len) in entries {

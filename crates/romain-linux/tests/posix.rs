@@ -27,18 +27,6 @@ fn fstatat(arch: romain_core::regs::Arch) -> &'static str {
     }
 }
 
-fn err(e: Errno) -> i64 {
-    -(e.into_raw() as i64)
-}
-
-/// Puts the NUL-terminated `path` at `addr` of every replica; returns `addr`.
-fn path(rig: &mut Rig, addr: u64, path: &str) -> u64 {
-    let mut b = path.as_bytes().to_vec();
-    b.push(0);
-    rig.fake.poke(addr, &b);
-    addr
-}
-
 fn open(rig: &mut Rig, name: &str, flags: u64) -> i64 {
     let p = path(rig, DATA + 0x3000, name);
     rig.sys("openat", &[AT, p, flags, 0o644])

@@ -441,3 +441,16 @@ pub fn trap_event(arch: Arch, regs: RegisterFile) -> Event {
 pub fn result_of(regs: &RegisterFile) -> i64 {
     regs.words()[3] as i64
 }
+
+/// A call's result for `e`, as the result register holds it.
+pub fn err(e: syscalls::Errno) -> i64 {
+    -(e.into_raw() as i64)
+}
+
+/// Puts the NUL-terminated `path` at `addr` of every replica; returns `addr`.
+pub fn path(rig: &mut Rig, addr: u64, path: &str) -> u64 {
+    let mut b = path.as_bytes().to_vec();
+    b.push(0);
+    rig.fake.poke(addr, &b);
+    addr
+}
