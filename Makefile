@@ -39,12 +39,13 @@ CAMPAIGN ?=
 # Test only: CAE_LAX=1 drops copy & execute's range check and the decoders' write sets, to show
 # that the executor sandbox contains an access the decoder wrongly accepted (see docs/copy-and-execute.md).
 CAE_LAX ?=
-# Test only: the personality panics (TEST_PANIC_ON), or allocates until the group's heap budget
-# is gone (TEST_HOG_ON), at the Linux call of that name, to show that only its group ends (see
-# docs/containment.md); TEST_PANIC_ON=master makes the master itself panic after the first run,
-# outside any group. Empty (the default): never.
+# Test only: the personality component panics (TEST_PANIC_ON), allocates until its memory quota
+# is gone (TEST_HOG_ON), or never answers (TEST_SPIN_ON), at the Linux call of that name, to show
+# that only its group ends (see docs/containment.md); TEST_PANIC_ON=master makes the master itself
+# panic after the first run, outside any group. Empty (the default): never.
 TEST_PANIC_ON ?=
 TEST_HOG_ON ?=
+TEST_SPIN_ON ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
 # How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
@@ -172,6 +173,7 @@ INPUT_ENV := $(if $(INPUT),MIBENCH_INPUT_$(shell echo '$(APP)' | tr a-z A-Z)=$(a
 
 replicas: $(TARGETS)/.stamp
 	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica \
+	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_TEST_HOG_ON='$(TEST_HOG_ON)' ROMAIN_TEST_SPIN_ON='$(TEST_SPIN_ON)' \
 	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(REPLICA_TARGET).json $(BUILD_STD)
 
 $(LINUX_APPS_DIR)/%: linux-apps/%.c
@@ -199,7 +201,7 @@ ifneq ($(C_RUNS),)
 	$(MIBENCH_C) files '$(PLAN)' > $(C_PLAN)/files
 endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
-	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_TEST_HOG_ON='$(TEST_HOG_ON)' \
+	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_PERSONALITY=$(REPLICA_DIR)/linux-personality.elf \
 	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
 	  ROMAIN_BUDGET_EVENTS='$(BUDGET_EVENTS)' ROMAIN_BUDGET_MS='$(BUDGET_MS)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_FLOAT='$(FLOAT)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \

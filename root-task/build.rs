@@ -7,8 +7,8 @@
 //! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
 //! programs: ROMAIN_FILES (`name=path` pairs separated by `,`: files embedded under the names
 //! the program opens), ROMAIN_STDIN (the name of the file stdin reads), ROMAIN_DUMP (a file whose
-//! bytes are printed at exit). Test only: ROMAIN_TEST_PANIC_ON, ROMAIN_TEST_HOG_ON (a Linux call's
-//! name: the personality panics, or allocates without bound, there; see group/contain.rs).
+//! bytes are printed at exit); ROMAIN_PERSONALITY (the personality component's ELF). Test only:
+//! ROMAIN_TEST_PANIC_ON=master (the master panics outside any group; see group/contain.rs).
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -64,6 +64,20 @@ fn main() {
         });
         entries.push_str(&format!("    ({name:?}, &ELF_{k}.0),\n"));
     }
+    // The Linux personality component (replica-app/personality), made for every Linux group.
+    println!("cargo::rerun-if-env-changed=ROMAIN_PERSONALITY");
+    match env::var("ROMAIN_PERSONALITY").ok().filter(|p| !p.is_empty()) {
+        Some(path) => {
+            let path = fs::canonicalize(&path)
+                .unwrap_or_else(|e| panic!("personality component {path}: {e}"));
+            println!("cargo::rerun-if-changed={}", path.display());
+            table.push_str(&format!(
+                "const PERSONALITY_ELF: &Aligned<[u8]> = &Aligned(*include_bytes!({path:?}));\n\
+                 pub const PERSONALITY: &[u8] = &PERSONALITY_ELF.0;\n"
+            ));
+        }
+        None => table.push_str("pub const PERSONALITY: &[u8] = &[];\n"),
+    }
     table.push_str("pub const APPS: &[(&str, &[u8])] = &[\n");
     table.push_str(&entries);
     table.push_str("];\npub const FILES: &[(&str, &[u8])] = &[\n");
@@ -93,7 +107,6 @@ fn main() {
         ("ROMAIN_STDIN", "STDIN"),
         ("ROMAIN_DUMP", "DUMP"),
         ("ROMAIN_TEST_PANIC_ON", "TEST_PANIC_ON"),
-        ("ROMAIN_TEST_HOG_ON", "TEST_HOG_ON"),
     ] {
         println!("cargo::rerun-if-env-changed={var}");
         let value = env::var(var).ok().filter(|v| !v.is_empty());

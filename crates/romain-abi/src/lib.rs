@@ -83,6 +83,18 @@ pub enum Call {
     Wait = 11,
 }
 
+/// The link between the master and a Linux program's personality component (a component of its
+/// own per group: see `romain-remote`). Not a call of the replica ABI: only the component's
+/// endpoint takes it; a replica using the label makes an unknown call.
+pub mod personality {
+    /// The label of every message the component sends the master (MR0 says which).
+    pub const LABEL: u64 = super::CALL_LABEL_BASE | 0x80;
+    /// Where the exchange buffer is in the component's address space.
+    pub const EXCHANGE_VA: u64 = 0x30_0000_0000;
+    /// Its size in pages: half for a call's data, half for the effects log.
+    pub const EXCHANGE_PAGES: usize = 32;
+}
+
 /// Shared regions.
 pub mod region {
     /// The region of a group's companion component (`<app>-device`), if it has one.
@@ -176,6 +188,8 @@ pub struct ReplicaBadge {
 impl ReplicaBadge {
     /// The replica index of a group's companion component (not a replica: it is not compared).
     pub const COMPANION: u8 = 0xff;
+    /// The replica number of a Linux group's personality component (on its own endpoint).
+    pub const PERSONALITY: u8 = 0xfe;
 
     /// Set in every replica badge so that no replica badge is 0 (an unbadged message).
     const MARK: u64 = 1 << 16;

@@ -78,23 +78,11 @@ impl<W: World> Ctx<'_, '_, '_, W> {
         if len > MAX_IO || addr.checked_add(len).is_none() {
             return Err(Errno::EFAULT);
         }
-        // Read, then write back the same bytes, page by page: proves every page is there and
-        // writable without changing it.
-        let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
-        let mut at = addr;
-        while at < end {
-            let mut probe = [0u8];
-            self.read_into(at, &mut probe)?;
-            self.write(at, &probe)?;
-            // The next page's start (the last page of the address space has none).
-            at = match (at | 4095).checked_add(1) {
-                Some(next) => next,
-                None => break,
-            };
-        }
-        let mut last = [0u8];
-        self.read_into(end - 1, &mut last)?;
-        self.write(end - 1, &last)
+        let leader = self.calls.leader;
+        self.calls
+            .shell
+            .writable(leader, addr, len)
+            .map_err(|_| Errno::EFAULT)
     }
 
     /// Fills `len` bytes at `buf` (at most [`MAX_IO`]) of every replica with the words `word`

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use romain_core::event::{Event, EventKind};
-use romain_core::regs::Arch;
+use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
 use romain_protocol::{Action, CallScope, Personality, Stop, World, program_fault};
 use romain_records::fnv::{START as FNV_START, continue_with as fnv};
@@ -111,28 +111,37 @@ impl Linux {
         self.comm[..n].copy_from_slice(&base[..n]);
     }
 
-    /// Whether `event` is a system call: the trap at a rewritten site.
-    fn syscall_of(&self, event: &Event) -> Option<arch::Syscall> {
-        match event.kind {
-            EventKind::UserException { number, .. }
-                if arch::is_trap(self.arch, number) && self.sites.contains(event.regs.pc()) =>
-            {
-                Some(arch::decode(&event.regs))
+    /// Performs a call `classify` found (not [`Class::Other`]) with the registers it was made
+    /// with: once for all replicas, through `cx`. Used in place (this crate's [`Personality`])
+    /// and by the personality component, which gets the class from the master.
+    pub fn perform_call<W: World>(
+        &mut self,
+        class: Class,
+        regs: &RegisterFile,
+        cx: &mut CallScope<'_, '_, W>,
+    ) -> Performed {
+        match class {
+            Class::Other => Performed::Fault,
+            Class::Vsyscall(number) => self.vsyscall(number, regs, cx),
+            Class::Syscall => {
+                let call = arch::decode(regs);
+                // A call may set a register besides its result (arch_prctl: the FS base).
+                let mut regs = regs.clone();
+                let outcome = match table::lookup(self.arch, call.number) {
+                    None => self.enosys(call.number, cx.summary),
+                    Some(c) => {
+                        table::dispatch(c, &call.args, self, &mut Ctx { calls: cx }, &mut regs)
+                    }
+                };
+                match outcome {
+                    Outcome::Return(value) => Performed::Resume(arch::returned(&regs, value)),
+                    Outcome::Exit(code) => {
+                        cx.summary.exit_code = Some(code);
+                        self.report_files(cx);
+                        Performed::Exit
+                    }
+                }
             }
-            _ => None,
-        }
-    }
-
-    /// Whether `event` is a call of the legacy x86_64 vsyscall page (an instruction fetch
-    /// there faults): the system call it makes.
-    fn vsyscall_of(&self, event: &Event) -> Option<u64> {
-        match event.kind {
-            EventKind::VmFault { addr, .. }
-                if self.arch == Arch::X86_64 && addr == event.regs.pc() =>
-            {
-                crate::vdso::vsyscall(addr)
-            }
-            _ => None,
         }
     }
 
@@ -141,34 +150,34 @@ impl Linux {
     fn vsyscall<W: World>(
         &mut self,
         number: u64,
-        event: &Event,
-        mut cx: CallScope<'_, '_, W>,
-    ) -> Action {
-        let args = arch::decode(&event.regs).args;
-        let mut regs = event.regs.clone();
+        regs: &RegisterFile,
+        cx: &mut CallScope<'_, '_, W>,
+    ) -> Performed {
+        let args = arch::decode(regs).args;
+        let mut out_regs = regs.clone();
         let mut ret = [0u8; 8];
         let leader = cx.leader;
-        let sp = event.regs.sp();
+        let sp = regs.sp();
         if cx.shell.read_memory(leader, sp, &mut ret).is_err() {
-            return program_fault(event, cx);
+            return Performed::Fault;
         }
         let outcome = match table::lookup(self.arch, number) {
-            Some(c) => table::dispatch(c, &args, self, &mut Ctx { calls: &mut cx }, &mut regs),
+            Some(c) => table::dispatch(c, &args, self, &mut Ctx { calls: cx }, &mut out_regs),
             None => self.enosys(number, cx.summary),
         };
         let Outcome::Return(value) = outcome else {
-            return program_fault(event, cx);
+            return Performed::Fault;
         };
         // The result in rax (Linux leaves rcx and r11 as they were), back at the caller.
-        let mut out = arch::returned(&regs, value);
+        let mut out = arch::returned(&out_regs, value);
         let w = out.words_mut();
-        let before = regs.words();
+        let before = out_regs.words();
         for i in [X86_RCX, X86_R11] {
             w[i] = before[i];
         }
         w[Arch::PC] = u64::from_le_bytes(ret);
         w[Arch::SP] = sp.wrapping_add(8);
-        Action::Resume(out)
+        Performed::Resume(out)
     }
 
     fn enosys(&mut self, number: u64, summary: &mut Summary<'_>) -> Outcome {
@@ -185,67 +194,15 @@ impl Linux {
 
 impl Personality for Linux {
     fn fingerprint<W: World>(&mut self, k: usize, event: &Event, shell: &mut W) -> Option<u64> {
-        let call = self.syscall_of(event)?;
-        let inputs = table::lookup(self.arch, call.number)?.inputs(&call.args);
-        if inputs.is_empty() {
-            return None;
-        }
-        let mut hash = FNV_START;
-        for input in inputs {
-            match input {
-                Input::Bytes { addr, len } => {
-                    hash_range(shell, k, addr, len.min(MAX_IO), &mut hash, false);
-                }
-                Input::Fixed { addr, size } if addr != 0 => {
-                    hash_range(shell, k, addr, size, &mut hash, false);
-                }
-                Input::Fixed { .. } => {}
-                Input::Str(addr) => {
-                    hash_range(shell, k, addr, PATH_MAX as u64, &mut hash, true);
-                }
-                Input::Iov { addr, count } | Input::IovArray { addr, count } => {
-                    // The array and the buffers as the call takes them (`context::iovecs`):
-                    // at most MAX_IO bytes in all, up to the first buffer it cannot read.
-                    let parsed = read_iovec_array(shell, k, addr, count)
-                        .and_then(|raw| Ok((iovecs(&raw)?, raw)));
-                    let Ok((list, raw)) = parsed else {
-                        hash = fnv(hash, BAD);
-                        continue;
-                    };
-                    hash = fnv(hash, &raw);
-                    if matches!(input, Input::Iov { .. }) {
-                        for (base, len) in list {
-                            if !hash_range(shell, k, base, len, &mut hash, false) {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Some(hash)
+        fingerprint(self.arch, &self.sites, k, event, shell)
     }
 
     fn perform<W: World>(&mut self, event: &Event, mut cx: CallScope<'_, '_, W>) -> Action {
-        if let Some(number) = self.vsyscall_of(event) {
-            return self.vsyscall(number, event, cx);
-        }
-        let Some(call) = self.syscall_of(event) else {
-            return program_fault(event, cx);
-        };
-        // A call may set a register besides its result (arch_prctl: the FS base).
-        let mut regs = event.regs.clone();
-        let outcome = match table::lookup(self.arch, call.number) {
-            None => self.enosys(call.number, cx.summary),
-            Some(c) => table::dispatch(c, &call.args, self, &mut Ctx { calls: &mut cx }, &mut regs),
-        };
-        match outcome {
-            Outcome::Return(value) => Action::Resume(arch::returned(&regs, value)),
-            Outcome::Exit(code) => {
-                cx.summary.exit_code = Some(code);
-                self.report_files(&mut cx);
-                Action::End
-            }
+        let class = classify(self.arch, &self.sites, event);
+        match self.perform_call(class, &event.regs, &mut cx) {
+            Performed::Resume(regs) => Action::Resume(regs),
+            Performed::Exit => Action::End,
+            Performed::Fault => program_fault(event, cx),
         }
     }
 
@@ -254,15 +211,127 @@ impl Personality for Linux {
     }
 
     fn call_name(&self, event: &Event) -> Option<&'static str> {
-        let call = self.syscall_of(event)?;
-        Some(table::name(self.arch, call.number).unwrap_or("an unknown call"))
+        call_name(self.arch, &self.sites, event)
     }
 
     /// The master cannot read or write another thread's FP/SIMD registers (issue 15 brings
     /// them into the comparison).
     fn unrepaired(&self) -> Option<&'static str> {
-        (!self.fp_captured).then_some("FP/SIMD state (not captured: FP=off)")
+        unrepaired(self.fp_captured)
     }
+}
+
+/// What a repair cannot restore for a Linux program.
+pub fn unrepaired(fp_captured: bool) -> Option<&'static str> {
+    (!fp_captured).then_some("FP/SIMD state (not captured: FP=off)")
+}
+
+/// What an event of a Linux program is, decided from the event and the rewritten sites alone
+/// (no state of the personality): the master decides it, the personality performs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// The trap at a rewritten system-call site.
+    Syscall,
+    /// A call of the legacy x86_64 vsyscall page (an instruction fetch there faults): the
+    /// system call it makes.
+    Vsyscall(u64),
+    /// Anything else: a fault of the program.
+    Other,
+}
+
+/// What [`Linux::perform_call`] came to.
+// Made once per call and consumed at once: no reason to allocate for the registers.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Performed {
+    /// Every replica continues with these registers.
+    Resume(RegisterFile),
+    /// The program ended (the exit code is in the summary).
+    Exit,
+    /// A fault of the program after all (a vsyscall whose return address is not the
+    /// program's): [`program_fault`].
+    Fault,
+}
+
+pub fn classify(arch: Arch, sites: &Sites, event: &Event) -> Class {
+    match event.kind {
+        EventKind::UserException { number, .. }
+            if arch::is_trap(arch, number) && sites.contains(event.regs.pc()) =>
+        {
+            Class::Syscall
+        }
+        EventKind::VmFault { addr, .. } if arch == Arch::X86_64 && addr == event.regs.pc() => {
+            crate::vdso::vsyscall(addr).map_or(Class::Other, Class::Vsyscall)
+        }
+        _ => Class::Other,
+    }
+}
+
+/// The name of the call `event` makes, if it is a system call.
+pub fn call_name(arch: Arch, sites: &Sites, event: &Event) -> Option<&'static str> {
+    match classify(arch, sites, event) {
+        Class::Syscall => Some(name_of(arch, &event.regs)),
+        Class::Vsyscall(number) => Some(table::name(arch, number).unwrap_or("an unknown call")),
+        Class::Other => None,
+    }
+}
+
+/// The name of the system call `regs` make at a trap.
+pub fn name_of(arch: Arch, regs: &RegisterFile) -> &'static str {
+    table::name(arch, arch::decode(regs).number).unwrap_or("an unknown call")
+}
+
+/// A hash of what replica `k`'s call passes by reference (the table's inputs), read by the
+/// master from the replica's memory: `None` when it passes nothing.
+pub fn fingerprint<W: World>(
+    arch: Arch,
+    sites: &Sites,
+    k: usize,
+    event: &Event,
+    shell: &mut W,
+) -> Option<u64> {
+    if classify(arch, sites, event) != Class::Syscall {
+        return None;
+    }
+    let call = arch::decode(&event.regs);
+    let inputs = table::lookup(arch, call.number)?.inputs(&call.args);
+    if inputs.is_empty() {
+        return None;
+    }
+    let mut hash = FNV_START;
+    for input in inputs {
+        match input {
+            Input::Bytes { addr, len } => {
+                hash_range(shell, k, addr, len.min(MAX_IO), &mut hash, false);
+            }
+            Input::Fixed { addr, size } if addr != 0 => {
+                hash_range(shell, k, addr, size, &mut hash, false);
+            }
+            Input::Fixed { .. } => {}
+            Input::Str(addr) => {
+                hash_range(shell, k, addr, PATH_MAX as u64, &mut hash, true);
+            }
+            Input::Iov { addr, count } | Input::IovArray { addr, count } => {
+                // The array and the buffers as the call takes them (`context::iovecs`):
+                // at most MAX_IO bytes in all, up to the first buffer it cannot read.
+                let parsed = read_iovec_array(shell, k, addr, count)
+                    .and_then(|raw| Ok((iovecs(&raw)?, raw)));
+                let Ok((list, raw)) = parsed else {
+                    hash = fnv(hash, BAD);
+                    continue;
+                };
+                hash = fnv(hash, &raw);
+                if matches!(input, Input::Iov { .. }) {
+                    for (base, len) in list {
+                        if !hash_range(shell, k, base, len, &mut hash, false) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(hash)
 }
 
 impl Linux {

@@ -80,6 +80,12 @@ impl<S: CaptureShell> World for Captured<'_, S> {
     fn map_lazy(&mut self, range: Range<u64>) -> Result<(), OverQuota> {
         self.shell.map_lazy(range)
     }
+    fn writable(&mut self, k: usize, addr: u64, len: u64) -> Result<(), BadAddress> {
+        self.shell.writable(k, addr, len)
+    }
+    fn exchange(&mut self, send: Option<&[u64]>, receive: &mut [u64]) -> Result<usize, Stop> {
+        self.shell.exchange(send, receive)
+    }
 }
 
 impl<S: CaptureShell> Shell for Captured<'_, S> {

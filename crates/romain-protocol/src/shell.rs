@@ -73,6 +73,46 @@ pub trait World {
     /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch:
     /// `Err` past the memory quota.
     fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota>;
+
+    /// Whether the `len` bytes at `addr` (`addr + len` does not wrap) can be written in every
+    /// replica, checked without changing them: `Err` with an address that cannot. Reads replica
+    /// `k`'s byte and writes it back into all, a page at a time (a personality elsewhere asks
+    /// once instead).
+    fn writable(&mut self, k: usize, addr: u64, len: u64) -> Result<(), BadAddress> {
+        let Some(end) = addr.checked_add(len) else {
+            return Err(BadAddress(addr));
+        };
+        let mut at = addr;
+        while at < end {
+            let mut probe = [0u8];
+            self.read_memory(k, at, &mut probe)?;
+            self.write_memory(at, &probe)?;
+            // The next page's start (the last page of the address space has none).
+            at = match (at | 4095).checked_add(1) {
+                Some(next) => next,
+                None => return Ok(()),
+            };
+        }
+        if len > 0 {
+            let mut last = [0u8];
+            self.read_memory(k, end - 1, &mut last)?;
+            self.write_memory(end - 1, &last)?;
+        }
+        Ok(())
+    }
+
+    /// Exchanges one message with the group's personality component, for a personality that
+    /// runs as a component of its own: answers its waiting call with `send` (nothing for its
+    /// first message) and waits for its next, returning the words of it in `receive`. `Err`
+    /// when the component failed (a fault, a panic, an exhausted quota, a time-out): the group
+    /// ends with it. A shell without such a component has none to talk to.
+    fn exchange(&mut self, send: Option<&[u64]>, receive: &mut [u64]) -> Result<usize, Stop> {
+        let _ = (send, receive);
+        Err(Stop::new(
+            romain_core::summary::Status::MasterError,
+            "the group has no personality component",
+        ))
+    }
 }
 
 /// The seL4 shell's effects. Replica indices are `0..replicas`; a replica that arrived at the

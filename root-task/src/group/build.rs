@@ -12,16 +12,17 @@ use romain_plan as plan;
 use romain_protocol::Stop;
 use romain_protocol::settings::{self, Settings, settings};
 
-use romain_linux::fs::FileSystem;
 use romain_linux::invocation::Invocation;
-use romain_linux::linux::{self, Linux};
+use romain_linux::linux;
 use romain_linux::rewrite::Sites;
 use romain_linux::stack;
+use romain_remote::proxy::{Proxy, Start};
 
 use super::access::PrivateMemory;
 use super::inject::Pending;
 use super::output;
-use super::{Context, Options, OrStop};
+use super::personality;
+use super::{Components, Context, Options, OrStop};
 use crate::arch::ARCH;
 use crate::cae::{self, Region};
 use crate::memory::Frame;
@@ -30,7 +31,7 @@ use crate::replica::{BuildError, Program, Replica};
 use crate::sandbox::Sandbox;
 
 /// The heap starts this far above the IPC buffer (a guard gap), aligned to it.
-const HEAP_GAP: u64 = 2 << 20;
+pub(super) const HEAP_GAP: u64 = 2 << 20;
 
 /// Where replicas and the companion see the shared region.
 const SHARED_BASE: u64 = 0x20_0000_0000;
@@ -50,8 +51,8 @@ pub(super) struct Built {
     pub doorbell: Option<sel4::cap::Notification>,
     /// Where agreed shared accesses are executed.
     pub sandbox: Option<Sandbox>,
-    /// A Linux program's personality (None: the native call ABI).
-    pub linux: Option<Linux>,
+    /// A Linux program's personality, in its component (None: the native call ABI).
+    pub linux: Option<Proxy<&'static mut [u8]>>,
     /// Where the FP/SIMD routines are, if the group captures FP/SIMD state at its events.
     pub fp: Option<romain_core::fp::Stubs>,
 }
@@ -71,7 +72,7 @@ pub(super) fn build(
     apps: &[(&str, &'static [u8])],
     options: &Options,
     replicas: &mut Vec<Replica>,
-    companion: &mut Option<Replica>,
+    components: &mut Components,
     summary: &mut Summary<'_>,
 ) -> Result<Built, Stop> {
     let (app, mode) = (run.app, run.mode);
@@ -238,18 +239,15 @@ pub(super) fn build(
     }
     if let (Some(info), Some(sites)) = (linux, &sites) {
         summary.personality = "linux";
-        let mut personality = start_linux(
-            ctx,
-            run,
-            &layout,
+        let linux = Linux {
             info,
-            sites.clone(),
-            program.heap_base,
-            program.vdso.map(|_| romain_linux::vdso::BASE),
-            replicas,
-        )?;
-        personality.fp_captured = fp;
-        built.linux = Some(personality);
+            sites: sites.clone(),
+            heap_base: program.heap_base,
+            vdso: program.vdso.map(|_| romain_linux::vdso::BASE),
+            quota_pages: program.quota_pages,
+            fp_captured: fp,
+        };
+        built.linux = Some(start_linux(ctx, run, &layout, linux, replicas, components)?);
         if fail_stop {
             log::warn!(
                 "DMR on a Linux program detects and stops (fail-stop) with FP=off: its FP/SIMD registers cannot be rolled back"
@@ -316,23 +314,32 @@ pub(super) fn build(
         "companion {device} on core 0, sharing {} pages; shared accesses run in a sandbox on core {SANDBOX_CORE}",
         region.frames.len()
     );
-    *companion = Some(c);
+    components.companion = Some(c);
     built.shared = Some(region);
     Ok(built)
 }
 
-/// A Linux program's start: the stack (argc, argv, auxv) in every replica alike, its registers,
-/// and the personality with the group's files.
-fn start_linux(
-    ctx: &mut Context<'_>,
-    run: &plan::Run<'static>,
-    layout: &image::Layout,
+/// What a Linux program's start needs besides its image.
+struct Linux {
     info: image::LinuxProgram,
     sites: Sites,
     heap_base: u64,
     vdso: Option<u64>,
+    quota_pages: usize,
+    fp_captured: bool,
+}
+
+/// A Linux program's start: the stack (argc, argv, auxv) in every replica alike, its registers,
+/// and its personality component, set up with the group's files at its first call.
+fn start_linux(
+    ctx: &mut Context<'_>,
+    run: &plan::Run<'static>,
+    layout: &image::Layout,
+    linux: Linux,
     replicas: &[Replica],
-) -> Result<Linux, Stop> {
+    components: &mut Components,
+) -> Result<Proxy<&'static mut [u8]>, Stop> {
+    let Linux { info, sites, .. } = linux;
     let mut random = [0u8; 16];
     random[..8].copy_from_slice(&output::random().to_le_bytes());
     random[8..].copy_from_slice(&output::random().to_le_bytes());
@@ -346,7 +353,7 @@ fn start_linux(
         phnum: info.phnum,
         entry: layout.entry,
         random,
-        vdso,
+        vdso: linux.vdso,
     };
     let (sp, bytes) = stack::try_build(linux::STACK_TOP, &start).map_err(|_| {
         Stop(
@@ -387,23 +394,40 @@ fn start_linux(
         run.app,
         sites.len()
     );
-    let files = FileSystem::new(crate::embedded::FILES, &invocation);
-    let mut linux = Linux::new(
+    let quota_mb = crate::embedded::QUOTA_MB;
+    let start = Start {
+        seed: output::random(),
+        brk_base: linux.heap_base,
+        quota_mb,
+        // The files' bytes live in the component: they may take three quarters of its quota,
+        // so that a program filling its files gets ENOSPC while the rest of its state has room.
+        fs_budget: quota_mb.saturating_mul(3 << 18),
+        fp_captured: linux.fp_captured,
+        app: run.app.into(),
+        args: run.args.into(),
+        stdin: crate::embedded::STDIN.map(Into::into),
+        dump: crate::embedded::DUMP.map(Into::into),
+    };
+    if !start.fits() {
+        return Err(Stop(
+            Status::BadPlan,
+            "the program's name and arguments are too long".into(),
+        ));
+    }
+    let (component, buffer) = personality::build(ctx, linux.quota_pages)?;
+    log::info!(
+        "{}: its personality in a component on core 0 ({} pages loaded)",
+        run.app,
+        component.replica.space.borrow().len()
+    );
+    components.personality = Some(component);
+    Ok(Proxy::new(
         ARCH,
         sites,
-        files,
-        heap_base,
-        crate::embedded::QUOTA_MB,
-        crate::embedded::DUMP.map(alloc::string::String::from),
-    );
-    // The files' bytes live on the master's heap: they get a budget well inside the group's
-    // ceiling, so that a program filling its files gets ENOSPC while the rest of the group's
-    // state still has room.
-    let heap_room = (crate::heap::SIZE - crate::heap::RESERVE) as u64;
-    let budget = linux.fs.budget().min(heap_room * 3 / 4);
-    linux.fs.set_budget(budget);
-    linux.set_comm(invocation.argv.first().copied().unwrap_or(run.app));
-    Ok(linux)
+        buffer,
+        crate::embedded::FILES,
+        start,
+    ))
 }
 
 /// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view.

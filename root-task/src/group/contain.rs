@@ -20,8 +20,6 @@ use romain_core::summary::{Status, Summary};
 use romain_protocol::{Action, CallScope, Personality, Stop, World};
 use sel4_root_task::panicking;
 
-use crate::embedded;
-
 /// The line the master prints when it falls (see `scripts/qemu-run.py`).
 pub const FELL: &str = romain_records::MASTER_FELL;
 
@@ -46,8 +44,9 @@ pub(crate) fn guarded(f: impl FnOnce() -> Result<(), Stop>) -> Result<(), Stop> 
     })
 }
 
-/// The personality `P`, with the call it performs noted for [`guarded`]'s report (and the test
-/// switches that make it fail on a chosen call). A panic leaves the note in place.
+/// The personality `P`, with the call it performs noted for [`guarded`]'s report. A panic leaves
+/// the note in place. (A Linux group's personality is a proxy: the personality itself runs in
+/// the group's component, where the test switches that make it fail on a chosen call are.)
 pub(super) struct Contained<P>(pub P);
 
 impl<P: Personality> Personality for Contained<P> {
@@ -64,9 +63,6 @@ impl<P: Personality> Personality for Contained<P> {
     fn perform<W: World>(&mut self, event: &Event, calls: CallScope<'_, '_, W>) -> Action {
         let name = self.0.call_name(event);
         CALL.set(format_args!("{}", name.unwrap_or("a call")));
-        if let Some(name) = name {
-            test_switches(name);
-        }
         let action = self.0.perform(event, calls);
         CALL.clear();
         action
@@ -82,20 +78,6 @@ impl<P: Personality> Personality for Contained<P> {
 
     fn finish(&self, summary: &Summary<'_>) -> Result<(), Stop> {
         self.0.finish(summary)
-    }
-}
-
-/// Test only (`make TEST_PANIC_ON=call` / `TEST_HOG_ON=call`; off in every other build).
-fn test_switches(name: &str) {
-    if embedded::TEST_PANIC_ON == Some(name) {
-        panic!("test switch TEST_PANIC_ON={name}");
-    }
-    if embedded::TEST_HOG_ON == Some(name) {
-        // Allocates and keeps 1 MiB after 1 MiB until the group's ceiling stops it.
-        let mut hoard = alloc::vec::Vec::new();
-        loop {
-            hoard.push(alloc::vec![1u8; 1 << 20]);
-        }
     }
 }
 

@@ -14,7 +14,8 @@ use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
 use super::inject::{self, ResultTrap};
 use super::output::{self, Console};
-use super::{Context, OrStop};
+use super::personality::Component;
+use super::{Components, Context, OrStop};
 use crate::arch;
 use romain_cae::execute::Refused;
 
@@ -46,6 +47,11 @@ pub(super) struct Machine<'g, 'c> {
     pub replicas: &'g [Replica],
     /// The companion component, if any: not a replica, never compared.
     pub companion: Option<&'g Replica>,
+    /// A Linux group's personality component.
+    pub personality: Option<&'g Component>,
+    /// The companion rang while the master waited for the personality component: the core
+    /// hears of it at the next wake.
+    pub late_doorbell: bool,
     pub companion_done: bool,
     pub region: Option<Region>,
     pub doorbell: Option<sel4::cap::Notification>,
@@ -63,14 +69,16 @@ impl<'g, 'c> Machine<'g, 'c> {
     pub(super) fn new(
         ctx: &'g mut Context<'c>,
         replicas: &'g [Replica],
-        companion: Option<&'g Replica>,
+        components: &'g Components,
         built: Built,
         console: &'g mut Console,
     ) -> Self {
         Machine {
             ctx,
             replicas,
-            companion,
+            companion: components.companion.as_ref(),
+            personality: components.personality.as_ref(),
+            late_doorbell: false,
             companion_done: false,
             region: built.shared,
             doorbell: built.doorbell,
@@ -151,6 +159,10 @@ impl World for Machine<'_, '_> {
             count::note(count::Kind::Other);
             bell.signal();
         }
+    }
+
+    fn exchange(&mut self, send: Option<&[u64]>, receive: &mut [u64]) -> Result<usize, Stop> {
+        self.exchange_with_personality(send, receive)
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`wake`]: what woke the master, translated into the core's inputs;
 //! - [`machine`]: the core's effects, as seL4 invocations;
 //! - [`companion`]: the companion component's calls, served at once and never compared;
+//! - [`personality`]: a Linux group's personality component, and the master's bounded waits
+//!   for it;
 //! - [`contain`]: a panic while the group runs ends the group, not the master;
 //! - [`fp`]: the replicas as FP/SIMD capture sees them (`romain_protocol::capture` decides);
 //! - [`inject`]: applying a fault injection (the core decides when);
@@ -25,6 +27,7 @@ mod fp;
 mod inject;
 mod machine;
 mod output;
+mod personality;
 mod wake;
 
 use alloc::vec::Vec;
@@ -41,6 +44,7 @@ use crate::arch::{self, ARCH};
 use crate::objects::{AllocError, Objects};
 use crate::replica::Replica;
 use crate::timer::Timer;
+use personality::Component;
 
 use machine::Machine;
 use output::Console;
@@ -75,6 +79,23 @@ impl From<AllocError> for Stop {
             AllocError::OutOfSlots => Stop(Status::OutOfMemory, "no capability slots left".into()),
             AllocError::Kernel(e) => Stop(Status::MasterError, alloc::format!("seL4 error {e:?}")),
         }
+    }
+}
+
+/// A group's components besides its replicas: outside the comparison, destroyed with it.
+#[derive(Default)]
+pub(super) struct Components {
+    /// The companion of its shared region (`<app>-device`).
+    pub companion: Option<Replica>,
+    /// A Linux group's personality.
+    pub personality: Option<Component>,
+}
+
+impl Components {
+    fn threads(&self) -> impl Iterator<Item = &Replica> {
+        self.companion
+            .iter()
+            .chain(self.personality.as_ref().map(|c| &c.replica))
     }
 }
 
@@ -118,7 +139,7 @@ pub(crate) fn run(
     summary.counter_hz = arch::counter_hz();
     let mut console = Console::new(options.quiet);
     let mut replicas = Vec::new();
-    let mut companion = None;
+    let mut components = Components::default();
     log::info!("run {app} ({}, {} replicas)", mode.name(), mode.replicas);
 
     let ceiling = crate::heap::ceiling_for_group();
@@ -132,7 +153,7 @@ pub(crate) fn run(
             apps,
             options,
             &mut replicas,
-            &mut companion,
+            &mut components,
             &mut summary,
         )
         .and_then(|built| {
@@ -142,7 +163,7 @@ pub(crate) fn run(
                 options,
                 built,
                 &replicas,
-                companion.as_ref(),
+                &components,
                 &mut console,
                 &mut summary,
                 &started,
@@ -158,7 +179,7 @@ pub(crate) fn run(
         log::error!("{app}: {}: {reason}", status.name());
         summary.fail(status, format_args!("{reason}"));
     }
-    for r in replicas.iter().chain(&companion) {
+    for r in replicas.iter().chain(components.threads()) {
         let _ = r.stop();
     }
     if let Err(err) = ctx.objects.end_group() {
@@ -174,7 +195,7 @@ pub(crate) fn run(
     console.end_line();
     summary.output_hash = console.hash;
     drop(replicas);
-    drop(companion);
+    drop(components);
     log::info!(
         "{app}: master heap in use after the group: {} bytes",
         crate::heap::live()
@@ -189,7 +210,7 @@ fn start_and_drive(
     options: &Options,
     mut built: build::Built,
     replicas: &[Replica],
-    companion: Option<&Replica>,
+    components: &Components,
     console: &mut Console,
     summary: &mut Summary<'_>,
     started: &core::cell::Cell<Option<Started>>,
@@ -208,7 +229,7 @@ fn start_and_drive(
         invocations: invocations_before,
         master_cpu: master_cpu_before,
     }));
-    for r in replicas.iter().chain(companion) {
+    for r in replicas.iter().chain(components.threads()) {
         r.start().or_stop()?;
     }
     let config = romain_protocol::Config {
@@ -238,7 +259,7 @@ fn start_and_drive(
     let mut capture = built
         .fp
         .map(|stubs| Capture::new(arch::ARCH, stubs, replicas.len()));
-    let mut machine = Machine::new(ctx, replicas, companion, built, console);
+    let mut machine = Machine::new(ctx, replicas, components, built, console);
     // The personality: the program's call ABI.
     let result = match linux {
         Some(linux) => drive(

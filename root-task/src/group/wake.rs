@@ -23,7 +23,8 @@ pub(super) enum Wake {
     },
 }
 
-/// Inputs of one wake-up: at most a doorbell and a tick.
+/// Inputs of one wake-up: at most a doorbell (this wake's, or one rung while the master waited
+/// for the personality component) and a tick or a message.
 pub(super) type Inputs = heapless::Vec<Input, 2>;
 
 impl Machine<'_, '_> {
@@ -70,14 +71,18 @@ impl Machine<'_, '_> {
         summary: &mut Summary<'_>,
     ) -> Result<Inputs, Stop> {
         let mut inputs = Inputs::new();
+        let late = core::mem::take(&mut self.late_doorbell);
         match wake {
             Wake::Notification { doorbell } => {
-                if doorbell {
+                if doorbell || late {
                     let _ = inputs.push(Input::Doorbell);
                 }
                 let _ = inputs.push(Input::Tick);
             }
             Wake::Message(info, badge) => {
+                if late {
+                    let _ = inputs.push(Input::Doorbell);
+                }
                 if let Some(input) = self.message(&info, badge, summary)? {
                     let _ = inputs.push(input);
                 }

@@ -2,8 +2,9 @@
 //! (issue 24): each hostile case of linux-apps/abuse.c and linux-apps/forge.c ends its own group
 //! with a clear status, or gets Linux's answers, and a well-behaved program in the same boot
 //! after each still prints exactly what it prints on Linux. The test-only switches make the
-//! personality panic (TEST_PANIC_ON) and allocate without bound (TEST_HOG_ON) on one call; the
-//! master's heap in use, logged at each group's end, is the same after every group.
+//! personality component panic (TEST_PANIC_ON), allocate without bound (TEST_HOG_ON) and never
+//! answer (TEST_SPIN_ON) on one call; the master's heap in use, logged at each group's end, is
+//! the same after every group.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use romain_systest::{Boot, Run, boot, enabled};
 const GOOD: &str = "none:cfiles+input.txt";
 
 /// (plan entry, what the test checks) in boot order; every hostile run is followed by GOOD.
-const CASES: [&str; 14] = [
+const CASES: [&str; 15] = [
     "tmr:abuse+unlinked",
     "tmr:abuse+sparse",
     "dmr:abuse+bigmap",
@@ -29,6 +30,7 @@ const CASES: [&str; 14] = [
     "tmr:forge",
     "tmr:abuse+panic",
     "tmr:abuse+hog",
+    "tmr:abuse+spin",
 ];
 
 /// Images the loader must refuse (`bad-image`, with one of the `|`-separated reasons), each
@@ -156,6 +158,7 @@ fn containment_boot(arch: &str) -> Arc<Boot> {
         "QUOTA_MB=64",
         "TEST_PANIC_ON=getrusage",
         "TEST_HOG_ON=umask",
+        "TEST_SPIN_ON=times",
         &linux,
     ];
     extra.extend(images.iter().map(String::as_str));
@@ -353,21 +356,28 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
     }
     assert!(run.output.ends_with("forge: done\n"), "{}", run.output);
 
-    // The personality failing on a call ends its group only, naming the call.
+    // The personality component failing on a call ends its group only, naming the call: a
+    // panic, its memory quota used up (its allocator's failure, or a page past the quota), or
+    // no answer in time.
     for (case, call, why) in [
         (
             "tmr:abuse+panic",
             "getrusage",
-            "test switch TEST_PANIC_ON=getrusage",
+            &["test switch TEST_PANIC_ON=getrusage"][..],
         ),
-        ("tmr:abuse+hog", "umask", "memory allocation of"),
+        (
+            "tmr:abuse+hog",
+            "umask",
+            &["memory allocation of", "memory quota"][..],
+        ),
+        ("tmr:abuse+spin", "times", &["no answer within"][..]),
     ] {
         let (run, _) = runs(&boot, case);
         let s = &run.summary;
         assert_eq!(s["status"], "personality-error", "{case}: {s}");
         let error = s["error"].as_str().unwrap();
         assert!(
-            error.contains(&format!("performing {call}")) && error.contains(why),
+            error.contains(&format!("performing {call}")) && why.iter().any(|w| error.contains(w)),
             "{case}: {s}"
         );
         // What the run spent is counted although a panic cut its drive short.

@@ -15,7 +15,8 @@ use romain_linux::linux::Linux;
 use romain_linux::rewrite::Sites;
 use romain_memory::{Repaired, Scope, Tracking};
 use romain_protocol::{
-    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Shell, Stop, World,
+    BadAddress, Config, Executed, Flow, Group, Injected, Input, OverQuota, Personality, Shell,
+    Stop, World,
 };
 
 pub const PAGE: u64 = 4096;
@@ -94,7 +95,12 @@ pub struct Fake {
     pub used_pages: u64,
     pub replies: usize,
     pub next_random: u64,
+    /// A personality component to exchange messages with (`romain-remote`'s tests).
+    pub component: Option<Component>,
 }
+
+/// The shell's side of a personality component: [`World::exchange`].
+pub type Component = Box<dyn FnMut(Option<&[u64]>, &mut [u64]) -> Result<usize, Stop>>;
 
 impl Fake {
     /// `n` replicas owning the code page (read-only) and 16 pages of data, with a heap at
@@ -118,6 +124,7 @@ impl Fake {
             used_pages: 0,
             replies: 0,
             next_random: 0,
+            component: None,
         }
     }
 
@@ -203,6 +210,15 @@ impl World for Fake {
         }
         Ok(())
     }
+    fn exchange(&mut self, send: Option<&[u64]>, receive: &mut [u64]) -> Result<usize, Stop> {
+        match &mut self.component {
+            Some(component) => component(send, receive),
+            None => Err(Stop::new(
+                romain_core::summary::Status::MasterError,
+                "no component",
+            )),
+        }
+    }
 }
 
 impl Shell for Fake {
@@ -262,8 +278,8 @@ impl Shell for Fake {
 }
 
 /// A group of `n` replicas of a program whose code page has system-call sites every 16 bytes.
-pub struct Rig {
-    pub group: Group<Linux>,
+pub struct Rig<P = Linux> {
+    pub group: Group<P>,
     pub fake: Fake,
     pub summary: Summary<'static>,
     pub arch: Arch,
@@ -327,6 +343,11 @@ impl Rig {
             quota_mb,
             None,
         );
+        Rig::around(arch, n, linux, fake)
+    }
+
+    /// A rig whose group's personality is `personality`, on `fake`.
+    pub fn around<P: Personality>(arch: Arch, n: usize, personality: P, fake: Fake) -> Rig<P> {
         let config = Config {
             replicas: n,
             tracking: Tracking::Off,
@@ -341,13 +362,15 @@ impl Rig {
         let entry = romain_linux::arch::initial(arch, CODE, DATA + 16 * PAGE);
         let summary = Summary::new(arch.name(), "test", if n == 3 { "tmr" } else { "dmr" }, n);
         Rig {
-            group: Group::new(config, linux, entry, 0, None),
+            group: Group::new(config, personality, entry, 0, None),
             fake,
             summary,
             arch,
         }
     }
+}
 
+impl<P: Personality> Rig<P> {
     /// The registers of a system call `number(args)` at site `site`.
     pub fn call_regs(&self, site: u64, number: u64, args: &[u64]) -> RegisterFile {
         call_regs(self.arch, site, number, args)

@@ -1,0 +1,395 @@
+//! The messages between the master and the personality component.
+//!
+//! Every message is a few words of message registers; bytes go through the exchange buffer
+//! ([`romain_abi::personality::EXCHANGE_PAGES`] pages, mapped in both): its first half carries a
+//! message's data (bytes read or to write, strings, a file's piece), its second half the effects
+//! log ([`crate::outbox`]). The component speaks first: it calls the master with an [`Ask`] and
+//! waits; the master answers with an [`Answer`] or, for [`Ask::Ready`] and [`Ask::Done`], with
+//! its next [`Request`].
+//!
+//! The master decodes what the component sends as it decodes a replica's messages: as untrusted
+//! input, every length checked ([`WireError`]).
+
+use heapless::Vec as Words;
+use romain_abi::MAX_MESSAGE_WORDS;
+use romain_core::regs::{Arch, MAX_REGS, RegisterFile};
+
+/// Bytes of the exchange buffer.
+pub const EXCHANGE_LEN: usize = romain_abi::personality::EXCHANGE_PAGES * 4096;
+/// Its first half: a message's data.
+pub const DATA_LEN: usize = EXCHANGE_LEN / 2;
+/// Its second half: the effects log.
+pub const LOG_AT: usize = DATA_LEN;
+pub const LOG_LEN: usize = EXCHANGE_LEN - DATA_LEN;
+
+/// A message's words.
+pub type Message = Words<u64, MAX_MESSAGE_WORDS>;
+
+/// What the master could not take from the component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireError {
+    /// A message too short for its kind, or an unknown kind.
+    Malformed(u64),
+    /// A length past what the buffer or the call allows.
+    TooLong(u64),
+    /// A register file of the wrong size for the architecture.
+    Registers(usize),
+    /// An effects-log record that does not parse.
+    Log,
+}
+
+impl core::fmt::Display for WireError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            WireError::Malformed(op) => write!(f, "a malformed message (kind {op:#x})"),
+            WireError::TooLong(n) => write!(f, "a length of {n} bytes past the exchange buffer"),
+            WireError::Registers(n) => write!(f, "{n} register words"),
+            WireError::Log => write!(f, "a malformed effects log"),
+        }
+    }
+}
+
+mod op {
+    pub const READY: u64 = 1;
+    pub const FLUSH: u64 = 2;
+    pub const READ: u64 = 3;
+    pub const WRITE: u64 = 4;
+    pub const WRITABLE: u64 = 5;
+    pub const GROW: u64 = 6;
+    pub const MAP_LAZY: u64 = 7;
+    pub const FILE: u64 = 8;
+    pub const DONE: u64 = 9;
+
+    pub const SETUP: u64 = 0x101;
+    pub const PERFORM: u64 = 0x102;
+
+    pub const OK: u64 = 0;
+    pub const BAD: u64 = 1;
+    pub const OVER: u64 = 2;
+    pub const NONE: u64 = 3;
+}
+
+/// The component's messages to the master. Each carries the length of the effects log that
+/// comes with it (applied first).
+// One at a time, consumed at once: no reason to allocate for the registers.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// Ready for a request (at its start, and when set up).
+    Ready,
+    /// Only the effects log (it was full).
+    Flush,
+    /// `len` bytes (at most [`DATA_LEN`]) of replica `k` at `addr`, into the data half.
+    Read { k: usize, addr: u64, len: u64 },
+    /// The data half's first `len` bytes at `addr` of every replica.
+    Write { addr: u64, len: u64 },
+    /// Whether `len` bytes at `addr` can be written (probed in replica `k`).
+    Writable { k: usize, addr: u64, len: u64 },
+    /// Grow replica `k`'s heap.
+    Grow { k: usize, bytes: u64 },
+    /// Lazy zero-filled memory for every replica.
+    MapLazy { start: u64, end: u64 },
+    /// The embedded file `index`, from `offset`: its name and a piece of its bytes.
+    File { index: u64, offset: u64 },
+    /// The call is performed.
+    Done(Done),
+}
+
+/// What a performed call came to, with what it changes in the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub outcome: Outcome,
+    /// Calls answered ENOSYS.
+    pub enosys: u64,
+    pub exit_code: Option<i64>,
+    /// At exit: the files the program wrote, and their hash.
+    pub files_written: u64,
+    pub files_hash: u64,
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every replica continues with these registers.
+    Resume(RegisterFile),
+    /// The program ended.
+    Exit,
+    /// A fault of the program after all.
+    Fault,
+}
+
+/// The master's answer to an ask that is not [`Ask::Ready`] or [`Ask::Done`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Done; the values the ask returns (a heap's old end; a file's total length, name length
+    /// and piece length).
+    Ok([u64; 3]),
+    /// An address that is not the program's (or not writable).
+    Bad(u64),
+    /// Past the memory quota.
+    OverQuota,
+    /// No such file.
+    None,
+}
+
+/// The master's requests, each the answer to [`Ask::Ready`] or [`Ask::Done`].
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Make the group's personality. The strings are in the data half, in this order.
+    Setup(Setup),
+    /// Perform the agreed call.
+    Perform(Perform),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setup {
+    /// Seeds the component's random numbers (drawn by the master: fresh per group).
+    pub seed: u64,
+    pub brk_base: u64,
+    pub quota_mb: u64,
+    /// The files' byte budget.
+    pub fs_budget: u64,
+    pub fp_captured: bool,
+    pub app_len: u64,
+    pub args_len: u64,
+    pub stdin_len: Option<u64>,
+    pub dump_len: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Perform {
+    /// A system call (`None`) or a vsyscall entry's call number.
+    pub vsyscall: Option<u64>,
+    pub leader: usize,
+    pub replicas: usize,
+    pub counter_hz: u64,
+    /// The master's counter when it sent the call: the time every clock read of the call sees.
+    pub now: u64,
+    pub device: romain_protocol::Device,
+    pub regs: RegisterFile,
+}
+
+fn words<const N: usize>(w: [u64; N]) -> Message {
+    Message::from_slice(&w).expect("fits")
+}
+
+fn option(w: u64) -> Option<u64> {
+    w.checked_sub(1)
+}
+
+fn get(words: &[u64], i: usize, op: u64) -> Result<u64, WireError> {
+    words.get(i).copied().ok_or(WireError::Malformed(op))
+}
+
+fn index(w: u64, op: u64) -> Result<usize, WireError> {
+    usize::try_from(w).map_err(|_| WireError::Malformed(op))
+}
+
+fn data_len(len: u64) -> Result<u64, WireError> {
+    if len > DATA_LEN as u64 {
+        return Err(WireError::TooLong(len));
+    }
+    Ok(len)
+}
+
+fn registers(arch: Arch, words: &[u64]) -> Result<RegisterFile, WireError> {
+    RegisterFile::new(arch, words).ok_or(WireError::Registers(words.len()))
+}
+
+impl Ask {
+    /// The message, with `log_len` bytes of effects log.
+    pub fn encode(&self, log_len: usize) -> Message {
+        let log = log_len as u64;
+        match self {
+            Ask::Ready => words([op::READY, log]),
+            Ask::Flush => words([op::FLUSH, log]),
+            Ask::Read { k, addr, len } => words([op::READ, log, *k as u64, *addr, *len]),
+            Ask::Write { addr, len } => words([op::WRITE, log, *addr, *len]),
+            Ask::Writable { k, addr, len } => words([op::WRITABLE, log, *k as u64, *addr, *len]),
+            Ask::Grow { k, bytes } => words([op::GROW, log, *k as u64, *bytes]),
+            Ask::MapLazy { start, end } => words([op::MAP_LAZY, log, *start, *end]),
+            Ask::File { index, offset } => words([op::FILE, log, *index, *offset]),
+            Ask::Done(done) => {
+                let (kind, regs): (u64, &[u64]) = match &done.outcome {
+                    Outcome::Resume(regs) => (0, regs.words()),
+                    Outcome::Exit => (1, &[]),
+                    Outcome::Fault => (2, &[]),
+                };
+                let mut m = words([
+                    op::DONE,
+                    log,
+                    kind,
+                    done.enosys,
+                    done.exit_code.map_or(0, |_| 1),
+                    done.exit_code.unwrap_or(0) as u64,
+                    done.files_written,
+                    done.files_hash,
+                    regs.len() as u64,
+                ]);
+                m.extend_from_slice(regs).expect("a register file fits");
+                m
+            }
+        }
+    }
+
+    /// An ask and the length of its effects log, checked: lengths within the buffer, a
+    /// register file of `arch`'s size.
+    pub fn decode(arch: Arch, words: &[u64]) -> Result<(Ask, usize), WireError> {
+        let op = words.first().copied().unwrap_or(0);
+        let log = get(words, 1, op)?;
+        if log > LOG_LEN as u64 {
+            return Err(WireError::TooLong(log));
+        }
+        let w = |i| get(words, i, op);
+        let ask = match op {
+            op::READY => Ask::Ready,
+            op::FLUSH => Ask::Flush,
+            op::READ => Ask::Read {
+                k: index(w(2)?, op)?,
+                addr: w(3)?,
+                len: data_len(w(4)?)?,
+            },
+            op::WRITE => Ask::Write {
+                addr: w(2)?,
+                len: data_len(w(3)?)?,
+            },
+            op::WRITABLE => Ask::Writable {
+                k: index(w(2)?, op)?,
+                addr: w(3)?,
+                len: w(4)?,
+            },
+            op::GROW => Ask::Grow {
+                k: index(w(2)?, op)?,
+                bytes: w(3)?,
+            },
+            op::MAP_LAZY => Ask::MapLazy {
+                start: w(2)?,
+                end: w(3)?,
+            },
+            op::FILE => Ask::File {
+                index: w(2)?,
+                offset: w(3)?,
+            },
+            op::DONE => {
+                let n = index(w(8)?, op)?;
+                if n > MAX_REGS {
+                    return Err(WireError::Registers(n));
+                }
+                let regs = words.get(9..9 + n).ok_or(WireError::Malformed(op))?;
+                let outcome = match w(2)? {
+                    0 => Outcome::Resume(registers(arch, regs)?),
+                    1 => Outcome::Exit,
+                    2 => Outcome::Fault,
+                    _ => return Err(WireError::Malformed(op)),
+                };
+                Ask::Done(Done {
+                    outcome,
+                    enosys: w(3)?,
+                    exit_code: (w(4)? != 0).then_some(w(5)? as i64),
+                    files_written: w(6)?,
+                    files_hash: w(7)?,
+                })
+            }
+            _ => return Err(WireError::Malformed(op)),
+        };
+        Ok((ask, log as usize))
+    }
+}
+
+impl Answer {
+    pub fn encode(&self) -> Message {
+        match *self {
+            Answer::Ok([a, b, c]) => words([op::OK, a, b, c]),
+            Answer::Bad(addr) => words([op::BAD, addr]),
+            Answer::OverQuota => words([op::OVER]),
+            Answer::None => words([op::NONE]),
+        }
+    }
+
+    pub fn decode(words: &[u64]) -> Option<Answer> {
+        let w = |i: usize| words.get(i).copied();
+        Some(match w(0)? {
+            op::OK => Answer::Ok([w(1)?, w(2)?, w(3)?]),
+            op::BAD => Answer::Bad(w(1)?),
+            op::OVER => Answer::OverQuota,
+            op::NONE => Answer::None,
+            _ => return None,
+        })
+    }
+}
+
+impl Request {
+    pub fn encode(&self) -> Message {
+        match self {
+            Request::Setup(s) => words([
+                op::SETUP,
+                s.seed,
+                s.brk_base,
+                s.quota_mb,
+                s.fs_budget,
+                s.fp_captured as u64,
+                s.app_len,
+                s.args_len,
+                s.stdin_len.map_or(0, |n| n + 1),
+                s.dump_len.map_or(0, |n| n + 1),
+            ]),
+            Request::Perform(p) => {
+                let (base, len) = p.device.region.unwrap_or((0, 0));
+                let mut m = words([
+                    op::PERFORM,
+                    p.vsyscall.map_or(0, |n| n + 1),
+                    p.leader as u64,
+                    p.replicas as u64,
+                    p.counter_hz,
+                    p.now,
+                    p.device.region.is_some() as u64,
+                    base,
+                    len,
+                    p.device.rung as u64,
+                    p.device.done as u64,
+                    p.regs.words().len() as u64,
+                ]);
+                m.extend_from_slice(p.regs.words())
+                    .expect("a register file fits");
+                m
+            }
+        }
+    }
+
+    pub fn decode(arch: Arch, words: &[u64]) -> Result<Request, WireError> {
+        let op = words.first().copied().unwrap_or(0);
+        let w = |i| get(words, i, op);
+        match op {
+            op::SETUP => Ok(Request::Setup(Setup {
+                seed: w(1)?,
+                brk_base: w(2)?,
+                quota_mb: w(3)?,
+                fs_budget: w(4)?,
+                fp_captured: w(5)? != 0,
+                app_len: w(6)?,
+                args_len: w(7)?,
+                stdin_len: option(w(8)?),
+                dump_len: option(w(9)?),
+            })),
+            op::PERFORM => {
+                let n = index(w(11)?, op)?;
+                let regs = words.get(12..12 + n).ok_or(WireError::Malformed(op))?;
+                Ok(Request::Perform(Perform {
+                    vsyscall: option(w(1)?),
+                    leader: index(w(2)?, op)?,
+                    replicas: index(w(3)?, op)?,
+                    counter_hz: w(4)?,
+                    now: w(5)?,
+                    device: romain_protocol::Device {
+                        region: (w(6)? != 0).then_some((w(7)?, w(8)?)),
+                        rung: w(9)? != 0,
+                        done: w(10)? != 0,
+                    },
+                    regs: registers(arch, regs)?,
+                }))
+            }
+            _ => Err(WireError::Malformed(op)),
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The personality as a component, on the host: a group driven through the master's proxy, the
+//! component's server in a thread of its own, the link a pair of channels and a shared buffer.
+//! The same calls give the same results, memory, output and summary as the personality in
+//! place; a component that fails or sends garbage ends its group with `personality-error`.
+
+#[path = "../../romain-linux/tests/common/mod.rs"]
+mod common;
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use common::*;
+use proptest::prelude::*;
+use romain_core::regs::Arch;
+use romain_core::summary::Status;
+use romain_protocol::{Flow, Stop};
+use romain_remote::Buffer;
+use romain_remote::outbox::Outbox;
+use romain_remote::proxy::{Proxy, Start};
+use romain_remote::remote::Link;
+use romain_remote::server::{self, Switches};
+use romain_remote::wire::{EXCHANGE_LEN, Message};
+
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer for Shared {
+    fn with<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        f(&mut self.0.lock().unwrap())
+    }
+}
+
+/// The component's link: a channel each way.
+struct ThreadLink {
+    to_master: mpsc::Sender<Vec<u64>>,
+    from_master: mpsc::Receiver<Vec<u64>>,
+    buffer: Shared,
+    outbox: Outbox,
+}
+
+impl Link for ThreadLink {
+    fn call(&mut self, words: &[u64]) -> Message {
+        if self.to_master.send(words.to_vec()).is_err() {
+            return Message::new();
+        }
+        match self.from_master.recv() {
+            Ok(w) => Message::from_slice(&w).unwrap(),
+            Err(_) => Message::new(),
+        }
+    }
+    fn with_buffer<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        self.buffer.with(f)
+    }
+    fn with_outbox<R>(&mut self, f: impl FnOnce(&mut Outbox) -> R) -> R {
+        f(&mut self.outbox)
+    }
+}
+
+fn gone() -> Stop {
+    Stop::new(Status::PersonalityError, "the component ended")
+}
+
+/// A component serving in a thread: the shell's side of the link, and the buffer.
+fn spawn(arch: Arch, switches: Switches) -> (Component, Shared) {
+    let buffer = Shared(Arc::new(Mutex::new(vec![0; EXCHANGE_LEN])));
+    let (to_master, from_component) = mpsc::channel();
+    let (to_component, from_master) = mpsc::channel();
+    let theirs = buffer.clone();
+    std::thread::spawn(move || {
+        let mut link = ThreadLink {
+            to_master,
+            from_master,
+            buffer: theirs,
+            outbox: Outbox::default(),
+        };
+        server::run(&mut link, arch, &switches);
+    });
+    let shell: Component = Box::new(move |send, receive| {
+        if let Some(words) = send {
+            to_component.send(words.to_vec()).map_err(|_| gone())?;
+        }
+        let words = from_component
+            .recv_timeout(Duration::from_secs(20))
+            .map_err(|_| gone())?;
+        receive[..words.len()].copy_from_slice(&words);
+        Ok(words.len())
+    });
+    (shell, buffer)
+}
+
+fn start() -> Start {
+    Start {
+        seed: 1,
+        brk_base: HEAP,
+        quota_mb: 1,
+        fs_budget: 1 << 20,
+        fp_captured: false,
+        app: String::new(),
+        args: String::new(),
+        stdin: None,
+        dump: None,
+    }
+}
+
+/// A rig whose personality runs in a component, with `files`.
+fn remote(
+    arch: Arch,
+    n: usize,
+    files: &'static [(&'static str, &'static [u8])],
+) -> Rig<Proxy<Shared>> {
+    remote_with(arch, n, files, Switches::default())
+}
+
+fn remote_with(
+    arch: Arch,
+    n: usize,
+    files: &'static [(&'static str, &'static [u8])],
+    switches: Switches,
+) -> Rig<Proxy<Shared>> {
+    let (shell, buffer) = spawn(arch, switches);
+    let mut fake = Fake::new(arch, n, 256);
+    fake.component = Some(shell);
+    let proxy = Proxy::new(arch, sites(arch), buffer, files, start());
+    Rig::around(arch, n, proxy, fake)
+}
+
+const FILES: &[(&str, &[u8])] = &[("/in.txt", b"the embedded input\n")];
+
+/// Both rigs make the same calls; every result, the memory, the output and the summary agree.
+fn same<P: romain_protocol::Personality>(
+    a: &mut Rig,
+    b: &mut Rig<P>,
+    name: &str,
+    args: &[u64],
+) -> i64 {
+    let number = nr(a.arch, name);
+    let ra = a.call(number, args).unwrap();
+    let rb = b.call(number, args).unwrap();
+    assert_eq!(ra, rb, "{name}{args:x?}");
+    for k in 0..a.fake.replicas.len() {
+        assert_eq!(
+            a.fake.replicas[k].pages, b.fake.replicas[k].pages,
+            "{name}: memory"
+        );
+        assert_eq!(
+            a.fake.replicas[k].regs, b.fake.replicas[k].regs,
+            "{name}: registers"
+        );
+    }
+    assert_eq!(a.fake.out, b.fake.out, "{name}: output");
+    ra.1
+}
+
+#[test]
+fn calls_in_the_component_do_what_they_do_in_place() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let mut a = Rig::with_quota(arch, 3, FILES, &Invocation::parse("", "", None), 1);
+        let mut b = remote(arch, 3, FILES);
+        let s = |rig: &mut Rig, b: &mut Rig<Proxy<Shared>>, at: u64, text: &str| {
+            let mut bytes = text.as_bytes().to_vec();
+            bytes.push(0);
+            rig.fake.poke(at, &bytes);
+            b.fake.poke(at, &bytes);
+            at
+        };
+        let cwd = (-100i64) as u64;
+        s(&mut a, &mut b, DATA, "hello, world\n");
+        assert_eq!(same(&mut a, &mut b, "write", &[1, DATA, 13]), 13);
+        // An embedded file read whole.
+        let p = s(&mut a, &mut b, DATA + 0x100, "/in.txt");
+        let fd = same(&mut a, &mut b, "openat", &[cwd, p, 0, 0]) as u64;
+        assert_eq!(same(&mut a, &mut b, "read", &[fd, DATA + 0x200, 100]), 19);
+        same(&mut a, &mut b, "write", &[1, DATA + 0x200, 19]);
+        same(&mut a, &mut b, "fstat", &[fd, DATA + 0x400]);
+        same(&mut a, &mut b, "close", &[fd]);
+        // A file written, read back, listed.
+        let p = s(&mut a, &mut b, DATA + 0x100, "/tmp/out");
+        let fd = same(&mut a, &mut b, "openat", &[cwd, p, 0o102, 0o600]) as u64;
+        same(&mut a, &mut b, "write", &[fd, DATA, 13]);
+        same(&mut a, &mut b, "lseek", &[fd, 2, 0]);
+        same(&mut a, &mut b, "read", &[fd, DATA + 0x600, 64]);
+        // Memory: the break, a mapping of 256 KiB, 200 KiB through a file in pieces.
+        let brk = same(&mut a, &mut b, "brk", &[0]) as u64;
+        same(&mut a, &mut b, "brk", &[brk + 3 * PAGE]);
+        let map = same(
+            &mut a,
+            &mut b,
+            "mmap",
+            &[0, 256 << 10, 3, 0x22, u64::MAX, 0],
+        ) as u64;
+        for i in 0..50u64 {
+            let text = format!("{i:04} {}", "x".repeat(4090));
+            s(&mut a, &mut b, map + i * PAGE, &text);
+        }
+        same(&mut a, &mut b, "lseek", &[fd, 0, 0]);
+        assert_eq!(
+            same(&mut a, &mut b, "write", &[fd, map, 200 << 10]),
+            200 << 10
+        );
+        same(&mut a, &mut b, "lseek", &[fd, 0, 0]);
+        let read = same(&mut a, &mut b, "read", &[fd, map + (8 << 10), 200 << 10]);
+        assert_eq!(read, 200 << 10);
+        // Bad pointers: EFAULT, nothing written.
+        same(&mut a, &mut b, "read", &[fd, 0xdead_0000, 10]);
+        same(&mut a, &mut b, "write", &[1, u64::MAX - 3, 10]);
+        // Vectors, the clock, names, directories, an unknown call.
+        let iov = DATA + 0x800;
+        for (i, (base, len)) in [(DATA, 6u64), (DATA + 0x200, 4)].iter().enumerate() {
+            let entry = [base.to_le_bytes(), len.to_le_bytes()].concat();
+            a.fake.poke(iov + 16 * i as u64, &entry);
+            b.fake.poke(iov + 16 * i as u64, &entry);
+        }
+        same(&mut a, &mut b, "writev", &[1, iov, 2]);
+        same(&mut a, &mut b, "clock_gettime", &[1, DATA + 0x900]);
+        same(&mut a, &mut b, "uname", &[DATA + 0xa00]);
+        let d = s(&mut a, &mut b, DATA + 0x100, "/tmp/d");
+        same(&mut a, &mut b, "mkdirat", &[cwd, d, 0o755]);
+        let dfd = same(&mut a, &mut b, "openat", &[cwd, d, 0o200000, 0]) as u64;
+        same(&mut a, &mut b, "getdents64", &[dfd, DATA + 0x1000, 4096]);
+        let (ra, rb) = (a.call(999, &[]).unwrap(), b.call(999, &[]).unwrap());
+        assert_eq!(ra, rb);
+        // The end: the exit code, the files written, the ENOSYS count.
+        let number = nr(arch, "exit_group");
+        let (fa, fb) = (a.call(number, &[3]).unwrap(), b.call(number, &[3]).unwrap());
+        assert_eq!((fa.0, fb.0), (Flow::End, Flow::End));
+        assert_eq!(a.fake.out, b.fake.out);
+        for s in [&a.summary, &b.summary] {
+            assert_eq!(s.exit_code, Some(3));
+        }
+        assert_eq!(a.summary.files_written, b.summary.files_written);
+        assert_eq!(a.summary.files_hash, b.summary.files_hash);
+        assert_eq!(a.summary.linux_enosys, b.summary.linux_enosys);
+        assert_eq!(a.summary.linux_enosys, 1);
+        assert_eq!(a.summary.status, Status::Ok);
+    }
+}
+
+#[test]
+fn a_component_that_panics_ends_its_group_naming_the_call() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let switches = Switches {
+            panic_on: Some("getppid"),
+            ..Switches::default()
+        };
+        let mut rig = remote_with(arch, 2, FILES, switches);
+        assert_eq!(rig.sys("getpid", &[]), 100);
+        let number = nr(arch, "getppid");
+        let (flow, _) = rig.call(number, &[]).unwrap();
+        assert_eq!(flow, Flow::End);
+        assert_eq!(rig.summary.status, Status::PersonalityError);
+        let reason = rig.summary.error.to_string();
+        assert!(
+            reason.contains("the personality failed performing getppid"),
+            "{reason}"
+        );
+    }
+}
+
+/// A component's message: arbitrary words, and an arbitrary effects log.
+fn garbage() -> impl Strategy<Value = (Vec<u64>, Vec<u8>)> {
+    let word = prop_oneof![0u64..12, Just(0x101), Just(0x102), any::<u64>()];
+    (
+        prop::collection::vec(word, 0..40),
+        prop::collection::vec(any::<u8>(), 0..64),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Whatever a component sends, the master never panics and never touches memory that is
+    /// not the program's: the call is answered, or the group ends with `personality-error`.
+    #[test]
+    fn whatever_a_component_sends_the_proxy_holds(
+        messages in prop::collection::vec(garbage(), 1..6),
+        x86 in any::<bool>(),
+    ) {
+        let arch = if x86 { Arch::X86_64 } else { Arch::Aarch64 };
+        let buffer = Shared(Arc::new(Mutex::new(vec![0; EXCHANGE_LEN])));
+        let mut fake = Fake::new(arch, 3, 256);
+        let mut queue = messages.into_iter();
+        let mut theirs = buffer.clone();
+        fake.component = Some(Box::new(move |_send, receive| {
+            let (words, log) = queue.next().ok_or_else(gone)?;
+            theirs.with(|b| {
+                let at = romain_remote::wire::LOG_AT;
+                b[at..at + log.len()].copy_from_slice(&log);
+            });
+            let n = words.len().min(receive.len());
+            receive[..n].copy_from_slice(&words[..n]);
+            Ok(n)
+        }));
+        let proxy = Proxy::new(arch, sites(arch), buffer, FILES, start());
+        let mut rig = Rig::around(arch, 3, proxy, fake);
+        let number = nr(arch, "getpid");
+        let (flow, _) = rig.call(number, &[]).unwrap();
+        if flow == Flow::End {
+            prop_assert_eq!(rig.summary.status, Status::PersonalityError);
+        }
+        for r in &rig.fake.replicas {
+            for page in r.pages.keys() {
+                prop_assert!(r.mine.iter().any(|m| m.contains(page)), "{page:#x}");
+            }
+        }
+    }
+}
