@@ -24,6 +24,7 @@ mod console;
 mod count;
 mod group;
 mod heap;
+mod image;
 mod memory;
 mod objects;
 mod replica;
@@ -60,6 +61,7 @@ const END_MARKER: &str = romain_records::END;
 #[root_task(stack_size = 1 << 20)]
 fn main(bootinfo: &sel4::BootInfoPtr) -> sel4::Result<Never> {
     let mut objects = Objects::new(bootinfo);
+    image::init(bootinfo);
     // The console first: until then the master cannot say anything.
     let console = console::init(&mut objects, bootinfo);
     LOGGER.set().unwrap();

@@ -247,6 +247,13 @@ impl Replica {
         }
     }
 
+    /// Keeps the reply capability of the message the master just received, without checking
+    /// that there is one (the personality component's: it only ever calls).
+    pub(crate) fn keep_reply(&self) -> sel4::Result<()> {
+        count::note(Kind::Other);
+        reply_slot_cptr(self.reply_slot).save_caller()
+    }
+
     /// Answers the replica's waiting call or fault with `info` (message registers already in the
     /// master's IPC buffer) and lets it run on.
     pub(crate) fn reply(&self, info: sel4::MessageInfo) {

@@ -93,6 +93,9 @@ pub mod personality {
     pub const EXCHANGE_VA: u64 = 0x30_0000_0000;
     /// Its size in pages: half for a call's data, half for the effects log.
     pub const EXCHANGE_PAGES: usize = 32;
+    /// Where the component sees the files embedded in the master's image: the master's own
+    /// read-only pages, mapped on first touch.
+    pub const FILES_VA: u64 = 0x40_0000_0000;
 }
 
 /// Shared regions.

@@ -11,6 +11,7 @@
 //!
 //! - [`wire`]: the messages (message registers) and the exchange buffer's layout;
 //! - [`outbox`]: the effects log (output, line ends, doorbells, log lines);
+//! - [`prefetch`]: what a call passes by reference, sent with the call;
 //! - [`proxy`]: the master's side, a [`romain_protocol::Personality`] that talks to the component
 //!   through [`romain_protocol::World::exchange`];
 //! - [`remote`]: the component's side, a [`romain_protocol::World`] whose operations are messages
@@ -25,6 +26,7 @@
 extern crate alloc;
 
 pub mod outbox;
+pub mod prefetch;
 pub mod proxy;
 pub mod remote;
 pub mod server;

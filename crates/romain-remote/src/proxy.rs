@@ -50,8 +50,17 @@ impl Start {
     }
 }
 
-/// The files every Linux group may open (embedded in the master's image).
-pub type Files = &'static [(&'static str, &'static [u8])];
+/// A file embedded in the master's image, as the component sees it: the master shares its
+/// pages with the component, read-only, at `addr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedFile {
+    pub name: &'static str,
+    pub addr: u64,
+    pub len: u64,
+}
+
+/// The files every Linux group may open.
+pub type Files = alloc::vec::Vec<SharedFile>;
 
 /// A Linux group's personality, run by its component.
 pub struct Proxy<B> {
@@ -206,26 +215,18 @@ impl<B: Buffer> Proxy<B> {
                     Err(_) => Answer::OverQuota,
                 }
             }
-            Ask::File { index, offset } => self.file(index, offset),
+            Ask::File { index } => self.file(index),
         }))
     }
 
-    /// A piece of embedded file `index` from `offset`, after its name.
-    fn file(&mut self, index: u64, offset: u64) -> Answer {
-        let Some((name, bytes)) = usize::try_from(index).ok().and_then(|i| self.files.get(i))
-        else {
+    /// Embedded file `index`: its name into the data half, where the component sees it.
+    fn file(&mut self, index: u64) -> Answer {
+        let Some(file) = usize::try_from(index).ok().and_then(|i| self.files.get(i)) else {
             return Answer::None;
         };
-        let name = &name.as_bytes()[..name.len().min(4096)];
-        let Some(rest) = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)) else {
-            return Answer::Bad(offset);
-        };
-        let piece = rest.len().min(DATA_LEN - name.len());
-        self.buffer.with(|b| {
-            b[..name.len()].copy_from_slice(name);
-            b[name.len()..name.len() + piece].copy_from_slice(&rest[..piece]);
-        });
-        Answer::Ok([bytes.len() as u64, name.len() as u64, piece as u64])
+        let name = &file.name.as_bytes()[..file.name.len().min(DATA_LEN)];
+        self.buffer.with(|b| b[..name.len()].copy_from_slice(name));
+        Answer::Ok([file.addr, file.len, name.len() as u64])
     }
 
     fn perform_remote<W: World>(
@@ -235,6 +236,19 @@ impl<B: Buffer> Proxy<B> {
         cx: &mut CallScope<'_, '_, W>,
     ) -> Result<Option<Done>, Stop> {
         self.set_up(cx.shell, cx.replicas)?;
+        let prefetched = match vsyscall {
+            Some(_) => 0,
+            None => {
+                let call = romain_linux::arch::decode(&event.regs);
+                let inputs = romain_linux::table::lookup(self.arch, call.number)
+                    .map(|c| c.inputs(&call.args))
+                    .unwrap_or_default();
+                let leader = cx.leader;
+                let shell = &mut *cx.shell;
+                self.buffer
+                    .with(|b| crate::prefetch::gather(shell, leader, &inputs, &mut b[..DATA_LEN]))
+            }
+        };
         let request = Request::Perform(Perform {
             vsyscall,
             leader: cx.leader,
@@ -243,6 +257,7 @@ impl<B: Buffer> Proxy<B> {
             now: cx.shell.now(),
             device: cx.device.clone(),
             regs: event.regs.clone(),
+            prefetched: prefetched as u64,
         });
         self.converse(cx.shell, request.encode(), cx.replicas)
     }

@@ -1,6 +1,7 @@
 //! The component's side: a [`World`] whose every operation on the replicas is a message to the
 //! master, and whose output joins the effects log.
 
+use alloc::vec::Vec;
 use core::ops::Range;
 
 use romain_protocol::{BadAddress, OverQuota, World};
@@ -15,6 +16,9 @@ pub trait Link {
     fn call(&mut self, words: &[u64]) -> Message;
     fn with_buffer<R>(&mut self, f: impl FnOnce(&mut [u8]) -> R) -> R;
     fn with_outbox<R>(&mut self, f: impl FnOnce(&mut Outbox) -> R) -> R;
+    /// The `len` bytes the master shares at `addr` (an embedded file, read-only, for the
+    /// component's life).
+    fn shared(&mut self, addr: u64, len: u64) -> &'static [u8];
 }
 
 /// Sends `ask` with the effects log so far: the master's answer.
@@ -71,12 +75,29 @@ pub struct RemoteWorld<'l, L> {
     link: &'l mut L,
     now: u64,
     random: &'l mut u64,
+    /// The leading replica's inputs the master sent with the call ([`crate::prefetch`]), until
+    /// the call writes memory.
+    leader: usize,
+    inputs: Vec<(u64, Vec<u8>)>,
 }
 
 impl<'l, L: Link> RemoteWorld<'l, L> {
-    /// `now`: the master's counter for this call; `random`: the component's random state.
-    pub fn new(link: &'l mut L, now: u64, random: &'l mut u64) -> Self {
-        RemoteWorld { link, now, random }
+    /// `now`: the master's counter for this call; `random`: the component's random state;
+    /// `inputs`: what the master sent of the leading replica's memory.
+    pub fn new(
+        link: &'l mut L,
+        now: u64,
+        random: &'l mut u64,
+        leader: usize,
+        inputs: Vec<(u64, Vec<u8>)>,
+    ) -> Self {
+        RemoteWorld {
+            link,
+            now,
+            random,
+            leader,
+            inputs,
+        }
     }
 
     fn answer(&mut self, a: &Ask) -> Answer {
@@ -120,6 +141,9 @@ impl<L: Link> World for RemoteWorld<'_, L> {
     }
 
     fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
+        if k == self.leader && crate::prefetch::read(&self.inputs, addr, buf) {
+            return Ok(());
+        }
         for (i, piece) in buf.chunks_mut(DATA_LEN).enumerate() {
             let at = addr
                 .checked_add((i * DATA_LEN) as u64)
@@ -137,6 +161,8 @@ impl<L: Link> World for RemoteWorld<'_, L> {
     }
 
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
+        // The inputs may be what it overwrites.
+        self.inputs.clear();
         for (i, piece) in bytes.chunks(DATA_LEN).enumerate() {
             let at = addr
                 .checked_add((i * DATA_LEN) as u64)

@@ -90,7 +90,9 @@ fn perform<L: Link>(
     switches.apply(name);
     let mut summary = Summary::new("", "", "", call.replicas);
     let mut device = call.device.clone();
-    let mut world = RemoteWorld::new(link, call.now, random);
+    let inputs =
+        link.with_buffer(|data| crate::prefetch::pieces(&data[..call.prefetched as usize]));
+    let mut world = RemoteWorld::new(link, call.now, random, call.leader, inputs);
     let mut cx = CallScope {
         shell: &mut world,
         summary: &mut summary,
@@ -149,37 +151,22 @@ fn set_up<L: Link>(link: &mut L, arch: Arch, setup: &Setup) -> Linux {
     personality
 }
 
-/// The embedded files, asked for one piece at a time. They live as long as the component (one
-/// group), so they are leaked into `'static` as the file system takes embedded files.
+/// The embedded files: their names, and their bytes where the master shares them (read in
+/// place, not copied: the master's own pages, mapped on first touch).
 fn files<L: Link>(link: &mut L) -> Vec<(&'static str, &'static [u8])> {
     let mut files = Vec::new();
     for index in 0.. {
-        let mut name = String::new();
-        let mut bytes: Vec<u8> = Vec::new();
-        loop {
-            let offset = bytes.len() as u64;
-            let Answer::Ok([total, name_len, piece]) =
-                Answer::decode(&ask(link, &Ask::File { index, offset })).expect("an answer")
-            else {
-                return files;
-            };
-            let (name_len, piece) = (name_len as usize, piece as usize);
-            if offset == 0 {
-                bytes
-                    .try_reserve_exact(total as usize)
-                    .expect("room for the embedded file");
-            }
-            link.with_buffer(|data| {
-                if offset == 0 {
-                    name = String::from_utf8_lossy(&data[..name_len]).into_owned();
-                }
-                bytes.extend_from_slice(&data[name_len..name_len + piece]);
-            });
-            if bytes.len() as u64 >= total || piece == 0 {
-                break;
-            }
-        }
-        files.push((&*name.leak(), &*bytes.leak()));
+        let Answer::Ok([addr, len, name_len]) =
+            Answer::decode(&ask(link, &Ask::File { index })).expect("an answer")
+        else {
+            return files;
+        };
+        let name = link.with_buffer(|data| {
+            String::from_utf8_lossy(&data[..(name_len as usize).min(DATA_LEN)]).into_owned()
+        });
+        let bytes = link.shared(addr, len);
+        // The component lives as long as its group: the names with it.
+        files.push((&*name.leak(), bytes));
     }
     files
 }

@@ -89,8 +89,9 @@ pub enum Ask {
     Grow { k: usize, bytes: u64 },
     /// Lazy zero-filled memory for every replica.
     MapLazy { start: u64, end: u64 },
-    /// The embedded file `index`, from `offset`: its name and a piece of its bytes.
-    File { index: u64, offset: u64 },
+    /// The embedded file `index`: its name (into the data half), and where the component sees
+    /// its bytes.
+    File { index: u64 },
     /// The call is performed.
     Done(Done),
 }
@@ -121,8 +122,8 @@ pub enum Outcome {
 /// The master's answer to an ask that is not [`Ask::Ready`] or [`Ask::Done`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// Done; the values the ask returns (a heap's old end; a file's total length, name length
-    /// and piece length).
+    /// Done; the values the ask returns (a heap's old end; a file's address in the component,
+    /// its length and its name's length).
     Ok([u64; 3]),
     /// An address that is not the program's (or not writable).
     Bad(u64),
@@ -168,6 +169,9 @@ pub struct Perform {
     pub now: u64,
     pub device: romain_protocol::Device,
     pub regs: RegisterFile,
+    /// Bytes of the data half that hold what the call passes by reference, read by the master
+    /// from the leading replica ([`crate::prefetch`]): the component needs no message for them.
+    pub prefetched: u64,
 }
 
 fn words<const N: usize>(w: [u64; N]) -> Message {
@@ -209,7 +213,7 @@ impl Ask {
             Ask::Writable { k, addr, len } => words([op::WRITABLE, log, *k as u64, *addr, *len]),
             Ask::Grow { k, bytes } => words([op::GROW, log, *k as u64, *bytes]),
             Ask::MapLazy { start, end } => words([op::MAP_LAZY, log, *start, *end]),
-            Ask::File { index, offset } => words([op::FILE, log, *index, *offset]),
+            Ask::File { index } => words([op::FILE, log, *index]),
             Ask::Done(done) => {
                 let (kind, regs): (u64, &[u64]) = match &done.outcome {
                     Outcome::Resume(regs) => (0, regs.words()),
@@ -267,10 +271,7 @@ impl Ask {
                 start: w(2)?,
                 end: w(3)?,
             },
-            op::FILE => Ask::File {
-                index: w(2)?,
-                offset: w(3)?,
-            },
+            op::FILE => Ask::File { index: w(2)? },
             op::DONE => {
                 let n = index(w(8)?, op)?;
                 if n > MAX_REGS {
@@ -348,6 +349,7 @@ impl Request {
                     len,
                     p.device.rung as u64,
                     p.device.done as u64,
+                    p.prefetched,
                     p.regs.words().len() as u64,
                 ]);
                 m.extend_from_slice(p.regs.words())
@@ -373,8 +375,8 @@ impl Request {
                 dump_len: option(w(9)?),
             })),
             op::PERFORM => {
-                let n = index(w(11)?, op)?;
-                let regs = words.get(12..12 + n).ok_or(WireError::Malformed(op))?;
+                let n = index(w(12)?, op)?;
+                let regs = words.get(13..13 + n).ok_or(WireError::Malformed(op))?;
                 Ok(Request::Perform(Perform {
                     vsyscall: option(w(1)?),
                     leader: index(w(2)?, op)?,
@@ -387,6 +389,7 @@ impl Request {
                         done: w(10)? != 0,
                     },
                     regs: registers(arch, regs)?,
+                    prefetched: data_len(w(11)?)?,
                 }))
             }
             _ => Err(WireError::Malformed(op)),

@@ -16,7 +16,7 @@ use romain_core::summary::Status;
 use romain_protocol::{Flow, Stop};
 use romain_remote::Buffer;
 use romain_remote::outbox::Outbox;
-use romain_remote::proxy::{Proxy, Start};
+use romain_remote::proxy::{Proxy, SharedFile, Start};
 use romain_remote::remote::Link;
 use romain_remote::server::{self, Switches};
 use romain_remote::wire::{EXCHANGE_LEN, Message};
@@ -54,6 +54,26 @@ impl Link for ThreadLink {
     fn with_outbox<R>(&mut self, f: impl FnOnce(&mut Outbox) -> R) -> R {
         f(&mut self.outbox)
     }
+    /// The master shares its embedded files' bytes: here, the same process's statics.
+    fn shared(&mut self, addr: u64, len: u64) -> &'static [u8] {
+        let (_, bytes) = FILES
+            .iter()
+            .find(|(_, b)| b.as_ptr() as u64 == addr && b.len() as u64 == len)
+            .expect("a file the master shares");
+        bytes
+    }
+}
+
+/// The embedded files as the proxy offers them.
+fn shared_files(files: &'static [(&'static str, &'static [u8])]) -> Vec<SharedFile> {
+    files
+        .iter()
+        .map(|(name, bytes)| SharedFile {
+            name,
+            addr: bytes.as_ptr() as u64,
+            len: bytes.len() as u64,
+        })
+        .collect()
 }
 
 fn gone() -> Stop {
@@ -102,6 +122,20 @@ fn start() -> Start {
     }
 }
 
+/// A rig whose component's messages are counted.
+fn counted(arch: Arch) -> (Rig<Proxy<Shared>>, std::rc::Rc<std::cell::Cell<usize>>) {
+    let (mut shell, buffer) = spawn(arch, Switches::default());
+    let count = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = count.clone();
+    let mut fake = Fake::new(arch, 3, 256);
+    fake.component = Some(Box::new(move |send, receive| {
+        seen.set(seen.get() + 1);
+        shell(send, receive)
+    }));
+    let proxy = Proxy::new(arch, sites(arch), buffer, shared_files(FILES), start());
+    (Rig::around(arch, 3, proxy, fake), count)
+}
+
 /// A rig whose personality runs in a component, with `files`.
 fn remote(
     arch: Arch,
@@ -120,7 +154,7 @@ fn remote_with(
     let (shell, buffer) = spawn(arch, switches);
     let mut fake = Fake::new(arch, n, 256);
     fake.component = Some(shell);
-    let proxy = Proxy::new(arch, sites(arch), buffer, files, start());
+    let proxy = Proxy::new(arch, sites(arch), buffer, shared_files(files), start());
     Rig::around(arch, n, proxy, fake)
 }
 
@@ -235,6 +269,32 @@ fn calls_in_the_component_do_what_they_do_in_place() {
     }
 }
 
+/// What a call passes by reference goes with it: a call that only reads the program's memory is
+/// one message each way; each write into the replicas (and its check) is one more.
+#[test]
+fn a_call_that_only_reads_is_one_exchange() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let (mut rig, count) = counted(arch);
+        assert_eq!(rig.sys("getpid", &[]), 100);
+        let exchanges = |rig: &mut Rig<Proxy<Shared>>, name: &str, args: &[u64]| {
+            let before = count.get();
+            let result = rig.sys(name, args);
+            (result, count.get() - before)
+        };
+        rig.fake.poke(DATA, b"hello\n/in.txt\0");
+        assert_eq!(exchanges(&mut rig, "write", &[1, DATA, 6]), (6, 1));
+        let (fd, n) = exchanges(&mut rig, "openat", &[(-100i64) as u64, DATA + 6, 0, 0]);
+        assert_eq!(n, 1);
+        assert_eq!(exchanges(&mut rig, "getppid", &[]).1, 1);
+        // A read: its buffer checked, then written.
+        assert_eq!(
+            exchanges(&mut rig, "read", &[fd as u64, DATA + 0x100, 64]),
+            (19, 3)
+        );
+        assert_eq!(rig.fake.out, b"hello\n");
+    }
+}
+
 #[test]
 fn a_component_that_panics_ends_its_group_naming_the_call() {
     for arch in [Arch::X86_64, Arch::Aarch64] {
@@ -290,7 +350,7 @@ proptest! {
             receive[..n].copy_from_slice(&words[..n]);
             Ok(n)
         }));
-        let proxy = Proxy::new(arch, sites(arch), buffer, FILES, start());
+        let proxy = Proxy::new(arch, sites(arch), buffer, shared_files(FILES), start());
         let mut rig = Rig::around(arch, 3, proxy, fake);
         let number = nr(arch, "getpid");
         let (flow, _) = rig.call(number, &[]).unwrap();

@@ -10,7 +10,7 @@
 use core::cell::RefCell;
 use core::fmt::Write as _;
 
-use romain_abi::personality::{EXCHANGE_VA, LABEL};
+use romain_abi::personality::{EXCHANGE_VA, FILES_VA, LABEL};
 use romain_abi::slot;
 use romain_core::regs::Arch;
 use romain_remote::outbox::{Effect, Outbox};
@@ -68,7 +68,23 @@ impl Link for SeL4Link {
     fn with_outbox<R>(&mut self, f: impl FnOnce(&mut Outbox) -> R) -> R {
         f(&mut OUTBOX.0.borrow_mut())
     }
+
+    fn shared(&mut self, addr: u64, len: u64) -> &'static [u8] {
+        let Some(end) = addr.checked_add(len) else {
+            return &[];
+        };
+        if len == 0 || addr < FILES_VA || end > FILES_VA + FILES_SPAN {
+            return &[];
+        }
+        // SAFETY: the master maps its own read-only pages over FILES_VA..+FILES_SPAN for the
+        // component's life (on first touch), nothing writes them, and the range was checked
+        // to lie there.
+        unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) }
+    }
 }
+
+/// How far the embedded files may reach from FILES_VA (the master checks where it maps).
+const FILES_SPAN: u64 = 1 << 36;
 
 /// The effects not sent yet: the personality's and its log lines', in order.
 struct Shared(RefCell<Outbox>);

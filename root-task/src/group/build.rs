@@ -414,20 +414,15 @@ fn start_linux(
             "the program's name and arguments are too long".into(),
         ));
     }
-    let (component, buffer) = personality::build(ctx, linux.quota_pages)?;
+    let (files, span) = personality::shared_files();
+    let (component, buffer) = personality::build(ctx, linux.quota_pages, span)?;
     log::info!(
         "{}: its personality in a component on core 0 ({} pages loaded)",
         run.app,
         component.replica.space.borrow().len()
     );
     components.personality = Some(component);
-    Ok(Proxy::new(
-        ARCH,
-        sites,
-        buffer,
-        crate::embedded::FILES,
-        start,
-    ))
+    Ok(Proxy::new(ARCH, sites, buffer, files, start))
 }
 
 /// A shared region of `region::DEVICE_PAGES` frames, consecutive in the master's view.

@@ -14,7 +14,7 @@ use super::access::{PrivateMemory, code_at, digest};
 use super::build::Built;
 use super::inject::{self, ResultTrap};
 use super::output::{self, Console};
-use super::personality::Component;
+use super::personality::{Component, Waiting};
 use super::{Components, Context, OrStop};
 use crate::arch;
 use romain_cae::execute::Refused;
@@ -47,8 +47,9 @@ pub(super) struct Machine<'g, 'c> {
     pub replicas: &'g [Replica],
     /// The companion component, if any: not a replica, never compared.
     pub companion: Option<&'g Replica>,
-    /// A Linux group's personality component.
+    /// A Linux group's personality component, and where its reply capability is.
     pub personality: Option<&'g Component>,
+    pub personality_waiting: Waiting,
     /// The companion rang while the master waited for the personality component: the core
     /// hears of it at the next wake.
     pub late_doorbell: bool,
@@ -78,6 +79,7 @@ impl<'g, 'c> Machine<'g, 'c> {
             replicas,
             companion: components.companion.as_ref(),
             personality: components.personality.as_ref(),
+            personality_waiting: Waiting::No,
             late_doorbell: false,
             companion_done: false,
             region: built.shared,
@@ -224,6 +226,8 @@ impl Shell for Machine<'_, '_> {
     }
 
     fn execute_shared(&mut self, leader: usize, event: &Event) -> Result<Executed, Stop> {
+        // The sandbox's receive would take the caller slot.
+        self.park_personality();
         let bytes = code_at(&self.replicas[leader], event.regs.pc())?;
         let region = self
             .region

@@ -174,6 +174,13 @@ pub(crate) fn run(
     if let Some(since) = started.get() {
         account(&mut summary, &replicas, since);
     }
+    if let Some(component) = &components.personality {
+        console.end_line();
+        log::info!(
+            "{app}: the personality component had {} pages",
+            component.replica.space.borrow().len()
+        );
+    }
     if let Err(Stop(status, reason)) = result {
         console.end_line();
         log::error!("{app}: {}: {reason}", status.name());

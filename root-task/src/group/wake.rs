@@ -32,6 +32,7 @@ impl Machine<'_, '_> {
     /// timer set to `deadline`); without one (a board without a timer driver here) it blocks
     /// while there is no deadline and polls otherwise, yielding its core between polls.
     pub(super) fn next_wake(&mut self, deadline: Option<u64>) -> Wake {
+        self.park_personality();
         if let Some(timer) = self.ctx.timer.as_deref_mut() {
             timer.set(deadline);
             count::note(Kind::Recv);
