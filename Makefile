@@ -40,12 +40,14 @@ CAMPAIGN ?=
 # that the executor sandbox contains an access the decoder wrongly accepted (see docs/copy-and-execute.md).
 CAE_LAX ?=
 # Test only: the personality component panics (TEST_PANIC_ON), allocates until its memory quota
-# is gone (TEST_HOG_ON), or never answers (TEST_SPIN_ON), at the Linux call of that name, to show
-# that only its group ends (see docs/containment.md); TEST_PANIC_ON=master makes the master itself
-# panic after the first run, outside any group. Empty (the default): never.
+# is gone (TEST_HOG_ON), never answers (TEST_SPIN_ON), or faults (TEST_FAULT_ON), at the Linux
+# call of that name, to show that only its group ends (see docs/containment.md);
+# TEST_PANIC_ON=master makes the master itself panic after the first run, outside any group.
+# Empty (the default): never.
 TEST_PANIC_ON ?=
 TEST_HOG_ON ?=
 TEST_SPIN_ON ?=
+TEST_FAULT_ON ?=
 # Memory each replica may have (image, stack, heap), in MiB.
 QUOTA_MB ?= 64
 # How the master keeps track of replica memory for repair (TMR) and rollback (DMR):
@@ -174,6 +176,7 @@ INPUT_ENV := $(if $(INPUT),MIBENCH_INPUT_$(shell echo '$(APP)' | tr a-z A-Z)=$(a
 replicas: $(TARGETS)/.stamp
 	cd replica-app && $(SEL4_ENV) $(INPUT_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/replica \
 	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_TEST_HOG_ON='$(TEST_HOG_ON)' ROMAIN_TEST_SPIN_ON='$(TEST_SPIN_ON)' \
+	  ROMAIN_TEST_FAULT_ON='$(TEST_FAULT_ON)' \
 	  $(SEL4_CARGO) build --release --workspace --target $(TARGETS)/$(REPLICA_TARGET).json $(BUILD_STD)
 
 $(LINUX_APPS_DIR)/%: linux-apps/%.c

@@ -14,8 +14,9 @@
  *             of 2^40 bytes, fork;
  *   vsyscall  (x86_64) calls the legacy vsyscall page's time and gettimeofday;
  *   vsysbad   (x86_64) jumps into that page where there is no entry point (the program's fault);
- *   panic     calls getrusage; hog: calls umask; spin: calls times (the personality
- *             component's test switches panic, allocate without bound, or never answer there).
+ *   panic     calls getrusage; hog: calls umask; spin: calls times; fault: calls sched_yield
+ *             (the personality component's test switches panic, allocate without bound, never
+ *             answer, or fault there).
  *
  * unlinked, sparse and bigmap print exactly what Linux prints (the system test compares them
  * with the same binary on Linux); the others print what the group got, and the system test
@@ -23,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/times.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,6 +336,8 @@ int main(int argc, char **argv) {
         printf("getrusage: %d\n", getrusage(RUSAGE_SELF, &ru));
     } else if (!strcmp(what, "hog"))
         printf("umask: %o\n", umask(022));
+    else if (!strcmp(what, "fault"))
+        printf("sched_yield: %d\n", sched_yield());
     else if (!strcmp(what, "spin")) {
         struct tms t;
         printf("times: %ld\n", (long)times(&t));

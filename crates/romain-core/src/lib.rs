@@ -28,6 +28,7 @@ pub mod fp;
 pub mod inject;
 pub mod message;
 pub mod proxy;
+pub mod random;
 pub mod regs;
 pub mod rendezvous;
 pub mod summary;

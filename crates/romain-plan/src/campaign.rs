@@ -21,6 +21,7 @@
 use core::fmt;
 
 use romain_core::inject::{Injection, Target};
+use romain_core::random::SplitMix64;
 use romain_core::regs::Arch;
 use romain_core::summary::{JsonStr, Status, Summary};
 
@@ -164,24 +165,6 @@ pub struct Golden {
     pub fp: bool,
 }
 
-/// SplitMix64: small, and the same on every platform, so an experiment's fault depends only on
-/// the seed and its index.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// The fault of experiment `index` of a campaign with `seed`, for a group of `replicas` on `arch`
 /// whose golden run is `golden`.
 pub fn draw(
@@ -192,7 +175,8 @@ pub fn draw(
     arch: Arch,
     golden: &Golden,
 ) -> (Model, Injection<'static>) {
-    let mut rng = SplitMix(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
+    // The same on every platform: an experiment's fault depends only on the seed and its index.
+    let mut rng = SplitMix64(seed ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
     // FP/SIMD models only where the group has FP/SIMD state to flip (`all` on a soft-float
     // native program draws the other five); asked for alone, they are drawn anyway.
     let models = match models.without_fp() {
@@ -207,7 +191,7 @@ pub fn draw(
     let event = 1 + rng.below(golden.events);
     let register = rng.below(arch.num_registers() as u64) as usize;
     let bit = rng.below(64) as u32;
-    let choice = rng.next();
+    let choice = rng.draw();
     let delay = 1 + rng.below(golden.cycles);
     let fp = romain_core::fp::FpName::nth(
         arch,

@@ -121,12 +121,7 @@ impl<L: Link> World for RemoteWorld<'_, L> {
 
     /// xorshift64*, seeded by the master afresh for every group: drawn once for all replicas.
     fn random(&mut self) -> u64 {
-        let mut x = *self.random | 1;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        *self.random = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        romain_core::random::xorshift64star(self.random)
     }
 
     fn grow(&mut self, k: usize, bytes: u64) -> Result<u64, OverQuota> {

@@ -17,13 +17,16 @@ use romain_protocol::CallScope;
 use crate::remote::{Link, RemoteWorld, ask};
 use crate::wire::{Answer, Ask, DATA_LEN, Done, Outcome, Perform, Request, Setup, WireError};
 
-/// Test only: the call (by name) at which the personality panics, allocates without bound, or
-/// never answers, to show that each ends only its group. `None` in every other build.
+/// Test only: the call (by name) at which the personality panics, allocates without bound,
+/// never answers, or faults (`fault`: touches memory that is not the component's), to show that
+/// each ends only its group. `None` in every other build.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Switches {
     pub panic_on: Option<&'static str>,
     pub hog_on: Option<&'static str>,
     pub spin_on: Option<&'static str>,
+    pub fault_on: Option<&'static str>,
+    pub fault: Option<fn()>,
 }
 
 impl Switches {
@@ -42,6 +45,11 @@ impl Switches {
             loop {
                 core::hint::spin_loop();
             }
+        }
+        if self.fault_on == Some(name)
+            && let Some(fault) = self.fault
+        {
+            fault();
         }
     }
 }

@@ -32,9 +32,17 @@ fn main() -> i32 {
         panic_on: switch(option_env!("ROMAIN_TEST_PANIC_ON")),
         hog_on: switch(option_env!("ROMAIN_TEST_HOG_ON")),
         spin_on: switch(option_env!("ROMAIN_TEST_SPIN_ON")),
+        fault_on: switch(option_env!("ROMAIN_TEST_FAULT_ON")),
+        fault: Some(fault),
     };
     let err = server::run(&mut SeL4Link, ARCH, &switches);
     panic!("the master sent {err}");
+}
+
+/// Test only (`TEST_FAULT_ON`): a read of an address the component does not have.
+fn fault() {
+    // SAFETY: none: the read faults, and the master ends the group; it never returns a value.
+    let _ = unsafe { core::ptr::read_volatile(0x10 as *const u8) };
 }
 
 fn switch(value: Option<&'static str>) -> Option<&'static str> {

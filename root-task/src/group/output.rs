@@ -76,13 +76,11 @@ impl Console {
 pub(super) fn random() -> u64 {
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0 {
-        x = splitmix64(arch::counter()) | 1;
+        x = romain_core::random::mix(arch::counter()) | 1;
     }
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
+    let value = romain_core::random::xorshift64star(&mut x);
     STATE.store(x, Ordering::Relaxed);
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    value
 }
 
 /// The next draw seeds the stream afresh (a group ended).
@@ -91,10 +89,3 @@ pub(super) fn reseed() {
 }
 
 static STATE: AtomicU64 = AtomicU64::new(0);
-
-fn splitmix64(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}

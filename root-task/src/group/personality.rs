@@ -256,7 +256,7 @@ impl Machine<'_, '_> {
                             "its memory quota of {pages} pages is used up"
                         ));
                     }
-                    Err(_) => return Err(alloc::format!("{} (it faulted)", msg.kind)),
+                    Err(_) => return Err(alloc::format!("it faulted ({})", msg.kind)),
                 }
             }
             EventKind::Call(Call::Grow) => {

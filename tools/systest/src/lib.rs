@@ -92,18 +92,7 @@ pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
     if let Some(b) = cache.lock().unwrap().get(&key) {
         return b.clone();
     }
-    let output = Command::new("make")
-        .current_dir(repo_root())
-        .args(["--no-print-directory", "-s", "run"])
-        .arg(format!("ARCH={arch}"))
-        .arg(format!("PLAN={plan}"))
-        .arg(format!(
-            "TIMEOUT={}",
-            std::env::var("ROMAIN_BOOT_TIMEOUT").unwrap_or_else(|_| "900".into())
-        ))
-        .args(extra)
-        .output()
-        .expect("make runs");
+    let output = make_run(arch, plan, extra);
     let console = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -114,6 +103,23 @@ pub fn boot(arch: &str, plan: &str, extra: &[&str]) -> Arc<Boot> {
     let boot = Arc::new(parse(&console));
     cache.lock().unwrap().insert(key, boot.clone());
     boot
+}
+
+/// `make run` of `plan` on `arch` with more `make` variables `extra`, as it ended (a boot that
+/// must fail, too). QEMU is stopped after `ROMAIN_BOOT_TIMEOUT` seconds (900 by default).
+pub fn make_run(arch: &str, plan: &str, extra: &[&str]) -> std::process::Output {
+    Command::new("make")
+        .current_dir(repo_root())
+        .args(["--no-print-directory", "-s", "run"])
+        .arg(format!("ARCH={arch}"))
+        .arg(format!("PLAN={plan}"))
+        .arg(format!(
+            "TIMEOUT={}",
+            std::env::var("ROMAIN_BOOT_TIMEOUT").unwrap_or_else(|_| "900".into())
+        ))
+        .args(extra)
+        .output()
+        .expect("make runs")
 }
 
 /// Splits a console log into runs: each run ends with its summary line. Records and the

@@ -2,20 +2,20 @@
 //! (issue 24): each hostile case of linux-apps/abuse.c and linux-apps/forge.c ends its own group
 //! with a clear status, or gets Linux's answers, and a well-behaved program in the same boot
 //! after each still prints exactly what it prints on Linux. The test-only switches make the
-//! personality component panic (TEST_PANIC_ON), allocate without bound (TEST_HOG_ON) and never
-//! answer (TEST_SPIN_ON) on one call; the master's heap in use, logged at each group's end, is
-//! the same after every group.
+//! personality component panic (TEST_PANIC_ON), allocate without bound (TEST_HOG_ON), never
+//! answer (TEST_SPIN_ON) and fault (TEST_FAULT_ON) on one call; the master's heap in use, logged
+//! at each group's end, is the same after every group.
 
 use std::sync::Arc;
 
 use romain_systest::reference::{Reference, on_linux};
-use romain_systest::{Boot, Run, boot, enabled};
+use romain_systest::{Boot, Run, boot, enabled, make_run};
 
 /// The well-behaved program run after each hostile one.
 const GOOD: &str = "none:cfiles+input.txt";
 
 /// (plan entry, what the test checks) in boot order; every hostile run is followed by GOOD.
-const CASES: [&str; 15] = [
+const CASES: [&str; 16] = [
     "tmr:abuse+unlinked",
     "tmr:abuse+sparse",
     "dmr:abuse+bigmap",
@@ -31,6 +31,7 @@ const CASES: [&str; 15] = [
     "tmr:abuse+panic",
     "tmr:abuse+hog",
     "tmr:abuse+spin",
+    "tmr:abuse+fault",
 ];
 
 /// Images the loader must refuse (`bad-image`, with one of the `|`-separated reasons), each
@@ -159,6 +160,7 @@ fn containment_boot(arch: &str) -> Arc<Boot> {
         "TEST_PANIC_ON=getrusage",
         "TEST_HOG_ON=umask",
         "TEST_SPIN_ON=times",
+        "TEST_FAULT_ON=sched_yield",
         &linux,
     ];
     extra.extend(images.iter().map(String::as_str));
@@ -371,6 +373,7 @@ fn linux_programs_cannot_take_the_master_down(arch: &str) {
             &["memory allocation of", "memory quota"][..],
         ),
         ("tmr:abuse+spin", "times", &["no answer within"][..]),
+        ("tmr:abuse+fault", "sched_yield", &["it faulted"][..]),
     ] {
         let (run, _) = runs(&boot, case);
         let s = &run.summary;
@@ -402,18 +405,7 @@ fn a_master_that_falls_stops_the_machine(arch: &str) {
     if !enabled(&format!("master_falls({arch})")) {
         return;
     }
-    let out = std::process::Command::new("make")
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args([
-            "--no-print-directory",
-            "-s",
-            "run",
-            "PLAN=none:hello,none:hello",
-        ])
-        .arg(format!("ARCH={arch}"))
-        .args(["TEST_PANIC_ON=master", "TIMEOUT=900"])
-        .output()
-        .expect("make runs");
+    let out = make_run(arch, "none:hello,none:hello", &["TEST_PANIC_ON=master"]);
     let console = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{console}\n{err}");

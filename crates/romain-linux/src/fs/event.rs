@@ -30,8 +30,8 @@ pub type Interests = BTreeMap<u64, Interest>;
 impl FileSystem {
     /// eventfd2: a counter starting at `initial`; `semaphore` reads take 1 at a time.
     pub fn eventfd(&mut self, initial: u64, semaphore: bool) -> Result<u64, Errno> {
-        let id = self.next_pipe;
-        self.next_pipe = self.next_pipe.saturating_add(1);
+        let id = self.next_object;
+        self.next_object = self.next_object.saturating_add(1);
         self.counters.insert(id, (initial, semaphore));
         let open = Open::new(Node::EventFd(id), true, true);
         let fd = self.install(open, 0);
@@ -75,8 +75,8 @@ impl FileSystem {
 
     /// epoll_create1: an empty interest list.
     pub fn epoll(&mut self) -> Result<u64, Errno> {
-        let id = self.next_pipe;
-        self.next_pipe = self.next_pipe.saturating_add(1);
+        let id = self.next_object;
+        self.next_object = self.next_object.saturating_add(1);
         self.epolls.insert(id, Interests::new());
         let fd = self.install(Open::new(Node::Epoll(id), true, false), 0);
         if fd.is_err() {

@@ -182,7 +182,8 @@ pub struct FileSystem {
     /// eventfd counters (value, semaphore mode) and epoll instances, numbered like pipes.
     counters: BTreeMap<u64, (u64, bool)>,
     epolls: BTreeMap<u64, event::Interests>,
-    next_pipe: u64,
+    /// The number the next pipe, eventfd or epoll instance gets.
+    next_object: u64,
     /// The bytes of all names and made directories' names (bounded by [`MAX_NAME_BYTES`]).
     name_bytes: usize,
     /// The file mode creation mask applied to files and directories the program makes.
@@ -209,7 +210,7 @@ impl FileSystem {
             pipes: BTreeMap::new(),
             counters: BTreeMap::new(),
             epolls: BTreeMap::new(),
-            next_pipe: 1,
+            next_object: 1,
             name_bytes: 0,
             umask: 0o022,
             cwd: run.cwd.map_or_else(|| String::from("/"), normalise),
@@ -450,9 +451,14 @@ impl FileSystem {
         Ok(())
     }
 
+    /// The free descriptors at or above `min`, lowest first.
+    fn free_fds(&self, min: usize) -> impl Iterator<Item = usize> + '_ {
+        (min..MAX_FDS).filter(|&i| self.fds.get(i).is_none_or(Option::is_none))
+    }
+
     /// The lowest free descriptor at or above `min`.
     pub fn install(&mut self, open: Open, min: usize) -> Result<u64, Errno> {
-        let free = (min..MAX_FDS).find(|&i| self.fds.get(i).is_none_or(Option::is_none));
+        let free = self.free_fds(min).next();
         let i = free.ok_or(Errno::EMFILE)?;
         self.put(i, open)?;
         Ok(i as u64)

@@ -65,14 +65,12 @@ impl Pipe {
 impl super::FileSystem {
     /// pipe2: a new pipe's read and write ends, at the two lowest free descriptors.
     pub fn pipe(&mut self) -> Result<(u64, u64), Errno> {
-        let free = (0..super::MAX_FDS)
-            .filter(|&i| self.fds.get(i).is_none_or(Option::is_none))
-            .count();
-        if free < 2 {
+        // Both ends or neither.
+        if self.free_fds(0).nth(1).is_none() {
             return Err(Errno::EMFILE);
         }
-        let id = self.next_pipe;
-        self.next_pipe = self.next_pipe.saturating_add(1);
+        let id = self.next_object;
+        self.next_object = self.next_object.saturating_add(1);
         self.pipes.insert(id, Pipe::default());
         let end = |write| super::Node::Pipe(End { pipe: id, write });
         let r = self.install(super::Open::new(end(false), true, false), 0)?;
