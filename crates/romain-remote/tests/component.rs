@@ -19,7 +19,7 @@ use romain_remote::outbox::Outbox;
 use romain_remote::proxy::{Proxy, SharedFile, Start};
 use romain_remote::remote::Link;
 use romain_remote::server::{self, Switches};
-use romain_remote::wire::{EXCHANGE_LEN, Message};
+use romain_remote::wire::{DATA_LEN, EXCHANGE_LEN, Message};
 
 #[derive(Clone)]
 struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -316,9 +316,35 @@ fn a_component_that_panics_ends_its_group_naming_the_call() {
     }
 }
 
+/// Cases per property: `PROPTEST_CASES`, else `default` (at volume: `PROPTEST_CASES=200000
+/// cargo test -p romain-remote --release --test component`).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A component's message: arbitrary words, and an arbitrary effects log.
 fn garbage() -> impl Strategy<Value = (Vec<u64>, Vec<u8>)> {
-    let word = prop_oneof![0u64..12, Just(0x101), Just(0x102), any::<u64>()];
+    // Kinds and small values, the fake program's memory and its edges, the buffer's limits.
+    let word = prop_oneof![
+        0u64..12,
+        Just(0x101),
+        Just(0x102),
+        prop_oneof![
+            Just(CODE),
+            Just(DATA),
+            Just(DATA + 16 * PAGE - 8),
+            Just(HEAP)
+        ],
+        prop_oneof![
+            Just(4096u64),
+            Just(DATA_LEN as u64),
+            Just(DATA_LEN as u64 + 1)
+        ],
+        any::<u64>(),
+    ];
     (
         prop::collection::vec(word, 0..40),
         prop::collection::vec(any::<u8>(), 0..64),
@@ -326,7 +352,7 @@ fn garbage() -> impl Strategy<Value = (Vec<u64>, Vec<u8>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(2000), ..ProptestConfig::default() })]
 
     /// Whatever a component sends, the master never panics and never touches memory that is
     /// not the program's: the call is answered, or the group ends with `personality-error`.
