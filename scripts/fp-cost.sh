@@ -13,21 +13,11 @@ for fp in auto off; do
 	timeout 3600 make run ARCH="$arch" FP="$fp" PLAN="$plan" > "$out/$fp.log" 2>&1
 done
 python3 - "$out" "$(dirname "$0")" <<'PY'
-import json, sys
+import sys
 sys.path.insert(0, sys.argv[2])
 import records
 out = sys.argv[1]
-def runs(fp):
-    rows = {}
-    # Records are whole lines that start with their prefix, and lines end in \n only (a program's
-    # \r does not start one): romain_records::parse.
-    for line in open(f"{out}/{fp}.log", errors="replace", newline="\n"):
-        if line.startswith(records.SUMMARY):
-            s = json.loads(line[len(records.SUMMARY):])
-            assert s["status"] == "ok", s
-            rows[s["app"].split("+")[0]] = s
-    return rows
-on, off = runs("auto"), runs("off")
+on, off = records.ok_summaries(f"{out}/auto.log"), records.ok_summaries(f"{out}/off.log")
 print("| program | events | ticks/event FP=off | ticks/event FP=auto | × | invocations/event off / auto | FP bytes compared |")
 print("|---|---|---|---|---|---|---|")
 for app, s in on.items():

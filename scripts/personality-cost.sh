@@ -22,19 +22,12 @@ if [ "$label" != table ]; then
 	exit 0
 fi
 python3 - "$out" "$(dirname "$0")" "$3" "$4" <<'PY'
-import json, sys
+import sys
 sys.path.insert(0, sys.argv[2])
 import records
 out, a_label, b_label = sys.argv[1], sys.argv[3], sys.argv[4]
-def runs(label):
-    rows = {}
-    for line in open(f"{out}/{label}.log", errors="replace", newline="\n"):
-        if line.startswith(records.SUMMARY):
-            s = json.loads(line[len(records.SUMMARY):])
-            assert s["status"] == "ok", s
-            rows[s["app"].split("+")[0]] = s
-    return rows
-a, b = runs(a_label), runs(b_label)
+a = records.ok_summaries(f"{out}/{a_label}.log")
+b = records.ok_summaries(f"{out}/{b_label}.log")
 def per(s, *keys):
     v = s["invocations"]
     return sum(v[k] for k in keys) / s["events"]

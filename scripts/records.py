@@ -17,3 +17,18 @@ _C = _constants()
 SUMMARY = _C["SUMMARY"]
 END = _C["END"]
 MASTER_FELL = _C["MASTER_FELL"]
+
+
+def ok_summaries(log):
+    """The summaries of a console log by program (its name before any `+`), each asserted `ok`.
+    Records are whole lines that start with their prefix, and lines end in \\n only (a program's
+    \\r does not start one): romain_records::parse."""
+    import json
+    rows = {}
+    with open(log, errors="replace", newline="\n") as f:
+        for line in f:
+            if line.startswith(SUMMARY):
+                s = json.loads(line[len(SUMMARY):])
+                assert s["status"] == "ok", s
+                rows[s["app"].split("+")[0]] = s
+    return rows

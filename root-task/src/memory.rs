@@ -21,6 +21,36 @@ pub(crate) struct ReplicaMmu<'a> {
     pub pool: &'a mut Pool,
 }
 
+/// Maps `frame` at `vaddr` of `vspace` (a replica's or a component's) with `rights`, making the
+/// translation tables the address lacks from the group's arena.
+pub(crate) fn map_frame(
+    objects: &mut Objects,
+    vspace: sel4::cap::VSpace,
+    frame: sel4::cap::Granule,
+    vaddr: u64,
+    rights: sel4::CapRights,
+) -> Result<(), AllocError> {
+    let map = || {
+        count::note(Kind::Map);
+        frame.frame_map(
+            vspace,
+            vaddr as usize,
+            rights.clone(),
+            sel4::VmAttributes::default(),
+        )
+    };
+    match map() {
+        Err(sel4::Error::FailedLookup) => {
+            // A page in a region without translation tables yet.
+            vspace::map_tables(vspace, vaddr..vaddr + 1, |blueprint| {
+                objects.alloc_blueprint(blueprint)
+            })?;
+            Ok(map()?)
+        }
+        other => Ok(other?),
+    }
+}
+
 impl Mmu for ReplicaMmu<'_> {
     type Frame = Frame;
     type Error = AllocError;
@@ -43,26 +73,7 @@ impl Mmu for ReplicaMmu<'_> {
             sel4::CapRights::read_only()
         };
         // Mapping a mapped frame again at the same address changes its rights.
-        let map = || {
-            count::note(Kind::Map);
-            frame.map.frame_map(
-                self.vspace,
-                vaddr as usize,
-                rights.clone(),
-                sel4::VmAttributes::default(),
-            )
-        };
-        match map() {
-            Err(sel4::Error::FailedLookup) => {
-                // A heap page in a region without translation tables yet.
-                let objects = &mut *self.objects;
-                vspace::map_tables(self.vspace, vaddr..vaddr + 1, |blueprint| {
-                    objects.alloc_blueprint(blueprint)
-                })?;
-                Ok(map()?)
-            }
-            other => Ok(other?),
-        }
+        map_frame(self.objects, self.vspace, frame.map, vaddr, rights)
     }
 
     fn copy(&mut self, from: Frame, to: Frame) -> Result<bool, AllocError> {

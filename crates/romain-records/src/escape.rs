@@ -408,3 +408,35 @@ mod tests {
         }
     }
 }
+
+/// A byte of a string a program (or the personality component) chose, in one of the master's
+/// own lines: itself when it is printable ASCII, else `None` for the caller's stand-in, so that
+/// no such string can end a line or start another.
+pub fn shown(b: u8) -> Option<char> {
+    (0x20..0x7f).contains(&b).then_some(b as char)
+}
+
+/// `bytes` in one of the master's lines: printable ASCII as it is, anything else as `?`.
+pub struct OneLine<'a>(pub &'a [u8]);
+
+impl core::fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.0
+            .iter()
+            .try_for_each(|&b| core::fmt::Write::write_char(f, shown(b).unwrap_or('?')))
+    }
+}
+
+#[cfg(test)]
+mod one_line {
+    extern crate std;
+    use super::*;
+
+    #[test]
+    fn only_printable_ascii_is_shown() {
+        let line = std::format!("{}", OneLine(b"ok \n\x1b[2J\xff~"));
+        assert_eq!(line, "ok ??[2J?~");
+        assert_eq!(shown(b' '), Some(' '));
+        assert_eq!(shown(0x7f), None);
+    }
+}

@@ -25,7 +25,7 @@ pub mod fnv;
 #[cfg(feature = "host")]
 pub mod host;
 
-pub use escape::{Escaper, unescape, unescape_bytes};
+pub use escape::{Escaper, OneLine, shown, unescape, unescape_bytes};
 
 /// The start of every record line (each prefix below starts with it).
 pub const RECORD: &str = "ROMAIN-";

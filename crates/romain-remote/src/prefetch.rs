@@ -17,45 +17,59 @@ const PAGE: u64 = 4096;
 pub fn gather<W: World>(world: &mut W, leader: usize, inputs: &[Input], data: &mut [u8]) -> usize {
     let mut at = 0;
     for input in inputs {
-        let (addr, len) = match *input {
-            Input::Bytes { addr, len } => (addr, len),
-            Input::Fixed { addr, size } if addr != 0 => (addr, size),
-            Input::Str(addr) => match string_span(world, leader, addr) {
-                Some(len) => (addr, len),
-                None => continue,
-            },
-            _ => continue,
-        };
         let Some(room) = data.len().checked_sub(at + 16) else {
             break;
         };
-        if len == 0 || len > room as u64 || addr.checked_add(len).is_none() {
+        let body = &mut data[at + 16..at + 16 + room];
+        let piece = match *input {
+            Input::Bytes { addr, len } => read_bytes(world, leader, addr, len, body),
+            Input::Fixed { addr, size } if addr != 0 => read_bytes(world, leader, addr, size, body),
+            Input::Str(addr) => read_string(world, leader, addr, body),
+            _ => None,
+        };
+        let Some((addr, len)) = piece else {
             continue;
-        }
-        let n = len as usize;
-        let bytes = &mut data[at + 16..at + 16 + n];
-        if world.read_memory(leader, addr, bytes).is_err() {
-            continue;
-        }
+        };
         data[at..at + 8].copy_from_slice(&addr.to_le_bytes());
-        data[at + 8..at + 16].copy_from_slice(&len.to_le_bytes());
-        at += 16 + n.next_multiple_of(8);
+        data[at + 8..at + 16].copy_from_slice(&(len as u64).to_le_bytes());
+        at += 16 + len.next_multiple_of(8);
     }
     at.min(data.len())
 }
 
-/// The length from `addr` to the end of the page that holds the string's NUL (at most
-/// [`PATH_MAX`] bytes on), if the string can be read.
-fn string_span<W: World>(world: &mut W, k: usize, addr: u64) -> Option<u64> {
-    let mut page = [0u8; PAGE as usize];
-    let mut at = addr;
-    while at - addr < PATH_MAX as u64 + PAGE {
-        let n = PAGE - at % PAGE;
-        let chunk = &mut page[..n as usize];
-        world.read_memory(k, at, chunk).ok()?;
-        at = at.checked_add(n)?;
-        if chunk.contains(&0) {
-            return Some(at - addr);
+/// `len` bytes at `addr` into `body`, if they fit and are the program's.
+fn read_bytes<W: World>(
+    world: &mut W,
+    k: usize,
+    addr: u64,
+    len: u64,
+    body: &mut [u8],
+) -> Option<(u64, usize)> {
+    let n = usize::try_from(len)
+        .ok()
+        .filter(|&n| n > 0 && n <= body.len())?;
+    addr.checked_add(len)?;
+    world.read_memory(k, addr, &mut body[..n]).ok()?;
+    Some((addr, n))
+}
+
+/// The string at `addr` into `body` a page at a time, to the end of the page that holds its NUL
+/// (at most [`PATH_MAX`] bytes on), if it can be read and fits.
+fn read_string<W: World>(
+    world: &mut W,
+    k: usize,
+    addr: u64,
+    body: &mut [u8],
+) -> Option<(u64, usize)> {
+    let mut n = 0usize;
+    while n < PATH_MAX + PAGE as usize {
+        let at = addr.checked_add(n as u64)?;
+        let chunk = (PAGE - at % PAGE) as usize;
+        let part = body.get_mut(n..n + chunk)?;
+        world.read_memory(k, at, part).ok()?;
+        n += chunk;
+        if part.contains(&0) {
+            return Some((addr, n));
         }
     }
     None

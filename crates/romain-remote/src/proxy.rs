@@ -14,23 +14,21 @@ use core::fmt;
 
 use romain_core::event::Event;
 use romain_core::regs::Arch;
-use romain_core::summary::{Status, Summary};
+use romain_core::summary::Status;
 use romain_linux::linux::{self, Class};
 use romain_linux::rewrite::Sites;
 use romain_protocol::{Action, CallScope, Personality, Stop, World, program_fault};
 
 use crate::Buffer;
 use crate::outbox::{Effect, effects};
-use crate::wire::{Answer, Ask, DATA_LEN, Done, LOG_AT, Message, Outcome, Perform, Request, Setup};
+use crate::wire::{
+    Answer, Ask, Config, DATA_LEN, Done, LOG_AT, Message, Outcome, Perform, Request, Setup,
+};
 
 /// What the component is set up with (sent with its first call).
 #[derive(Debug, Clone)]
 pub struct Start {
-    pub seed: u64,
-    pub brk_base: u64,
-    pub quota_mb: u64,
-    pub fs_budget: u64,
-    pub fp_captured: bool,
+    pub config: Config,
     pub app: String,
     pub args: String,
     pub stdin: Option<String>,
@@ -38,15 +36,24 @@ pub struct Start {
 }
 
 impl Start {
-    /// Whether the strings fit the exchange buffer's data half together.
-    pub fn fits(&self) -> bool {
-        let strings = [
+    /// The strings, in the order they go: app, args, stdin, dump.
+    fn strings(&self) -> [Option<&String>; 4] {
+        [
             Some(&self.app),
             Some(&self.args),
             self.stdin.as_ref(),
             self.dump.as_ref(),
-        ];
-        strings.iter().flatten().map(|s| s.len()).sum::<usize>() <= DATA_LEN
+        ]
+    }
+
+    /// Whether the strings fit the exchange buffer's data half together.
+    pub fn fits(&self) -> bool {
+        self.strings()
+            .iter()
+            .flatten()
+            .map(|s| s.len())
+            .sum::<usize>()
+            <= DATA_LEN
     }
 }
 
@@ -81,7 +88,7 @@ impl<B: Buffer> Proxy<B> {
             sites,
             buffer,
             files,
-            fp_captured: start.fp_captured,
+            fp_captured: start.config.fp_captured,
             start: Some(start),
         }
     }
@@ -97,26 +104,16 @@ impl<B: Buffer> Proxy<B> {
             Taken::Ready => {}
             _ => return Err(malformed("its first message is not `ready`")),
         }
-        let strings = [
-            Some(&start.app),
-            Some(&start.args),
-            start.stdin.as_ref(),
-            start.dump.as_ref(),
-        ];
         self.buffer.with(|data| {
             let mut at = 0;
-            for s in strings.into_iter().flatten() {
+            for s in start.strings().into_iter().flatten() {
                 data[at..at + s.len()].copy_from_slice(s.as_bytes());
                 at += s.len();
             }
         });
         let len = |s: &String| s.len() as u64;
         let request = Request::Setup(Setup {
-            seed: start.seed,
-            brk_base: start.brk_base,
-            quota_mb: start.quota_mb,
-            fs_budget: start.fs_budget,
-            fp_captured: start.fp_captured,
+            config: start.config,
             app_len: len(&start.app),
             args_len: len(&start.args),
             stdin_len: start.stdin.as_ref().map(len),
@@ -164,7 +161,8 @@ impl<B: Buffer> Proxy<B> {
                     Effect::Doorbell => world.ring_doorbell(),
                     Effect::Log(level, text) => {
                         world.end_line();
-                        log::log!(level, "{}", Printable(text));
+                        // One line whatever it holds.
+                        log::log!(level, "{}", romain_records::OneLine(text));
                     }
                 }
             }
@@ -278,26 +276,6 @@ fn malformed(what: impl fmt::Display) -> Stop {
     )
 }
 
-/// A log line of the component as the master prints it: printable ASCII, anything else `?`,
-/// so that it is one line whatever it holds.
-struct Printable<'a>(&'a [u8]);
-
-impl fmt::Display for Printable<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for &b in self.0 {
-            fmt::Write::write_char(
-                f,
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '?'
-                },
-            )?;
-        }
-        Ok(())
-    }
-}
-
 impl<B: Buffer> Personality for Proxy<B> {
     fn fingerprint<W: World>(&mut self, k: usize, event: &Event, shell: &mut W) -> Option<u64> {
         linux::fingerprint(self.arch, &self.sites, k, event, shell)
@@ -358,13 +336,9 @@ fn fail<W: World, B: Buffer>(
     let call = proxy.call_name(event).unwrap_or("a call");
     cx.shell.end_line();
     log::error!("the personality failed performing {call}: {reason}");
-    fail_summary(cx.summary, status, call, &reason);
-    Action::End
-}
-
-fn fail_summary(summary: &mut Summary<'_>, status: Status, call: &str, reason: &str) {
-    summary.fail(
+    cx.summary.fail(
         status,
         format_args!("the personality failed performing {call}: {reason}"),
     );
+    Action::End
 }

@@ -62,7 +62,7 @@ pub fn run<L: Link>(link: &mut L, arch: Arch, switches: &Switches) -> WireError 
     loop {
         match Request::decode(arch, &request) {
             Ok(Request::Setup(setup)) => {
-                random = setup.seed;
+                random = setup.config.seed;
                 linux = Some(set_up(link, arch, &setup));
                 request = ask(link, &Ask::Ready);
             }
@@ -149,13 +149,13 @@ fn set_up<L: Link>(link: &mut L, arch: Arch, setup: &Setup) -> Linux {
         arch,
         Sites::default(),
         FileSystem::new(&files, &invocation),
-        setup.brk_base,
-        setup.quota_mb,
+        setup.config.brk_base,
+        setup.config.quota_mb,
         dump.map(String::from),
     );
-    personality.fs.set_budget(setup.fs_budget);
+    personality.fs.set_budget(setup.config.fs_budget);
     personality.set_comm(invocation.argv.first().copied().unwrap_or(""));
-    personality.fp_captured = setup.fp_captured;
+    personality.fp_captured = setup.config.fp_captured;
     personality
 }
 

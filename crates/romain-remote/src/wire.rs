@@ -145,6 +145,16 @@ pub enum Request {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setup {
+    pub config: Config,
+    pub app_len: u64,
+    pub args_len: u64,
+    pub stdin_len: Option<u64>,
+    pub dump_len: Option<u64>,
+}
+
+/// The numbers a group's personality is made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
     /// Seeds the component's random numbers (drawn by the master: fresh per group).
     pub seed: u64,
     pub brk_base: u64,
@@ -152,10 +162,6 @@ pub struct Setup {
     /// The files' byte budget.
     pub fs_budget: u64,
     pub fp_captured: bool,
-    pub app_len: u64,
-    pub args_len: u64,
-    pub stdin_len: Option<u64>,
-    pub dump_len: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,11 +331,11 @@ impl Request {
         match self {
             Request::Setup(s) => words([
                 op::SETUP,
-                s.seed,
-                s.brk_base,
-                s.quota_mb,
-                s.fs_budget,
-                s.fp_captured as u64,
+                s.config.seed,
+                s.config.brk_base,
+                s.config.quota_mb,
+                s.config.fs_budget,
+                s.config.fp_captured as u64,
                 s.app_len,
                 s.args_len,
                 s.stdin_len.map_or(0, |n| n + 1),
@@ -364,11 +370,13 @@ impl Request {
         let w = |i| get(words, i, op);
         match op {
             op::SETUP => Ok(Request::Setup(Setup {
-                seed: w(1)?,
-                brk_base: w(2)?,
-                quota_mb: w(3)?,
-                fs_budget: w(4)?,
-                fp_captured: w(5)? != 0,
+                config: Config {
+                    seed: w(1)?,
+                    brk_base: w(2)?,
+                    quota_mb: w(3)?,
+                    fs_budget: w(4)?,
+                    fp_captured: w(5)? != 0,
+                },
                 app_len: w(6)?,
                 args_len: w(7)?,
                 stdin_len: option(w(8)?),

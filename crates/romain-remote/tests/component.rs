@@ -19,7 +19,7 @@ use romain_remote::outbox::Outbox;
 use romain_remote::proxy::{Proxy, SharedFile, Start};
 use romain_remote::remote::Link;
 use romain_remote::server::{self, Switches};
-use romain_remote::wire::{DATA_LEN, EXCHANGE_LEN, Message};
+use romain_remote::wire::{Config, DATA_LEN, EXCHANGE_LEN, Message};
 
 #[derive(Clone)]
 struct Shared(Arc<Mutex<Vec<u8>>>);
@@ -110,11 +110,13 @@ fn spawn(arch: Arch, switches: Switches) -> (Component, Shared) {
 
 fn start() -> Start {
     Start {
-        seed: 1,
-        brk_base: HEAP,
-        quota_mb: 1,
-        fs_budget: 1 << 20,
-        fp_captured: false,
+        config: Config {
+            seed: 1,
+            brk_base: HEAP,
+            quota_mb: 1,
+            fs_budget: 1 << 20,
+            fp_captured: false,
+        },
         app: String::new(),
         args: String::new(),
         stdin: None,

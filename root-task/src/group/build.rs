@@ -17,6 +17,7 @@ use romain_linux::linux;
 use romain_linux::rewrite::Sites;
 use romain_linux::stack;
 use romain_remote::proxy::{Proxy, Start};
+use romain_remote::wire::Config;
 
 use super::access::PrivateMemory;
 use super::inject::Pending;
@@ -396,13 +397,16 @@ fn start_linux(
     );
     let quota_mb = crate::embedded::QUOTA_MB;
     let start = Start {
-        seed: output::random(),
-        brk_base: linux.heap_base,
-        quota_mb,
-        // The files' bytes live in the component: they may take three quarters of its quota,
-        // so that a program filling its files gets ENOSPC while the rest of its state has room.
-        fs_budget: quota_mb.saturating_mul(3 << 18),
-        fp_captured: linux.fp_captured,
+        config: Config {
+            seed: output::random(),
+            brk_base: linux.heap_base,
+            quota_mb,
+            // The files' bytes live in the component: they may take three quarters of its
+            // quota, so that a program filling its files gets ENOSPC while the rest of its state
+            // has room.
+            fs_budget: quota_mb.saturating_mul(3 << 18),
+            fp_captured: linux.fp_captured,
+        },
         app: run.app.into(),
         args: run.args.into(),
         stdin: crate::embedded::STDIN.map(Into::into),

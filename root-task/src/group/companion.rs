@@ -12,6 +12,7 @@ use super::machine::reply_to_caller;
 use super::wake::Wake;
 use crate::arch;
 use crate::objects::AllocError;
+use crate::replica::Replica;
 
 /// How long the companion may go on after the replicated program ended.
 const COMPANION_GRACE_MS: u64 = 5000;
@@ -67,15 +68,7 @@ pub(super) fn serve(
             }
             _ => reply_to_caller(&[CallError::BadArgument.as_result_word(), 0]),
         },
-        EventKind::Call(Call::Grow) => {
-            let bytes = words.first().copied().unwrap_or(0);
-            let word = companion
-                .space
-                .borrow_mut()
-                .grow(bytes)
-                .unwrap_or(CallError::OutOfMemory.as_result_word());
-            reply_to_caller(&[word]);
-        }
+        EventKind::Call(Call::Grow) => answer_grow(companion, &words),
         EventKind::Call(Call::Time) => reply_to_caller(&[arch::counter(), arch::counter_hz()]),
         EventKind::Call(Call::Yield) | EventKind::Call(Call::Null) => reply_to_caller(&[0]),
         EventKind::Call(Call::Args) => reply_to_caller(&[0]),
@@ -93,6 +86,18 @@ pub(super) fn serve(
         }
     }
     Ok(None)
+}
+
+/// Answers the `Grow` call of a component outside the comparison (the companion, the
+/// personality component): its heap grows within its quota.
+pub(super) fn answer_grow(component: &Replica, words: &[u64]) {
+    let bytes = words.first().copied().unwrap_or(0);
+    let word = component
+        .space
+        .borrow_mut()
+        .grow(bytes)
+        .unwrap_or(CallError::OutOfMemory.as_result_word());
+    reply_to_caller(&[word]);
 }
 
 /// The companion is gone (exited, faulted, or misbehaved): the core tells replicas waiting for

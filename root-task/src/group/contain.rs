@@ -163,11 +163,7 @@ impl<const N: usize> fmt::Display for Text<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for b in &self.bytes[..self.len.load(Relaxed).min(N)] {
             let b = b.load(Relaxed);
-            f.write_char(if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '?'
-            })?;
+            f.write_char(romain_records::shown(b).unwrap_or('?'))?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use romain_abi::personality::{EXCHANGE_PAGES, EXCHANGE_VA, FILES_VA, LABEL};
-use romain_abi::{Call, CallError, ReplicaBadge};
+use romain_abi::{Call, ReplicaBadge};
 use romain_core::event::EventKind;
 use romain_core::summary::Status;
 use romain_image::{self as image, PAGE_SIZE};
@@ -260,26 +260,15 @@ impl Machine<'_, '_> {
                 }
             }
             EventKind::Call(Call::Grow) => {
-                let bytes = words.first().copied().unwrap_or(0);
-                let word = component
-                    .replica
-                    .space
-                    .borrow_mut()
-                    .grow(bytes)
-                    .unwrap_or(CallError::OutOfMemory.as_result_word());
-                reply_to_caller(&[word]);
+                super::companion::answer_grow(&component.replica, &words)
             }
             EventKind::Call(Call::Write) => {
                 let mut buf = [0; romain_abi::WRITE_CHUNK];
                 let n = match romain_core::proxy::decode_write(&words, &mut buf) {
                     Ok(bytes) => {
+                        // Made printable; its line breaks spaces (see `Ended`).
                         for &b in bytes {
-                            let c = if (0x20..0x7f).contains(&b) {
-                                b as char
-                            } else {
-                                ' '
-                            };
-                            let _ = said.push(c);
+                            let _ = said.push(romain_records::shown(b).unwrap_or(' '));
                         }
                         bytes.len() as u64
                     }
@@ -316,27 +305,13 @@ impl Machine<'_, '_> {
             &CNODE.cap().absolute_cptr(frame.cap()),
             sel4::CapRights::read_only(),
         )?;
-        let vaddr = FILES_VA + at as u64;
-        let vspace = component.replica.vspace;
-        let map = || {
-            count::note(Kind::Map);
-            copy.frame_map(
-                vspace,
-                vaddr as usize,
-                sel4::CapRights::read_only(),
-                sel4::VmAttributes::default(),
-            )
-        };
-        match map() {
-            Err(sel4::Error::FailedLookup) => {
-                crate::vspace::map_tables(vspace, vaddr..vaddr + 1, |blueprint| {
-                    objects.alloc_blueprint(blueprint)
-                })?;
-                map()?;
-            }
-            other => other?,
-        }
-        Ok(())
+        crate::memory::map_frame(
+            objects,
+            component.replica.vspace,
+            copy,
+            FILES_VA + at as u64,
+            sel4::CapRights::read_only(),
+        )
     }
 }
 
