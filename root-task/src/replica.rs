@@ -3,7 +3,7 @@
 //! every replica (see `romain_abi::slot`), an IPC buffer, and a TCB pinned to its own core whose
 //! fault endpoint is the master's endpoint, badged with the replica's name.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use romain_abi::{ReplicaBadge, slot};
 use romain_core::regs::RegisterFile;
@@ -22,7 +22,14 @@ const REPLICA_PRIORITY: u64 = 100;
 
 pub(crate) struct Replica {
     pub index: usize,
-    pub tcb: sel4::cap::Tcb,
+    /// Its threads (a multithreaded program's, in the core's numbering; one otherwise), and
+    /// the one that runs: the one every other method addresses.
+    threads: RefCell<alloc::vec::Vec<sel4::cap::Tcb>>,
+    running: Cell<usize>,
+    /// How a thread of it is configured: its core and its IPC buffer (shared by its threads:
+    /// a Linux program's threads reach the master through faults, which use none).
+    core: usize,
+    ipc_buffer: (u64, sel4::cap::Granule),
     pub vspace: sel4::cap::VSpace,
     /// Its slice of the capability space (`romain_abi::slot`).
     pub cnode: sel4::cap::CNode,
@@ -163,25 +170,17 @@ impl Replica {
                 badge.to_word(),
             )?;
 
-        let tcb = objects.tcb()?;
-        tcb.tcb_configure(
-            sel4::CPtr::from_bits(slot::MASTER_EP),
-            cnode,
-            sel4::CNodeCapData::new(0, sel4::WORD_SIZE - slot::BITS),
-            vspace,
-            ipc_buffer_addr,
-            ipc_buffer,
-        )?;
-        tcb.tcb_set_sched_params(TCB.cap(), 0, REPLICA_PRIORITY)?;
-        tcb.tcb_set_affinity(core as u64)?;
-
+        let tcb = thread(objects, cnode, vspace, core, (ipc_buffer_addr, ipc_buffer))?;
         let mut ctx = sel4::UserContext::default();
         *ctx.pc_mut() = program.layout.entry;
         tcb.tcb_write_all_registers(false, &mut ctx)?;
 
         Ok(Replica {
             index: badge.replica as usize,
-            tcb,
+            threads: RefCell::new(alloc::vec![tcb]),
+            running: Cell::new(0),
+            core,
+            ipc_buffer: (ipc_buffer_addr, ipc_buffer),
             vspace,
             cnode,
             space: RefCell::new(space),
@@ -189,6 +188,43 @@ impl Replica {
             reply_slot: objects.slot()?,
             probe_slot: objects.slot()?,
         })
+    }
+
+    /// The running thread.
+    fn tcb(&self) -> sel4::cap::Tcb {
+        self.threads.borrow()[self.running.get()]
+    }
+
+    /// Every thread it has had.
+    pub(crate) fn tcbs(&self) -> alloc::vec::Vec<sel4::cap::Tcb> {
+        self.threads.borrow().clone()
+    }
+
+    /// Makes its thread `t` (the next in number), stopped, in its address space and on its core.
+    pub(crate) fn add_thread(&self, objects: &mut Objects, t: usize) -> Result<(), AllocError> {
+        if t != self.threads.borrow().len() {
+            return Err(AllocError::Kernel(sel4::Error::InvalidArgument));
+        }
+        let tcb = thread(objects, self.cnode, self.vspace, self.core, self.ipc_buffer)?;
+        self.threads.borrow_mut().push(tcb);
+        Ok(())
+    }
+
+    /// Makes thread `t` the running one (the one the other methods address).
+    pub(crate) fn select_thread(&self, t: usize) -> Result<(), AllocError> {
+        if t >= self.threads.borrow().len() {
+            return Err(AllocError::Kernel(sel4::Error::InvalidArgument));
+        }
+        self.running.set(t);
+        Ok(())
+    }
+
+    /// Suspends every thread of it (the group ends).
+    pub(crate) fn stop_all(&self) {
+        for tcb in self.threads.borrow().iter() {
+            count::note(Kind::Other);
+            let _ = tcb.tcb_suspend();
+        }
     }
 
     /// Works on the replica's memory with the master's objects.
@@ -208,21 +244,21 @@ impl Replica {
 
     pub(crate) fn start(&self) -> sel4::Result<()> {
         count::note(Kind::Other);
-        self.tcb.tcb_resume()
+        self.tcb().tcb_resume()
     }
 
     /// The replica's registers. It must be blocked (at an event).
     pub(crate) fn registers(&self) -> sel4::Result<RegisterFile> {
         count::note(Kind::ReadRegs);
         Ok(arch::register_file(
-            &self.tcb.tcb_read_all_registers(false)?,
+            &self.tcb().tcb_read_all_registers(false)?,
         ))
     }
 
     /// Overwrites the replica's registers. It must be blocked (at an event).
     pub(crate) fn set_registers(&self, regs: &RegisterFile) -> sel4::Result<()> {
         count::note(Kind::WriteRegs);
-        self.tcb
+        self.tcb()
             .tcb_write_all_registers(false, &mut arch::user_context(regs))
     }
 
@@ -263,7 +299,7 @@ impl Replica {
 
     pub(crate) fn stop(&self) -> sel4::Result<()> {
         count::note(Kind::Other);
-        self.tcb.tcb_suspend()
+        self.tcb().tcb_suspend()
     }
 
     /// Drops the saved reply capability, if any (the replica will not be answered at this
@@ -276,9 +312,32 @@ impl Replica {
     /// Makes the replica run from `regs` (cancelling the call it waits in, if any).
     pub(crate) fn restart_at(&self, regs: &RegisterFile) -> sel4::Result<()> {
         count::note(Kind::WriteRegs);
-        self.tcb
+        self.tcb()
             .tcb_write_all_registers(true, &mut arch::user_context(regs))
     }
+}
+
+/// A thread of a replica (or component): its fault endpoint the master's, badged as the
+/// replica's, in `cnode`'s slot; at the replicas' priority on `core`.
+fn thread(
+    objects: &mut Objects,
+    cnode: sel4::cap::CNode,
+    vspace: sel4::cap::VSpace,
+    core: usize,
+    (ipc_buffer_addr, ipc_buffer): (u64, sel4::cap::Granule),
+) -> Result<sel4::cap::Tcb, AllocError> {
+    let tcb = objects.tcb()?;
+    tcb.tcb_configure(
+        sel4::CPtr::from_bits(slot::MASTER_EP),
+        cnode,
+        sel4::CNodeCapData::new(0, sel4::WORD_SIZE - slot::BITS),
+        vspace,
+        ipc_buffer_addr,
+        ipc_buffer,
+    )?;
+    tcb.tcb_set_sched_params(TCB.cap(), 0, REPLICA_PRIORITY)?;
+    tcb.tcb_set_affinity(core as u64)?;
+    Ok(tcb)
 }
 
 fn reply_slot_cptr(slot: usize) -> sel4::AbsoluteCPtr {

@@ -40,6 +40,11 @@ pub enum Status {
     PersonalityError,
     /// The run used up its budget of events or time (a program that never ends).
     OverBudget,
+    /// Every thread of the program waits and none has a timeout: nothing can wake them.
+    Deadlock,
+    /// A thread ran for the silence bound without a call while others wait on it (or computed
+    /// longer than the bound).
+    Livelock,
 }
 
 impl Status {
@@ -57,6 +62,8 @@ impl Status {
             Status::Hang => "hang",
             Status::PersonalityError => "personality-error",
             Status::OverBudget => "over-budget",
+            Status::Deadlock => "deadlock",
+            Status::Livelock => "livelock",
         }
     }
 }
@@ -129,6 +136,8 @@ pub struct Summary<'a> {
     /// program output, like the console's.
     pub files_written: u64,
     pub files_hash: u64,
+    /// A multithreaded program's threads and its schedule.
+    pub threads: ThreadCounts,
     pub status: Status,
     /// Human-readable reason when `status` is not ok.
     pub error: heapless::String<MAX_ERROR>,
@@ -170,6 +179,7 @@ impl<'a> Summary<'a> {
             linux_enosys: 0,
             files_written: 0,
             files_hash: 0,
+            threads: ThreadCounts::default(),
             status: Status::Ok,
             error: heapless::String::new(),
         }
@@ -192,6 +202,23 @@ impl<'a> Summary<'a> {
         // Truncation of a long reason is fine: the master logged it in full.
         let _ = Truncating(&mut self.error).write_fmt(reason);
     }
+}
+
+/// How many events each thread had (the first [`SHOWN_THREADS`]), and the schedule's digest.
+pub const SHOWN_THREADS: usize = 16;
+
+/// A multithreaded program's threads as the summary reports them (printed when it had more
+/// than one): what must be the same in every run of the same program.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadCounts {
+    /// Threads the program had, its first included.
+    pub threads: u64,
+    /// Times the running thread changed.
+    pub switches: u64,
+    /// FNV-1a over (event, thread) at every switch: the schedule, in one word.
+    pub schedule: u64,
+    /// Events decided for each of the first [`SHOWN_THREADS`] threads.
+    pub events: Vec<u64, SHOWN_THREADS>,
 }
 
 /// seL4 invocations of the master, by kind: what it costs, independent of host and timing.
@@ -340,6 +367,18 @@ impl fmt::Display for Summary<'_> {
                 ",\"linux_enosys\":{},\"files_written\":{},\"files_hash\":\"{:016x}\"",
                 self.linux_enosys, self.files_written, self.files_hash
             )?;
+        }
+        let t = &self.threads;
+        if t.threads > 1 {
+            write!(
+                f,
+                ",\"threads\":{},\"switches\":{},\"schedule\":\"{:016x}\",\"thread_events\":[",
+                t.threads, t.switches, t.schedule
+            )?;
+            for (i, n) in t.events.iter().enumerate() {
+                write!(f, "{}{n}", if i > 0 { "," } else { "" })?;
+            }
+            f.write_str("]")?;
         }
         write!(
             f,

@@ -79,6 +79,14 @@ pub fn returned(regs: &RegisterFile, value: u64) -> RegisterFile {
     out
 }
 
+/// The register a call's result goes in (x0, rax).
+pub fn result_register(arch: Arch) -> usize {
+    match arch {
+        Arch::Aarch64 => A64_X0,
+        Arch::X86_64 => X86_RAX,
+    }
+}
+
 /// The thread pointer register (x86_64 FS base, aarch64 TPIDR_EL0).
 pub fn set_thread_pointer(regs: &mut RegisterFile, value: u64) {
     let index = match regs.arch() {

@@ -9,7 +9,9 @@ use core::ops::Range;
 use romain_core::event::{Event, EventKind};
 use romain_core::regs::{Arch, RegisterFile};
 use romain_core::summary::Summary;
-use romain_protocol::{Action, CallScope, Personality, Stop, World, program_fault};
+use romain_protocol::{
+    Action, CallScope, Personality, Stop, ThreadCall, ThreadOp, World, program_fault,
+};
 use romain_records::fnv::{START as FNV_START, continue_with as fnv};
 use syscalls::Errno;
 
@@ -27,11 +29,16 @@ pub const STACK_TOP: u64 = 0x7f_0000_0000;
 pub const STACK_SIZE: u64 = 8 << 20;
 
 /// What a call comes to.
+// Made once per call and consumed at once.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     /// The value for x0 / rax (a negative errno as Linux returns it).
     Return(u64),
     /// The program ends with this status.
     Exit(i64),
+    /// A thread operation for the core; the calling thread's result (when the operation does
+    /// not give it) is `value`.
+    Thread { op: ThreadOp, value: u64 },
 }
 
 impl From<Result<u64, Errno>> for Outcome {
@@ -69,6 +76,8 @@ pub struct Linux {
     pub refused_forks: u64,
     /// The group captures the FP/SIMD state at every event (compared, repaired, rolled back).
     pub fp_captured: bool,
+    /// Each live thread's own state, by thread number.
+    pub threads: alloc::collections::BTreeMap<usize, crate::calls::thread::PerThread>,
 }
 
 impl Linux {
@@ -99,6 +108,8 @@ impl Linux {
             comm: [0; 16],
             refused_forks: 0,
             fp_captured: false,
+            // The program's first thread.
+            threads: [(0, Default::default())].into(),
         }
     }
 
@@ -135,6 +146,11 @@ impl Linux {
                 };
                 match outcome {
                     Outcome::Return(value) => Performed::Resume(arch::returned(&regs, value)),
+                    Outcome::Thread { op, value } => Performed::Thread(ThreadCall {
+                        op,
+                        regs: arch::returned(&regs, value),
+                        result: arch::result_register(self.arch),
+                    }),
                     Outcome::Exit(code) => {
                         cx.summary.exit_code = Some(code);
                         self.report_files(cx);
@@ -203,6 +219,7 @@ impl Personality for Linux {
             Performed::Resume(regs) => Action::Resume(regs),
             Performed::Exit => Action::End,
             Performed::Fault => program_fault(event, cx),
+            Performed::Thread(call) => Action::Thread(call),
         }
     }
 
@@ -251,6 +268,8 @@ pub enum Performed {
     /// A fault of the program after all (a vsyscall whose return address is not the
     /// program's): [`program_fault`].
     Fault,
+    /// A thread operation for the core.
+    Thread(ThreadCall),
 }
 
 pub fn classify(arch: Arch, sites: &Sites, event: &Event) -> Class {

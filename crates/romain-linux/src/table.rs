@@ -25,7 +25,7 @@ use romain_core::regs::{Arch, RegisterFile};
 use romain_protocol::World;
 use syscalls::Errno;
 
-use crate::calls::{identity, io, memory, path, poll, process, time};
+use crate::calls::{identity, io, memory, path, poll, process, thread, time};
 use crate::context::Ctx;
 use crate::declare::linux_calls;
 use crate::linux::{Linux, Outcome};
@@ -123,20 +123,21 @@ linux_calls! {
     Mprotect     [mprotect, mprotect]         (addr, len, prot)                       => memory::check_range(addr, len);
     Madvise      [madvise, madvise]           (addr, len, advice)                     => memory::check_range(addr, len);
     // Process and identity (calls/process.rs).
-    Exit         [exit, exit]                 (status)                                => Outcome::Exit((status & 0xff) as i64);
+    Exit         [exit, exit]                 (status)                                => thread::exit(linux, cx, status);
     ExitGroup    [exit_group, exit_group]     (status)                                => Outcome::Exit((status & 0xff) as i64);
     Getpid       [getpid, getpid]             ()                                      => process::pid();
     Prctl        [prctl, prctl]               (option, arg: prctl_name(option))       => process::prctl(linux, cx, option, arg);
     Times        [times, times]               (buf)                                   => process::times(cx, buf);
     Fork         [fork, -]                    ()                                      => process::fork(linux, cx);
     Vfork        [vfork, -]                   ()                                      => process::fork(linux, cx);
-    Clone        [clone, clone]               (flags)                                 => process::fork(linux, cx);
+    Clone        [clone, clone]               (flags, stack, ptid, a3, a4)            => thread::clone(linux, cx, regs, [flags, stack, ptid, a3, a4]);
+    Clone3       [clone3, clone3]             (args: fixed(64), size)                 => thread::clone3(linux, cx, regs, args, size);
     Wait4        [wait4, wait4]               (pid, status, options, usage)           => process::wait();
     Waitid       [waitid, waitid]             (which, pid, info, options)             => process::wait();
     Getcpu       [getcpu, getcpu]             (cpu, node)                             => process::getcpu(cx, cpu, node);
     Alarm        [alarm, -]                   (seconds)                               => process::accepted();
-    Gettid       [gettid, gettid]             ()                                      => process::pid();
-    SetTidAddress [set_tid_address, set_tid_address] (tidptr)                         => process::pid();
+    Gettid       [gettid, gettid]             ()                                      => thread::gettid(cx);
+    SetTidAddress [set_tid_address, set_tid_address] (tidptr)                         => thread::set_tid_address(linux, cx, tidptr);
     Getppid      [getppid, getppid]           ()                                      => process::ppid();
     Getuid       [getuid, getuid]             ()                                      => process::uid();
     Geteuid      [geteuid, geteuid]           ()                                      => process::uid();
@@ -168,17 +169,18 @@ linux_calls! {
     Prlimit64    [prlimit64, prlimit64]       (pid, resource, new: fixed(16), old)    => process::prlimit(linux, cx, pid, resource, old);
     Getrlimit    [getrlimit, getrlimit]       (resource, old)                         => process::limit(linux, cx, resource, old);
     SchedGetaffinity [sched_getaffinity, sched_getaffinity] (pid, size, mask)         => process::sched_getaffinity(cx, size, mask);
-    SchedYield   [sched_yield, sched_yield]   ()                                      => process::accepted();
-    Futex        [futex, futex]               (word, op, value, timeout, word2, value3) => process::futex(cx, word, op, value);
-    Tgkill       [tgkill, tgkill]             (tgid, tid, sig)                        => process::kill(cx, tid, sig);
+    SchedYield   [sched_yield, sched_yield]   ()                                      => thread::sched_yield(cx);
+    Futex        [futex, futex]               (word, op, value, timeout, word2, value3) => thread::futex(cx, word, op, value, timeout, (word2, value3));
+    Tgkill       [tgkill, tgkill]             (tgid, tid, sig)                        => thread::tgkill(linux, cx, Some(tgid), tid, sig);
+    Tkill        [tkill, tkill]               (tid, sig)                              => thread::tgkill(linux, cx, None, tid, sig);
     Kill         [kill, kill]                 (pid, sig)                              => process::kill(cx, pid, sig);
     // Time and randomness (calls/time.rs).
     ClockGettime [clock_gettime, clock_gettime] (clock, ts)                           => time::clock_gettime(cx, clock, ts);
     Gettimeofday [gettimeofday, gettimeofday] (tv, tz)                                => time::gettimeofday(cx, tv, tz);
     Time         [time, -]                    (at)                                    => time::time(cx, at);
     ClockGetres  [clock_getres, clock_getres] (clock, res)                            => time::clock_getres(cx, clock, res);
-    Nanosleep    [nanosleep, nanosleep]       (req: fixed(16), rem)                   => time::sleep(cx, req);
-    ClockNanosleep [clock_nanosleep, clock_nanosleep] (clock, flags, req: fixed(16), rem) => time::clock_nanosleep(cx, clock, req);
+    Nanosleep    [nanosleep, nanosleep]       (req: fixed(16), rem)                   => thread::sleep(cx, req, false);
+    ClockNanosleep [clock_nanosleep, clock_nanosleep] (clock, flags, req: fixed(16), rem) => time::clock_nanosleep(cx, clock, flags, req);
     Getrandom    [getrandom, getrandom]       (buf, len, flags)                       => time::getrandom(cx, buf, len);
     // Signals: accepted, never delivered (calls/process.rs).
     RtSigaction  [rt_sigaction, rt_sigaction] (sig, act: fixed(32), old, size)        => process::sigaction(cx, sig, old);

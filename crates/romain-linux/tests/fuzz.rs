@@ -27,7 +27,7 @@ use romain_core::summary::Summary;
 use romain_linux::fs::FileSystem;
 use romain_linux::linux::{Linux, MMAP_AREA};
 use romain_linux::table::LinuxCall;
-use romain_protocol::{Action, CallScope, Device, Personality};
+use romain_protocol::{Action, CallScope, Device, Personality, ThreadView};
 
 const EFAULT: i64 = -14;
 const REPLICAS: usize = 2;
@@ -261,6 +261,8 @@ struct Machine {
     fake: Fake,
     summary: Summary<'static>,
     device: Device,
+    /// Alone, or one of three threads (the thread calls then go to the core).
+    threads: ThreadView,
 }
 
 impl Machine {
@@ -302,6 +304,15 @@ impl Machine {
             fake,
             summary: Summary::new(arch.name(), "fuzz", "dmr", REPLICAS),
             device: Device::default(),
+            threads: if memory.words.len() & 1 == 0 {
+                ThreadView::SINGLE
+            } else {
+                ThreadView {
+                    current: 1,
+                    next: Some(3),
+                    live: 3,
+                }
+            },
         }
     }
 
@@ -324,6 +335,7 @@ impl Machine {
             replicas: REPLICAS,
             leader: 0,
             counter_hz: 1_000_000,
+            threads: self.threads,
         };
         let result = match self.linux.perform(&event, scope) {
             Action::Resume(regs) => {
@@ -332,6 +344,13 @@ impl Machine {
                 Some(result_of(&regs))
             }
             Action::End => None,
+            // Clone, futex, exit, yield, sleep: the core's to perform; the caller's result
+            // (a new thread's tid) is in its registers.
+            Action::Thread(call) => {
+                let pc = CODE + 16 + romain_linux::arch::trap_len(self.arch);
+                assert_eq!(call.regs.pc(), pc, "the call returns past its trap");
+                Some(result_of(&call.regs))
+            }
             other => panic!("a Linux call answered {other:?}"),
         };
         if self.fake.rejected_writes > refused {

@@ -423,7 +423,9 @@ pub fn classify(golden: &Golden, run: &Observed) -> Outcome {
         }
         Status::Mismatch => Outcome::Detected,
         // A run that never ends, caught by the silence bound or the run's budget.
-        Status::Hang | Status::OverBudget => Outcome::HangDetected,
+        Status::Hang | Status::OverBudget | Status::Livelock | Status::Deadlock => {
+            Outcome::HangDetected
+        }
         Status::AppFault | Status::OutOfMemory => Outcome::AppCrashDetected,
         _ => Outcome::MasterFailure,
     }

@@ -87,6 +87,12 @@ pub struct Capture {
     /// A delayed injection that came while the replica waited at an event: applied when it
     /// runs on, after the agreement (so not in the checkpoint).
     flip: alloc::vec::Vec<Option<(FpName, u32)>>,
+    /// Multithreaded programs: each replica's running thread, and the FP/SIMD state of its
+    /// threads that do not run (the area's bytes when each last gave way). The master holds a
+    /// waiting thread's state, as the core holds its registers: a switch loads it into the
+    /// area (so the checkpoint there is the thread's that runs on) and the thread loads it.
+    running: alloc::vec::Vec<usize>,
+    held: alloc::vec::Vec<alloc::collections::BTreeMap<usize, alloc::vec::Vec<u8>>>,
 }
 
 /// What becomes of a message in the capture.
@@ -113,7 +119,31 @@ impl Capture {
             restore: alloc::vec![false; replicas],
             set: alloc::vec![None; replicas],
             flip: alloc::vec![None; replicas],
+            running: alloc::vec![0; replicas],
+            held: (0..replicas).map(|_| Default::default()).collect(),
         }
+    }
+
+    /// Replica `k` has a new thread `t`: it starts with the running thread's FP/SIMD state,
+    /// which `area` holds (saved at the call that creates it).
+    pub fn thread_added(&mut self, k: usize, t: usize, area: &[u8]) {
+        self.held[k].insert(t, area.to_vec());
+    }
+
+    /// Replica `k` runs its thread `t` from now on: the running thread's state in `area` is
+    /// held, `t`'s put there, to be loaded before `t` runs.
+    pub fn thread_selected(&mut self, k: usize, t: usize, area: &mut [u8]) {
+        let before = core::mem::replace(&mut self.running[k], t);
+        if before == t {
+            return;
+        }
+        self.held[k].insert(before, area.to_vec());
+        if let Some(state) = self.held[k].remove(&t)
+            && state.len() == area.len()
+        {
+            area.copy_from_slice(&state);
+        }
+        self.restore[k] = true;
     }
 
     /// `regs` with the pc at one of the routines (and its area in x0 on aarch64).

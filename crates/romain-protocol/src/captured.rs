@@ -157,6 +157,20 @@ impl<S: CaptureShell> Shell for Captured<'_, S> {
         repaired
     }
 
+    fn add_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.thread_added(k, t, self.shell.area(k)?);
+        }
+        self.shell.add_thread(k, t)
+    }
+
+    fn select_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.thread_selected(k, t, self.shell.area(k)?);
+        }
+        self.shell.select_thread(k, t)
+    }
+
     fn roll_back_memory(&mut self, k: usize) -> Result<usize, Stop> {
         if let Some(capture) = self.capture.as_deref_mut() {
             // The area is back at the checkpoint's FP/SIMD state, to be loaded.

@@ -15,7 +15,9 @@ use romain_core::watchdog::{self, Expiry, Late, Watchdog};
 use romain_memory::{Scope, Tracking};
 
 use crate::personality::{Action, CallScope, Device, Personality};
+use crate::schedule::{Pick, ProgramClock, Schedule};
 use crate::shell::{Injected, Shell, Stop};
+use crate::thread::{Then, ThreadCall, ThreadOp};
 
 /// How many times a corrupted-result injection finds no instruction with a register result
 /// before it gives up.
@@ -97,6 +99,8 @@ pub struct Group<P> {
     /// The run's budget, and when the group started.
     budget: Budget,
     start: u64,
+    /// The program's threads and which one runs.
+    schedule: Schedule,
 }
 
 impl<P: Personality> Group<P> {
@@ -129,6 +133,8 @@ impl<P: Personality> Group<P> {
             attempts: 0,
             budget: Budget::default(),
             start,
+            // The replicated clock moves a microsecond per agreed event.
+            schedule: Schedule::new(config.counter_hz / 1_000_000),
             personality,
             config,
         }
@@ -369,6 +375,25 @@ impl<P: Personality> Group<P> {
         };
 
         let event = &events[leader];
+        if !self.replaying {
+            self.schedule.on_event();
+        }
+        let flow = self.act(leader, event, point, shell, summary);
+        if self.schedule.threads() > 1 {
+            summary.threads = self.schedule.counts();
+        }
+        flow
+    }
+
+    /// Performs the agreed `event` (the leader's) once and lets the replicas go on.
+    fn act<S: Shell>(
+        &mut self,
+        leader: usize,
+        event: &Event,
+        point: u64,
+        shell: &mut S,
+        summary: &mut Summary<'_>,
+    ) -> Result<Flow, Stop> {
         if let EventKind::VmFault { addr, .. } = event.kind
             && self.shared(addr)
             && !self.replaying
@@ -381,15 +406,20 @@ impl<P: Personality> Group<P> {
             summary.events -= 1;
             Action::Reply(self.checkpoint.reply.clone().unwrap_or_default())
         } else {
+            let now = self.schedule.now(shell.now());
             self.personality.perform(
                 event,
                 CallScope {
-                    shell: &mut *shell,
+                    shell: &mut ProgramClock {
+                        world: &mut *shell,
+                        now,
+                    },
                     summary: &mut *summary,
                     device: &mut self.device,
                     replicas: self.config.replicas,
                     leader,
                     counter_hz: self.config.counter_hz,
+                    threads: self.schedule.view(),
                 },
             )
         };
@@ -403,11 +433,160 @@ impl<P: Personality> Group<P> {
                 self.held = Some(event.clone());
                 Ok(Flow::Continue)
             }
-            Action::Resume(regs) => {
+            Action::Resume(regs) => self.run_on(regs, point, shell),
+            Action::Thread(call) => self.thread_call(call, point, shell, summary),
+        }
+    }
+
+    /// The running thread continues from `regs`, unless its quantum is over and another
+    /// thread can run.
+    fn run_on<S: Shell>(
+        &mut self,
+        regs: RegisterFile,
+        point: u64,
+        shell: &mut S,
+    ) -> Result<Flow, Stop> {
+        let now = self.schedule.now(shell.now());
+        if self.schedule.live() > 1 && self.schedule.quantum_over(now) {
+            self.schedule.set_ready(regs);
+            return self.switch(point, shell);
+        }
+        self.resume_all(regs, shell)?;
+        Ok(Flow::Continue)
+    }
+
+    /// A thread operation of the running thread.
+    fn thread_call<S: Shell>(
+        &mut self,
+        ThreadCall {
+            op,
+            mut regs,
+            result,
+        }: ThreadCall,
+        point: u64,
+        shell: &mut S,
+        summary: &mut Summary<'_>,
+    ) -> Result<Flow, Stop> {
+        let real = shell.now();
+        match op {
+            ThreadOp::Spawn { child } => {
+                if self.schedule.view().next.is_none() {
+                    return Err(Stop::new(
+                        Status::PersonalityError,
+                        alloc::format!(
+                            "a thread past the limit of {} was created",
+                            crate::thread::MAX_THREADS
+                        ),
+                    ));
+                }
+                let t = self.schedule.spawn(child, real);
+                for k in 0..self.config.replicas {
+                    shell.add_thread(k, t)?;
+                }
+                self.run_on(regs, point, shell)
+            }
+            ThreadOp::Exit { wake, status } => {
+                self.schedule.exit();
+                if let Some(addr) = wake {
+                    self.schedule.wake(addr, u32::MAX, 1);
+                }
+                if self.schedule.live() == 0 {
+                    summary.exit_code = Some(status);
+                    return Ok(Flow::End);
+                }
+                self.switch(point, shell)
+            }
+            ThreadOp::Wait {
+                addr,
+                bitset,
+                until,
+                timed_out,
+            } => {
+                self.schedule
+                    .wait((addr, bitset, until), regs, result, timed_out);
+                self.switch(point, shell)
+            }
+            ThreadOp::Wake {
+                addr,
+                bitset,
+                count,
+                then,
+            } => {
+                let mut n = self.schedule.wake(addr, bitset, count);
+                match then {
+                    Then::Nothing => {}
+                    Then::Requeue { to, max, counted } => {
+                        let moved = self.schedule.requeue(addr, to, max);
+                        if counted {
+                            n += moved;
+                        }
+                    }
+                    Then::Wake { addr, count } => n += self.schedule.wake(addr, u32::MAX, count),
+                }
+                if let Some(w) = regs.words_mut().get_mut(result) {
+                    *w = u64::from(n);
+                }
+                self.run_on(regs, point, shell)
+            }
+            ThreadOp::Yield => {
+                if self.schedule.others_runnable(self.schedule.now(real)) {
+                    self.schedule.set_ready(regs);
+                    return self.switch(point, shell);
+                }
                 self.resume_all(regs, shell)?;
                 Ok(Flow::Continue)
             }
+            ThreadOp::Sleep { until } => {
+                self.schedule.sleep(until, regs);
+                self.switch(point, shell)
+            }
         }
+    }
+
+    /// The running thread gave way (it waits, sleeps, yielded, exited or used its quantum):
+    /// the next runs in every replica, from the registers the core holds for it. The agreed
+    /// state there is the new checkpoint.
+    fn switch<S: Shell>(&mut self, point: u64, shell: &mut S) -> Result<Flow, Stop> {
+        let before = self.schedule.current();
+        match self.schedule.pick(point, shell.now()) {
+            Pick::Run { thread, regs } if thread == before => {
+                self.resume_all(regs, shell)?;
+            }
+            Pick::Run { thread, regs } => {
+                for k in 0..self.config.replicas {
+                    shell.stop(k)?;
+                    shell.forget_reply(k);
+                }
+                for k in 0..self.config.replicas {
+                    shell.select_thread(k, thread)?;
+                    shell.agree_memory(k)?;
+                }
+                self.checkpoint = Checkpoint {
+                    regs: regs.clone(),
+                    reply: None,
+                };
+                for k in 0..self.config.replicas {
+                    shell.restart_at(k, &regs)?;
+                }
+            }
+            // Only a thread that still runs stays, and the callers stopped it.
+            Pick::Stay => {
+                return Err(Stop::new(
+                    Status::MasterError,
+                    "the schedule kept a thread that gave way",
+                ));
+            }
+            Pick::Deadlock(waits) => {
+                shell.end_line();
+                return Err(Stop(
+                    Status::Deadlock,
+                    alloc::format!(
+                        "every thread waits and none has a timeout (at event {point}): {waits}"
+                    ),
+                ));
+            }
+        }
+        Ok(Flow::Continue)
     }
 
     /// A page repair's scope: only write tracking knows which pages were written.
@@ -520,6 +699,18 @@ impl<P: Personality> Group<P> {
         shell.end_line();
         let point = summary.events + 1;
         let now = shell.now();
+        if expiry == Expiry::Silence && self.schedule.live() > 1 {
+            let silent_ms = self.ms(self.watchdog.silent_for(now));
+            return Err(Stop(
+                Status::Livelock,
+                alloc::format!(
+                    "thread {} made no call for {silent_ms} ms (SILENCE_MS={}) while threads {:?} wait: it spins on what another thread would change, or computes longer than the bound",
+                    self.schedule.current(),
+                    self.config.silence_ms,
+                    self.schedule.waiting()
+                ),
+            ));
+        }
         if expiry == Expiry::Silence {
             let silent_ms = self.ms(self.watchdog.silent_for(now));
             return Err(Stop(

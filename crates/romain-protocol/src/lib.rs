@@ -18,9 +18,12 @@ pub mod captured;
 mod group;
 pub mod native;
 mod personality;
+pub mod schedule;
 pub mod settings;
 mod shell;
+pub mod thread;
 
 pub use group::{Config, Flow, Group, Input, RESULT_ATTEMPTS};
 pub use personality::{Action, CallScope, Device, Personality, program_fault};
 pub use shell::{BadAddress, Executed, Injected, OverQuota, Shell, Stop, World};
+pub use thread::{ThreadCall, ThreadOp, ThreadView};

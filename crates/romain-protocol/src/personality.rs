@@ -5,6 +5,7 @@ use romain_core::regs::RegisterFile;
 use romain_core::summary::{Status, Summary};
 
 use crate::shell::{Stop, World};
+use crate::thread::{ThreadCall, ThreadView};
 
 /// What the group does after a personality performed an agreed event.
 // Made once per event and consumed at once: no reason to allocate for the words.
@@ -20,6 +21,9 @@ pub enum Action {
     /// Every replica continues with these registers (a trapped call answered in its registers:
     /// the result written, the pc after the trapping instruction).
     Resume(RegisterFile),
+    /// A thread operation (creation, exit, futex wait and wake, yield, sleep): the core
+    /// performs it on its threads.
+    Thread(ThreadCall),
 }
 
 /// The group's link to its companion component, as calls see it.
@@ -42,6 +46,8 @@ pub struct CallScope<'a, 's, S> {
     /// The replica whose memory stands for all (the vote's leader).
     pub leader: usize,
     pub counter_hz: u64,
+    /// The threads, as far as the call may know them.
+    pub threads: ThreadView,
 }
 
 /// A call ABI: decodes an agreed event and performs it once for all replicas.

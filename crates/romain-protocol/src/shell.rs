@@ -131,6 +131,25 @@ pub trait Shell: World {
     /// Answers `k`'s event with `words` (empty: a fault's instruction runs again).
     fn reply(&mut self, k: usize, words: &[u64]);
 
+    /// Makes thread `t` of replica `k`, stopped: it runs when the core selects it and restarts
+    /// it. Its FP/SIMD state is the running thread's (as a new Linux thread's is its creator's).
+    fn add_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        let _ = (k, t);
+        Err(Stop::new(
+            romain_core::summary::Status::MasterError,
+            "this shell runs one thread per replica",
+        ))
+    }
+    /// From now on the effects on replica `k` address its thread `t` (the one running before
+    /// is stopped; `t` is stopped until restarted).
+    fn select_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        let _ = (k, t);
+        Err(Stop::new(
+            romain_core::summary::Status::MasterError,
+            "this shell runs one thread per replica",
+        ))
+    }
+
     /// Makes replica `bad` identical to `good`: registers `regs`, and the pages in `scope`.
     fn repair(
         &mut self,

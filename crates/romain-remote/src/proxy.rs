@@ -256,6 +256,7 @@ impl<B: Buffer> Proxy<B> {
             device: cx.device.clone(),
             regs: event.regs.clone(),
             prefetched: prefetched as u64,
+            threads: cx.threads,
         });
         self.converse(cx.shell, request.encode(), cx.replicas)
     }
@@ -323,6 +324,7 @@ fn apply<W: World>(done: Done, event: &Event, cx: CallScope<'_, '_, W>) -> Actio
             Action::End
         }
         Outcome::Fault => program_fault(event, cx),
+        Outcome::Thread(call) => Action::Thread(call),
     }
 }
 

@@ -108,11 +108,13 @@ fn perform<L: Link>(
         replicas: call.replicas,
         leader: call.leader,
         counter_hz: call.counter_hz,
+        threads: call.threads,
     };
     let outcome = match personality.perform_call(class, &call.regs, &mut cx) {
         Performed::Resume(regs) => Outcome::Resume(regs),
         Performed::Exit => Outcome::Exit,
         Performed::Fault => Outcome::Fault,
+        Performed::Thread(call) => Outcome::Thread(call),
     };
     Done {
         outcome,

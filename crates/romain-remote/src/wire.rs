@@ -13,6 +13,7 @@
 use heapless::Vec as Words;
 use romain_abi::MAX_MESSAGE_WORDS;
 use romain_core::regs::{Arch, MAX_REGS, RegisterFile};
+use romain_protocol::thread::{Then, ThreadCall, ThreadOp, ThreadView};
 
 /// Bytes of the exchange buffer.
 pub const EXCHANGE_LEN: usize = romain_abi::personality::EXCHANGE_PAGES * 4096;
@@ -117,6 +118,116 @@ pub enum Outcome {
     Exit,
     /// A fault of the program after all.
     Fault,
+    /// A thread operation for the core.
+    Thread(ThreadCall),
+}
+
+/// Words a thread operation takes after the calling thread's registers: the result register,
+/// the operation and its seven fields (a new thread's registers follow a creation).
+const THREAD_WORDS: usize = 9;
+
+fn thread_words(call: &ThreadCall) -> [u64; THREAD_WORDS] {
+    let option = |o: Option<u64>| (o.is_some() as u64, o.unwrap_or(0));
+    let fields: (u64, [u64; 7]) = match &call.op {
+        ThreadOp::Spawn { .. } => (0, [0; 7]),
+        ThreadOp::Exit { wake, status } => {
+            let (has, at) = option(*wake);
+            (1, [has, at, *status as u64, 0, 0, 0, 0])
+        }
+        ThreadOp::Wait {
+            addr,
+            bitset,
+            until,
+            timed_out,
+        } => {
+            let (has, at) = option(*until);
+            (2, [*addr, u64::from(*bitset), has, at, *timed_out, 0, 0])
+        }
+        ThreadOp::Wake {
+            addr,
+            bitset,
+            count,
+            then,
+        } => {
+            let then = match *then {
+                Then::Nothing => [0, 0, 0, 0],
+                Then::Requeue { to, max, counted } => [1, to, u64::from(max), counted as u64],
+                Then::Wake { addr, count } => [2, addr, u64::from(count), 0],
+            };
+            let (b, c) = (u64::from(*bitset), u64::from(*count));
+            (3, [*addr, b, c, then[0], then[1], then[2], then[3]])
+        }
+        ThreadOp::Yield => (4, [0; 7]),
+        ThreadOp::Sleep { until } => (5, [*until, 0, 0, 0, 0, 0, 0]),
+    };
+    let mut w = [0u64; THREAD_WORDS];
+    w[0] = call.result as u64;
+    w[1] = fields.0;
+    w[2..].copy_from_slice(&fields.1);
+    w
+}
+
+/// A thread operation from its words (after `regs`, the caller's registers), checked: values
+/// in range, a result register that exists, a new thread's registers of the right size.
+fn thread_call(
+    arch: Arch,
+    regs: RegisterFile,
+    words: &[u64],
+    op: u64,
+) -> Result<ThreadCall, WireError> {
+    let bad = WireError::Malformed(op);
+    let w = |i: usize| words.get(i).copied().ok_or(bad);
+    let u32_of = |v: u64| u32::try_from(v).map_err(|_| bad);
+    let option = |has: u64, v: u64| match has {
+        0 => Ok(None),
+        1 => Ok(Some(v)),
+        _ => Err(bad),
+    };
+    let result = index(w(0)?, op)?;
+    if result >= regs.words().len() {
+        return Err(bad);
+    }
+    let op = match w(1)? {
+        0 => {
+            let n = regs.words().len();
+            let child = words.get(THREAD_WORDS..THREAD_WORDS + n).ok_or(bad)?;
+            ThreadOp::Spawn {
+                child: registers(arch, child)?,
+            }
+        }
+        1 => ThreadOp::Exit {
+            wake: option(w(2)?, w(3)?)?,
+            status: w(4)? as i64,
+        },
+        2 => ThreadOp::Wait {
+            addr: w(2)?,
+            bitset: u32_of(w(3)?)?,
+            until: option(w(4)?, w(5)?)?,
+            timed_out: w(6)?,
+        },
+        3 => ThreadOp::Wake {
+            addr: w(2)?,
+            bitset: u32_of(w(3)?)?,
+            count: u32_of(w(4)?)?,
+            then: match w(5)? {
+                0 => Then::Nothing,
+                1 => Then::Requeue {
+                    to: w(6)?,
+                    max: u32_of(w(7)?)?,
+                    counted: w(8)? != 0,
+                },
+                2 => Then::Wake {
+                    addr: w(6)?,
+                    count: u32_of(w(7)?)?,
+                },
+                _ => return Err(bad),
+            },
+        },
+        4 => ThreadOp::Yield,
+        5 => ThreadOp::Sleep { until: w(2)? },
+        _ => return Err(bad),
+    };
+    Ok(ThreadCall { op, regs, result })
 }
 
 /// The master's answer to an ask that is not [`Ask::Ready`] or [`Ask::Done`].
@@ -178,6 +289,7 @@ pub struct Perform {
     /// Bytes of the data half that hold what the call passes by reference, read by the master
     /// from the leading replica ([`crate::prefetch`]): the component needs no message for them.
     pub prefetched: u64,
+    pub threads: ThreadView,
 }
 
 fn words<const N: usize>(w: [u64; N]) -> Message {
@@ -225,6 +337,7 @@ impl Ask {
                     Outcome::Resume(regs) => (0, regs.words()),
                     Outcome::Exit => (1, &[]),
                     Outcome::Fault => (2, &[]),
+                    Outcome::Thread(call) => (3, call.regs.words()),
                 };
                 let mut m = words([
                     op::DONE,
@@ -238,6 +351,14 @@ impl Ask {
                     regs.len() as u64,
                 ]);
                 m.extend_from_slice(regs).expect("a register file fits");
+                if let Outcome::Thread(call) = &done.outcome {
+                    m.extend_from_slice(&thread_words(call))
+                        .expect("a thread operation fits");
+                    if let ThreadOp::Spawn { child } = &call.op {
+                        m.extend_from_slice(child.words())
+                            .expect("two register files fit");
+                    }
+                }
                 m
             }
         }
@@ -288,6 +409,12 @@ impl Ask {
                     0 => Outcome::Resume(registers(arch, regs)?),
                     1 => Outcome::Exit,
                     2 => Outcome::Fault,
+                    3 => Outcome::Thread(thread_call(
+                        arch,
+                        registers(arch, regs)?,
+                        &words[9 + n..],
+                        op,
+                    )?),
                     _ => return Err(WireError::Malformed(op)),
                 };
                 Ask::Done(Done {
@@ -356,6 +483,9 @@ impl Request {
                     p.device.rung as u64,
                     p.device.done as u64,
                     p.prefetched,
+                    p.threads.current as u64,
+                    p.threads.next.map_or(0, |n| n as u64 + 1),
+                    p.threads.live as u64,
                     p.regs.words().len() as u64,
                 ]);
                 m.extend_from_slice(p.regs.words())
@@ -383,8 +513,8 @@ impl Request {
                 dump_len: option(w(9)?),
             })),
             op::PERFORM => {
-                let n = index(w(12)?, op)?;
-                let regs = words.get(13..13 + n).ok_or(WireError::Malformed(op))?;
+                let n = index(w(15)?, op)?;
+                let regs = words.get(16..16 + n).ok_or(WireError::Malformed(op))?;
                 Ok(Request::Perform(Perform {
                     vsyscall: option(w(1)?),
                     leader: index(w(2)?, op)?,
@@ -398,6 +528,11 @@ impl Request {
                     },
                     regs: registers(arch, regs)?,
                     prefetched: data_len(w(11)?)?,
+                    threads: ThreadView {
+                        current: index(w(12)?, op)?,
+                        next: option(w(13)?).map(|n| index(n, op)).transpose()?,
+                        live: index(w(14)?, op)?,
+                    },
                 }))
             }
             _ => Err(WireError::Malformed(op)),

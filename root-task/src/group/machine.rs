@@ -185,6 +185,14 @@ impl Shell for Machine<'_, '_> {
         self.replicas[k].set_registers(regs).or_stop()
     }
 
+    fn add_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        Ok(self.replicas[k].add_thread(self.ctx.objects, t)?)
+    }
+
+    fn select_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        Ok(self.replicas[k].select_thread(t)?)
+    }
+
     fn restart_at(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
         self.replicas[k].restart_at(regs).or_stop()
     }

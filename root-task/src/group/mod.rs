@@ -187,7 +187,7 @@ pub(crate) fn run(
         summary.fail(status, format_args!("{reason}"));
     }
     for r in replicas.iter().chain(components.threads()) {
-        let _ = r.stop();
+        r.stop_all();
     }
     if let Err(err) = ctx.objects.end_group() {
         log::error!("tearing down the group failed: {err:?}");
@@ -309,7 +309,7 @@ fn account(summary: &mut Summary<'_>, replicas: &[Replica], since: Started) {
     summary.pages = replicas
         .first()
         .map_or(0, |r| r.space.borrow().len() as u64);
-    summary.replica_cpu = replicas.iter().map(|r| cpu_time(r.tcb)).sum();
+    summary.replica_cpu = replicas.iter().flat_map(|r| r.tcbs()).map(cpu_time).sum();
     summary.master_cpu = cpu_time(sel4::init_thread::slot::TCB.cap())
         .zip(since.master_cpu)
         .map(|(after, before)| after.wrapping_sub(before));

@@ -6,6 +6,7 @@ pub(crate) mod memory;
 pub(crate) mod path;
 pub(crate) mod poll;
 pub(crate) mod process;
+pub mod thread;
 pub(crate) mod time;
 
 /// Writes `value`'s low `size` bytes at `offset` of `buf`.

@@ -202,33 +202,6 @@ pub fn limit<W: World>(
     Ok(0)
 }
 
-/// One thread: a wait whose word changed returns EAGAIN, a wait that would block forever
-/// returns ETIMEDOUT (nobody can wake it), a wake wakes nobody.
-pub fn futex<W: World>(
-    cx: &mut Ctx<'_, '_, '_, W>,
-    word: u64,
-    op: u64,
-    value: u64,
-) -> Result<u64, Errno> {
-    const FUTEX_WAIT: u64 = 0;
-    const FUTEX_WAKE: u64 = 1;
-    const FUTEX_WAIT_BITSET: u64 = 9;
-    const FUTEX_WAKE_BITSET: u64 = 10;
-    match op & 0x7f {
-        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let mut b = [0u8; 4];
-            cx.read_into(word, &mut b)?;
-            if u32::from_le_bytes(b) != value as u32 {
-                Err(Errno::EAGAIN)
-            } else {
-                Err(Errno::ETIMEDOUT)
-            }
-        }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
-        _ => Err(Errno::ENOSYS),
-    }
-}
-
 /// A signal to the program itself ends it as the signal's default action would (status
 /// 128 + signal, as a shell reports it); signal 0 probes; other processes do not exist.
 pub fn kill<W: World>(cx: &mut Ctx<'_, '_, '_, W>, target: u64, sig: u64) -> Outcome {

@@ -1,11 +1,13 @@
 //! Time and randomness, performed once: every replica reads the same clock and the same
 //! random bytes. The clocks count from the master's start (CLOCK_REALTIME too: the machine has
-//! no calendar), at the master's counter's resolution. Sleeps return at once.
+//! no calendar), at the master's counter's resolution; a multithreaded program's clock is the
+//! core's replicated one. Sleeps are `calls::thread`'s.
 
 use romain_protocol::World;
 use syscalls::Errno;
 
 use crate::context::Ctx;
+use crate::linux::Outcome;
 
 /// Clock ids Linux knows (CLOCK_REALTIME … CLOCK_TAI).
 const MAX_CLOCK: u64 = 11;
@@ -72,31 +74,21 @@ pub fn time<W: World>(cx: &mut Ctx<'_, '_, '_, W>, at: u64) -> Result<u64, Errno
     Ok(secs)
 }
 
+/// With other threads the caller sleeps on the program's clock (`TIMER_ABSTIME` in `flags`:
+/// until the time given); alone it returns at once.
 pub fn clock_nanosleep<W: World>(
     cx: &mut Ctx<'_, '_, '_, W>,
     clock: u64,
+    flags: u64,
     req: u64,
-) -> Result<u64, Errno> {
+) -> Outcome {
     if clock > MAX_CLOCK {
-        return Err(Errno::EINVAL);
+        return Err(Errno::EINVAL).into();
     }
-    sleep(cx, req)
+    crate::calls::thread::sleep(cx, req, flags & 1 != 0)
 }
 
 /// Random bytes drawn once for all replicas (as `/dev/urandom` gives them).
 pub fn getrandom<W: World>(cx: &mut Ctx<'_, '_, '_, W>, buf: u64, len: u64) -> Result<u64, Errno> {
     cx.fill(buf, len, |cx| cx.calls.shell.random())
-}
-
-/// A sleep with a valid request returns at once (the replicas' time is the master's).
-pub fn sleep<W: World>(cx: &mut Ctx<'_, '_, '_, W>, req: u64) -> Result<u64, Errno> {
-    let mut ts = [0u8; 16];
-    cx.read_into(req, &mut ts)?;
-    let (sec, nsec) = ts.split_at(8);
-    let sec = i64::from_le_bytes(sec.try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = u64::from_le_bytes(nsec.try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || nsec >= 1_000_000_000 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(0)
 }

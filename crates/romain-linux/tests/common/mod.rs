@@ -97,6 +97,9 @@ pub struct Fake {
     pub next_random: u64,
     /// A personality component to exchange messages with (`romain-remote`'s tests).
     pub component: Option<Component>,
+    /// Each replica's running thread, and the threads it has (made by the core, in order).
+    pub running: Vec<usize>,
+    pub threads: Vec<usize>,
 }
 
 /// The shell's side of a personality component: [`World::exchange`].
@@ -125,6 +128,8 @@ impl Fake {
             replies: 0,
             next_random: 0,
             component: None,
+            running: vec![0; n],
+            threads: vec![1; n],
         }
     }
 
@@ -229,6 +234,16 @@ impl Shell for Fake {
         Ok(())
     }
     fn forget_reply(&mut self, _k: usize) {}
+    fn add_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        assert_eq!(t, self.threads[k], "threads are made in number order");
+        self.threads[k] += 1;
+        Ok(())
+    }
+    fn select_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        assert!(t < self.threads[k], "replica {k} has no thread {t}");
+        self.running[k] = t;
+        Ok(())
+    }
     fn set_registers(&mut self, k: usize, regs: &RegisterFile) -> Result<(), Stop> {
         self.replicas[k].regs = regs.words().to_vec();
         Ok(())
