@@ -195,6 +195,11 @@ impl Replica {
         self.threads.borrow()[self.running.get()]
     }
 
+    /// Which thread runs, when it has had more than one (for log lines).
+    pub(crate) fn running_thread(&self) -> Option<usize> {
+        (self.threads.borrow().len() > 1).then(|| self.running.get())
+    }
+
     /// Every thread it has had.
     pub(crate) fn tcbs(&self) -> alloc::vec::Vec<sel4::cap::Tcb> {
         self.threads.borrow().clone()

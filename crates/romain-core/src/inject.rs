@@ -29,6 +29,10 @@
 //! - `fpdelay:R:TICKS:NAME:BIT` flips the same TICKS counter ticks after the start, wherever the
 //!   replica is then (it is stopped, stores its FP/SIMD registers, has the bit flipped, loads
 //!   them back and goes on).
+//!
+//! In a multithreaded program an event E counts the group's events, whichever thread makes
+//! them; `tT.E` instead of E targets thread T's E-th event (threads are numbered from 0 in
+//! creation order). A delayed flip hits the thread that runs then.
 
 use core::fmt;
 
@@ -81,6 +85,8 @@ pub struct Injection<'a> {
     pub bit: u32,
     /// Counter ticks after the start, instead of an event.
     pub delay: Option<u64>,
+    /// A multithreaded program: `event` counts this thread's events (`tT.E` in the spec).
+    pub thread: Option<usize>,
 }
 
 impl Injection<'_> {
@@ -119,19 +125,30 @@ impl Injection<'_> {
     /// The injection as a spec that [`parse`] reads back (symbols stay symbols).
     pub fn spec(&self, arch: Arch) -> impl fmt::Display + '_ {
         struct Spec<'s>(&'s Injection<'s>, Arch);
+        /// The event field as [`parse`] reads it.
+        struct EventField(Option<usize>, u64);
+        impl fmt::Display for EventField {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    Some(t) => write!(f, "t{t}.{}", self.1),
+                    None => write!(f, "{}", self.1),
+                }
+            }
+        }
         impl fmt::Display for Spec<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 let (i, arch) = (self.0, self.1);
+                let e = EventField(i.thread, i.event);
                 let name = |index: usize| arch.register_names()[index];
                 match (i.target, i.delay) {
                     (Target::Register { index }, Some(ticks)) => {
                         write!(f, "delay:{}:{ticks}:{}:{}", i.replica, name(index), i.bit)
                     }
                     (Target::Register { index }, None) => {
-                        write!(f, "reg:{}:{}:{}:{}", i.replica, i.event, name(index), i.bit)
+                        write!(f, "reg:{}:{e}:{}:{}", i.replica, name(index), i.bit)
                     }
                     (Target::Memory { addr }, _) => {
-                        write!(f, "mem:{}:{}:", i.replica, i.event)?;
+                        write!(f, "mem:{}:{e}:", i.replica)?;
                         match addr {
                             Address::Absolute(a) => write!(f, "{a:#x}")?,
                             Address::Symbol { name, offset: 0 } => f.write_str(name)?,
@@ -141,18 +158,17 @@ impl Injection<'_> {
                     }
                     (Target::Word { code, choice }, _) => write!(
                         f,
-                        "{}:{}:{}:{choice}:{}",
+                        "{}:{}:{e}:{choice}:{}",
                         if code { "code" } else { "data" },
                         i.replica,
-                        i.event,
                         i.bit
                     ),
-                    (Target::Hang, _) => write!(f, "hang:{}:{}", i.replica, i.event),
+                    (Target::Hang, _) => write!(f, "hang:{}:{e}", i.replica),
                     (Target::Fp { name }, Some(ticks)) => {
                         write!(f, "fpdelay:{}:{ticks}:{name}:{}", i.replica, i.bit)
                     }
                     (Target::Fp { name }, None) => {
-                        write!(f, "fpreg:{}:{}:{name}:{}", i.replica, i.event, i.bit)
+                        write!(f, "fpreg:{}:{e}:{name}:{}", i.replica, i.bit)
                     }
                     (Target::Result, ticks) => {
                         write!(f, "result:{}:{}:{}", i.replica, ticks.unwrap_or(0), i.bit)
@@ -207,7 +223,7 @@ fn number(s: &str) -> Result<u64, InjectError<'_>> {
 pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
     if let Some(rest) = spec.strip_prefix("hang:") {
         let (replica, event) = rest.split_once(':').ok_or(InjectError::Syntax(spec))?;
-        let event = number(event)?;
+        let (thread, event) = event_of(event)?;
         if event == 0 {
             return Err(InjectError::EventZero);
         }
@@ -218,6 +234,7 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
             target: Target::Hang,
             bit: 0,
             delay: None,
+            thread,
         });
     }
     if let Some(rest) = spec.strip_prefix("result:") {
@@ -237,6 +254,7 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
             target: Target::Result,
             bit,
             delay: Some(number(ticks)?),
+            thread: None,
         });
     }
     let mut it = spec.split(':');
@@ -251,11 +269,15 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
         return Err(InjectError::Syntax(spec));
     };
     let replica = number(replica)? as usize;
-    let event = number(event)?;
+    let (thread, event) = event_of(event)?;
     if event == 0 {
         return Err(InjectError::EventZero);
     }
     let (event, delay) = if kind == "delay" || kind == "fpdelay" {
+        if thread.is_some() {
+            // A delayed flip hits the thread that runs then.
+            return Err(InjectError::Syntax(spec));
+        }
         (0, Some(event))
     } else {
         (event, None)
@@ -272,6 +294,7 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
             target: Target::Fp { name },
             bit,
             delay,
+            thread,
         });
     }
     if bit > 63 {
@@ -309,7 +332,16 @@ pub fn parse(spec: &str, arch: Arch) -> Result<Injection<'_>, InjectError<'_>> {
         target,
         bit,
         delay,
+        thread,
     })
+}
+
+/// An event field: `E`, or `tT.E` (thread T's E-th event).
+fn event_of(s: &str) -> Result<(Option<usize>, u64), InjectError<'_>> {
+    match s.strip_prefix('t').and_then(|rest| rest.split_once('.')) {
+        Some((thread, event)) => Ok((Some(number(thread)? as usize), number(event)?)),
+        None => Ok((None, number(s)?)),
+    }
 }
 
 #[cfg(test)]
@@ -347,7 +379,17 @@ mod tests {
                 target: Target::Register { index: 8 },
                 bit: 7,
                 delay: None,
+                thread: None,
             })
+        );
+        // A thread's own event count, read back as written.
+        let at = parse("reg:1:t2.5:x19:3", Arch::Aarch64).unwrap();
+        assert_eq!((at.thread, at.event), (Some(2), 5));
+        assert_eq!(at.spec(Arch::Aarch64).to_string(), "reg:1:t2.5:x19:3");
+        assert!(parse("delay:1:t2.5:x19:3", Arch::Aarch64).is_err());
+        assert_eq!(
+            parse("reg:1:t2.0:x19:3", Arch::Aarch64),
+            Err(InjectError::EventZero)
         );
         assert_eq!(
             parse("reg:0:1:rip:63", Arch::X86_64).unwrap().target,

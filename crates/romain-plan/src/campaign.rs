@@ -163,6 +163,9 @@ pub struct Golden {
     /// The group captured FP/SIMD state (`fp_bytes` > 0): the `fpreg` and `fpdelay` models
     /// apply.
     pub fp: bool,
+    /// A multithreaded program: the events of each of its first threads (zeros otherwise). An
+    /// event-timed fault then targets a thread drawn among them, at one of its events.
+    pub thread_events: [u64; romain_core::summary::SHOWN_THREADS],
 }
 
 /// The fault of experiment `index` of a campaign with `seed`, for a group of `replicas` on `arch`
@@ -205,6 +208,7 @@ pub fn draw(
             target: Target::Register { index: register },
             bit,
             delay: None,
+            thread: None,
         },
         Model::Data | Model::Code => Injection {
             replica,
@@ -215,6 +219,7 @@ pub fn draw(
             },
             bit,
             delay: None,
+            thread: None,
         },
         Model::Delay => Injection {
             replica,
@@ -222,6 +227,7 @@ pub fn draw(
             target: Target::Register { index: register },
             bit,
             delay: Some(delay),
+            thread: None,
         },
         Model::Result => Injection {
             replica,
@@ -229,6 +235,7 @@ pub fn draw(
             target: Target::Result,
             bit,
             delay: Some(delay),
+            thread: None,
         },
         Model::Fp | Model::FpDelay => Injection {
             replica,
@@ -236,8 +243,27 @@ pub fn draw(
             target: Target::Fp { name: fp },
             bit: fp_bit,
             delay: (model == Model::FpDelay).then_some(delay),
+            thread: None,
         },
     };
+    // A multithreaded program: an event-timed fault hits a thread drawn among those that had
+    // events, at one of its own (drawn after the rest: single-threaded campaigns are as before).
+    let with_events = || {
+        golden
+            .thread_events
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+    };
+    let count = with_events().count();
+    let mut injection = injection;
+    if count > 1 && injection.delay.is_none() {
+        let (t, n) = with_events()
+            .nth(rng.below(count as u64) as usize)
+            .expect("drawn below the count");
+        injection.thread = Some(t);
+        injection.event = 1 + rng.below(*n);
+    }
     (model, injection)
 }
 
@@ -325,6 +351,9 @@ impl Golden {
             output_hash: program_output(summary),
             exit_code: summary.exit_code,
             fp: summary.fp_bytes > 0,
+            thread_events: core::array::from_fn(|t| {
+                summary.threads.events.get(t).copied().unwrap_or(0)
+            }),
         }
     }
 }
@@ -441,7 +470,34 @@ mod tests {
         output_hash: 0xabc,
         exit_code: Some(0),
         fp: true,
+        thread_events: [0; romain_core::summary::SHOWN_THREADS],
     };
+
+    #[test]
+    fn a_multithreaded_golden_run_has_its_threads_drawn_at_their_own_events() {
+        let mut threaded = GOLDEN;
+        threaded.thread_events[..3].copy_from_slice(&[10, 0, 4]);
+        let mut seen = [0u32; 3];
+        for i in 0..2000 {
+            let (_, at) = draw(5, i, Models::ALL, 3, Arch::Aarch64, &threaded);
+            match (at.delay, at.thread) {
+                (Some(_), thread) => assert_eq!(thread, None, "a delayed flip hits who runs"),
+                (None, Some(t)) => {
+                    assert!(at.event >= 1 && at.event <= threaded.thread_events[t]);
+                    seen[t] += 1;
+                }
+                (None, None) => panic!("an event-timed fault of a threaded run without a thread"),
+            }
+        }
+        assert!(seen[0] > 300 && seen[1] == 0 && seen[2] > 300, "{seen:?}");
+        // A single-threaded run draws as before.
+        for i in 0..100 {
+            assert_eq!(
+                draw(5, i, Models::ALL, 3, Arch::Aarch64, &GOLDEN).1.thread,
+                None
+            );
+        }
+    }
 
     #[test]
     fn campaigns_and_models_parse() {

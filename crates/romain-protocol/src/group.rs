@@ -216,9 +216,19 @@ impl<P: Personality> Group<P> {
             ));
         }
         let point = summary.events + 1;
-        if let Some(at) = self
-            .injection
-            .take_if(|at| at.delay.is_none() && at.replica == k && at.event == point)
+        let (thread, its) = (
+            self.schedule.current(),
+            self.schedule.events_of(self.schedule.current()) + 1,
+        );
+        let due = |at: &mut Injection<'static>| {
+            at.delay.is_none()
+                && at.replica == k
+                && match at.thread {
+                    None => at.event == point,
+                    Some(t) => t == thread && at.event == its,
+                }
+        };
+        if let Some(at) = self.injection.take_if(due)
             && shell.inject(k, &at, Some(&mut event), false)? == Injected::Lost
         {
             return Ok(Flow::Continue);

@@ -127,6 +127,11 @@ impl Schedule {
         self.current
     }
 
+    /// Events decided for thread `t` so far.
+    pub fn events_of(&self, t: usize) -> u64 {
+        self.events.get(t).copied().unwrap_or(0)
+    }
+
     /// Threads the program has had, its first included.
     pub fn threads(&self) -> usize {
         self.threads.len()

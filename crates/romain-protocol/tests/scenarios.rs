@@ -395,6 +395,7 @@ fn injection_at_an_event_is_outvoted() {
         target: Target::Register { index: X5 },
         bit: 3,
         delay: None,
+        thread: None,
     };
     let mut rig = Rig::with(config(3, Tracking::Writes, false), Some(at));
     rig.all(YIELD, &[]).unwrap();
@@ -413,6 +414,7 @@ fn injection_after_a_delay_flips_a_running_replica() {
         target: Target::Register { index: X5 },
         bit: 0,
         delay: Some(100),
+        thread: None,
     };
     let mut rig = Rig::with(config(3, Tracking::Writes, false), Some(at));
     assert_eq!(rig.group.deadline(), Some(100));
@@ -436,6 +438,7 @@ fn a_result_injection_with_nothing_at_hand_gives_up_after_its_attempts() {
         target: Target::Result,
         bit: 0,
         delay: Some(10),
+        thread: None,
     };
     let mut rig = Rig::with(config(3, Tracking::Off, false), Some(at));
     rig.kernel.inject_answer = Some(Injected::Retry { counted: true });
@@ -456,6 +459,7 @@ fn hang_injection_loses_the_event_and_the_watchdog_repairs() {
         target: Target::Hang,
         bit: 0,
         delay: None,
+        thread: None,
     };
     let mut rig = Rig::with(config(3, Tracking::Writes, false), Some(at));
     rig.all(YIELD, &[]).unwrap();

@@ -279,7 +279,11 @@ impl Shell for Machine<'_, '_> {
             Some(event) => inject::at_event(replica, at, self.inject_addr, event)?,
             None => inject::now(replica, at, running, &mut self.trap)?,
         };
-        self.injected = text;
+        // In a multithreaded program: which thread the flip hit.
+        self.injected = match replica.running_thread() {
+            Some(t) => text.map(|text| alloc::format!("{text} (thread {t})")),
+            None => text,
+        };
         Ok(result)
     }
 }
