@@ -41,6 +41,8 @@ pub enum Effect {
     Execute(usize),
     Inject(usize, bool),
     Ring,
+    AddThread(usize, usize),
+    Select(usize, usize),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,6 +53,9 @@ pub struct FakeReplica {
     pub agreed: BTreeMap<u64, u64>,
     pub running: bool,
     pub heap_end: u64,
+    /// Its threads (the first included) and the one running.
+    pub threads: usize,
+    pub thread: usize,
 }
 
 impl FakeReplica {
@@ -88,6 +93,8 @@ impl FakeKernel {
             agreed: BTreeMap::from([(0x1000, 7), (0x2000, 9)]),
             running: true,
             heap_end: 0x100_0000,
+            threads: 1,
+            thread: 0,
         };
         FakeKernel {
             replicas: vec![replica; n],
@@ -159,6 +166,25 @@ impl World for FakeKernel {
 }
 
 impl Shell for FakeKernel {
+    fn add_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        assert_eq!(
+            t, self.replicas[k].threads,
+            "threads are made in number order"
+        );
+        self.replicas[k].threads += 1;
+        self.effects.push(Effect::AddThread(k, t));
+        Ok(())
+    }
+    fn select_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        assert!(t < self.replicas[k].threads);
+        assert!(
+            !self.replicas[k].running,
+            "the running thread was stopped first"
+        );
+        self.replicas[k].thread = t;
+        self.effects.push(Effect::Select(k, t));
+        Ok(())
+    }
     fn stop(&mut self, k: usize) -> Result<(), Stop> {
         self.replicas[k].running = false;
         self.effects.push(Effect::Stop(k));
