@@ -271,6 +271,65 @@ fn calls_in_the_component_do_what_they_do_in_place() {
     }
 }
 
+/// Threads: creation, the tid word, a wait that switches, a wake-op, a sleep, a timed wait and
+/// thread exit give the component's results, memory, registers and schedule as in place.
+#[test]
+fn thread_calls_in_the_component_do_what_they_do_in_place() {
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let mut a = Rig::with_quota(arch, 2, FILES, &Invocation::parse("", "", None), 1);
+        let mut b = remote(arch, 2, FILES);
+        let tid_word = DATA + 0x20;
+        let clone_args = |stack: u64| match arch {
+            Arch::X86_64 => [0x3d0f00, stack, tid_word, tid_word, 0x7000],
+            Arch::Aarch64 => [0x3d0f00, stack, tid_word, 0x7000, tid_word],
+        };
+        let timeout = [0u64.to_le_bytes(), 3_000_000u64.to_le_bytes()].concat();
+        a.fake.poke(DATA + 0x300, &timeout);
+        b.fake.poke(DATA + 0x300, &timeout);
+        assert_eq!(same(&mut a, &mut b, "set_tid_address", &[DATA + 0x40]), 100);
+        assert_eq!(
+            same(&mut a, &mut b, "clone", &clone_args(DATA + 4 * PAGE)),
+            101
+        );
+        assert_eq!(
+            same(&mut a, &mut b, "futex", &[tid_word, 128, 101, 0, 0, 0]),
+            0
+        );
+        assert_eq!(
+            (a.fake.running.clone(), b.fake.running.clone()),
+            (vec![1; 2], vec![1; 2])
+        );
+        assert_eq!(same(&mut a, &mut b, "gettid", &[]), 101);
+        // Wake-op on a word nobody waits on; a sleep while thread 0 waits: it runs on.
+        same(
+            &mut a,
+            &mut b,
+            "futex",
+            &[DATA + 0x60, 128 | 5, 1, 1, DATA + 0x64, 1 << 28 | 1 << 12],
+        );
+        same(&mut a, &mut b, "nanosleep", &[DATA + 0x300, 0]);
+        same(&mut a, &mut b, "clock_gettime", &[1, DATA + 0x400]);
+        // Its exit wakes the join.
+        same(&mut a, &mut b, "exit", &[0]);
+        assert_eq!(
+            (a.fake.running.clone(), b.fake.running.clone()),
+            (vec![0; 2], vec![0; 2])
+        );
+        same(
+            &mut a,
+            &mut b,
+            "futex",
+            &[DATA + 0x80, 128, 0, DATA + 0x300, 0, 0],
+        );
+        let number = nr(arch, "exit_group");
+        let (fa, fb) = (a.call(number, &[0]).unwrap(), b.call(number, &[0]).unwrap());
+        assert_eq!((fa.0, fb.0), (Flow::End, Flow::End));
+        assert_eq!(a.summary.threads, b.summary.threads);
+        assert_eq!(a.summary.threads.switches, 2);
+        assert_eq!(b.summary.status, Status::Ok);
+    }
+}
+
 /// What a call passes by reference goes with it: a call that only reads the program's memory is
 /// one message each way; each write into the replicas (and its check) is one more.
 #[test]
