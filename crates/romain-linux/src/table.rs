@@ -117,7 +117,7 @@ linux_calls! {
     Eventfd      [eventfd, -]                 (initial)                               => io::eventfd(linux, initial, 0);
     // Memory (calls/memory.rs).
     Brk          [brk, brk]                   (addr)                                  => Outcome::Return(memory::brk(linux, cx, addr));
-    Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, addr, len, flags, fd, offset);
+    Mmap         [mmap, mmap]                 (addr, len, prot, flags, fd, offset)    => memory::mmap(linux, cx, (addr, len, prot), flags, fd, offset);
     Munmap       [munmap, munmap]             (addr, len)                             => memory::munmap(linux, addr, len);
     Mremap       [mremap, mremap]             (old, old_len, new_len, flags)          => memory::mremap(linux, cx, old, old_len, new_len, flags);
     Mprotect     [mprotect, mprotect]         (addr, len, prot)                       => memory::check_range(addr, len);

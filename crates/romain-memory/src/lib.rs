@@ -32,6 +32,10 @@ use romain_image::{Layout, PAGE_SIZE};
 /// Lazy pages mapped per fault: the aligned block around the faulting page.
 pub const FAULT_AROUND: u64 = 16;
 
+/// Most separate lazy ranges a replica has (adjacent ones are one): what bounds the master's
+/// bookkeeping of memory a program reserved without it counting against the quota.
+pub const MAX_LAZY_RANGES: usize = 1024;
+
 /// What the master does to one replica's address space and frames.
 pub trait Mmu {
     /// A frame: one page of memory the master can map into the replica and read and write.
@@ -397,19 +401,30 @@ impl<F: Copy> Space<F> {
         range: Range<u64>,
         counted: bool,
     ) -> Result<(), Refusal<core::convert::Infallible>> {
+        let refused = Err(Refusal::Quota {
+            pages: self.quota_pages,
+        });
         let pages = (range.end - range.start) / PAGE_SIZE;
-        if counted {
-            let heap_pages = (self.brk - self.heap_base) / PAGE_SIZE;
-            if self.image_pages as u64 + self.region_pages + heap_pages + pages
+        let heap_pages = (self.brk - self.heap_base) / PAGE_SIZE;
+        if counted
+            && self.image_pages as u64 + self.region_pages + heap_pages + pages
                 > self.quota_pages as u64
-            {
-                return Err(Refusal::Quota {
-                    pages: self.quota_pages,
-                });
-            }
+        {
+            return refused;
+        }
+        // Mappings placed one after the other (as the Linux personality places them) are one
+        // range: the master's bookkeeping stays small however many a program makes.
+        let follows = self.lazy.last().is_some_and(|last| last.end == range.start);
+        if !follows && self.lazy.len() >= MAX_LAZY_RANGES {
+            return refused;
+        }
+        match self.lazy.last_mut() {
+            Some(last) if follows => last.end = range.end,
+            _ => self.lazy.push(range),
+        }
+        if counted {
             self.region_pages += pages;
         }
-        self.lazy.push(range);
         Ok(())
     }
 
@@ -649,6 +664,50 @@ mod tests {
             s.on_fault(&mut sim, BSS),
             Err(Refusal::Mmu("out of memory"))
         );
+    }
+
+    #[test]
+    fn reservations_cost_nothing_until_touched_and_adjacent_ranges_are_one() {
+        const AREA: u64 = 0x10_0000_0000;
+        let mut sim = Sim::new();
+        let mut s = space(&mut sim, Tracking::Off);
+        // 16 pages of quota; 64 MiB reserved in 2,000 adjacent pieces: accepted, one range.
+        let piece = 8 * PAGE_SIZE;
+        for i in 0..2000 {
+            assert_eq!(
+                s.add_lazy(AREA + i * piece..AREA + (i + 1) * piece, false),
+                Ok(())
+            );
+        }
+        assert_eq!(s.lazy.len(), 1 + 1, "the image's .bss and the reservation");
+        // A counted mapping past the quota is refused, and counts nothing.
+        assert_eq!(
+            s.add_lazy(0x18_0000_0000..0x18_0100_0000, true),
+            Err(Refusal::Quota { pages: 16 })
+        );
+        // Touched pages count: the quota ends the touching.
+        let mut touched = 0;
+        while s.on_fault(&mut sim, AREA + touched * PAGE_SIZE).is_ok() {
+            touched += 1;
+        }
+        assert!(
+            touched > 0 && s.len() <= 16,
+            "{touched} touched, {} pages",
+            s.len()
+        );
+        // Separate ranges are bounded.
+        let mut separate = 0;
+        while s
+            .add_lazy(
+                0x1c_0000_0000 + separate * 2 * PAGE_SIZE
+                    ..0x1c_0000_0000 + (separate * 2 + 1) * PAGE_SIZE,
+                false,
+            )
+            .is_ok()
+        {
+            separate += 1;
+        }
+        assert_eq!(separate as usize + 2, MAX_LAZY_RANGES);
     }
 
     #[test]

@@ -77,8 +77,8 @@ impl<S: CaptureShell> World for Captured<'_, S> {
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
         self.shell.write_memory(addr, bytes)
     }
-    fn map_lazy(&mut self, range: Range<u64>) -> Result<(), OverQuota> {
-        self.shell.map_lazy(range)
+    fn map_lazy(&mut self, range: Range<u64>, counted: bool) -> Result<(), OverQuota> {
+        self.shell.map_lazy(range, counted)
     }
     fn writable(&mut self, k: usize, addr: u64, len: u64) -> Result<(), BadAddress> {
         self.shell.writable(k, addr, len)

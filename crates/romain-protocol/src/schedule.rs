@@ -426,8 +426,8 @@ impl<W: World> World for ProgramClock<'_, W> {
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
         self.world.write_memory(addr, bytes)
     }
-    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota> {
-        self.world.map_lazy(range)
+    fn map_lazy(&mut self, range: core::ops::Range<u64>, counted: bool) -> Result<(), OverQuota> {
+        self.world.map_lazy(range, counted)
     }
     fn writable(&mut self, k: usize, addr: u64, len: u64) -> Result<(), BadAddress> {
         self.world.writable(k, addr, len)

@@ -70,9 +70,10 @@ pub trait World {
     /// Writes `bytes` at `addr` of every replica alike (as the replica's own store would:
     /// lazy pages brought in, write-protected ones made writable).
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress>;
-    /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch:
-    /// `Err` past the memory quota.
-    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota>;
+    /// Makes `range` (page-aligned) zero-filled memory of every replica, mapped on first touch.
+    /// `counted`: its pages count against the memory quota now (`Err` past it); otherwise (a
+    /// reservation) only the pages touched count, when they are.
+    fn map_lazy(&mut self, range: core::ops::Range<u64>, counted: bool) -> Result<(), OverQuota>;
 
     /// Whether the `len` bytes at `addr` (`addr + len` does not wrap) can be written in every
     /// replica, checked without changing them: `Err` with an address that cannot. Reads replica

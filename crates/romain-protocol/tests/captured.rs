@@ -48,7 +48,7 @@ impl World for Recorder {
     fn write_memory(&mut self, _addr: u64, _bytes: &[u8]) -> Result<(), BadAddress> {
         Ok(())
     }
-    fn map_lazy(&mut self, _range: core::ops::Range<u64>) -> Result<(), OverQuota> {
+    fn map_lazy(&mut self, _range: core::ops::Range<u64>, _counted: bool) -> Result<(), OverQuota> {
         Ok(())
     }
 }

@@ -202,13 +202,17 @@ impl<B: Buffer> Proxy<B> {
                 Some(Ok(old)) => Answer::Ok([old, 0, 0]),
                 _ => Answer::OverQuota,
             },
-            Ask::MapLazy { start, end } => {
+            Ask::MapLazy {
+                start,
+                end,
+                counted,
+            } => {
                 if start >= end || start % 4096 != 0 || end % 4096 != 0 {
                     return Err(malformed(format_args!(
                         "lazy memory at {start:#x}..{end:#x}"
                     )));
                 }
-                match world.map_lazy(start..end) {
+                match world.map_lazy(start..end, counted) {
                     Ok(()) => Answer::Ok([0; 3]),
                     Err(_) => Answer::OverQuota,
                 }

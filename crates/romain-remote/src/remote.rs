@@ -174,10 +174,11 @@ impl<L: Link> World for RemoteWorld<'_, L> {
         Ok(())
     }
 
-    fn map_lazy(&mut self, range: Range<u64>) -> Result<(), OverQuota> {
+    fn map_lazy(&mut self, range: Range<u64>, counted: bool) -> Result<(), OverQuota> {
         match self.answer(&Ask::MapLazy {
             start: range.start,
             end: range.end,
+            counted,
         }) {
             Answer::Ok(_) => Ok(()),
             _ => Err(OverQuota),

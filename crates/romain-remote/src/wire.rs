@@ -89,7 +89,7 @@ pub enum Ask {
     /// Grow replica `k`'s heap.
     Grow { k: usize, bytes: u64 },
     /// Lazy zero-filled memory for every replica.
-    MapLazy { start: u64, end: u64 },
+    MapLazy { start: u64, end: u64, counted: bool },
     /// The embedded file `index`: its name (into the data half), and where the component sees
     /// its bytes.
     File { index: u64 },
@@ -330,7 +330,11 @@ impl Ask {
             Ask::Write { addr, len } => words([op::WRITE, log, *addr, *len]),
             Ask::Writable { k, addr, len } => words([op::WRITABLE, log, *k as u64, *addr, *len]),
             Ask::Grow { k, bytes } => words([op::GROW, log, *k as u64, *bytes]),
-            Ask::MapLazy { start, end } => words([op::MAP_LAZY, log, *start, *end]),
+            Ask::MapLazy {
+                start,
+                end,
+                counted,
+            } => words([op::MAP_LAZY, log, *start, *end, *counted as u64]),
             Ask::File { index } => words([op::FILE, log, *index]),
             Ask::Done(done) => {
                 let (kind, regs): (u64, &[u64]) = match &done.outcome {
@@ -397,6 +401,7 @@ impl Ask {
             op::MAP_LAZY => Ask::MapLazy {
                 start: w(2)?,
                 end: w(3)?,
+                counted: w(4)? != 0,
             },
             op::FILE => Ask::File { index: w(2)? },
             op::DONE => {

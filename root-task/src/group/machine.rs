@@ -146,11 +146,11 @@ impl World for Machine<'_, '_> {
         cae::Private::write(&mut memory, addr, bytes).map_err(|_| BadAddress(addr))
     }
 
-    fn map_lazy(&mut self, range: core::ops::Range<u64>) -> Result<(), OverQuota> {
+    fn map_lazy(&mut self, range: core::ops::Range<u64>, counted: bool) -> Result<(), OverQuota> {
         for r in self.replicas {
             r.space
                 .borrow_mut()
-                .add_lazy(range.clone(), true)
+                .add_lazy(range.clone(), counted)
                 .map_err(|_| OverQuota)?;
         }
         Ok(())

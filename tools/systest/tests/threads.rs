@@ -9,7 +9,10 @@
 //! - a register flip in a worker thread is outvoted and repaired under TMR, and rolled back
 //!   under DMR to the switch that started the thread;
 //! - two threads taking two locks in opposite orders end `deadlock`; a thread spinning on what
-//!   a waiting thread would change ends `livelock` at the silence bound.
+//!   a waiting thread would change ends `livelock` at the silence bound;
+//! - thread calls made badly (linux-apps/thostile.c) get Linux's answers, a thread bomb stops at
+//!   the thread limit, a thread without a stack ends its group, and the master's heap is the
+//!   same after every group.
 
 use std::sync::Arc;
 
@@ -20,32 +23,36 @@ fn flip_register(arch: &str) -> &'static str {
     if arch == "aarch64" { "x19" } else { "rsp" }
 }
 
-/// The runs of the boot: (mode, arguments).
-const RUNS: [(&str, &str); 11] = [
-    ("none", "1"),
-    ("none", "2"),
-    ("none", "4"),
-    ("dmr", "4"),
-    ("tmr", "4"),
-    ("tmr", "4"),
-    ("tmr", "4"), // a flip in thread 3 (the second worker)
-    ("dmr", "4"), // a flip at thread 2's first event
-    ("tmr", "2"),
-    ("dmr", "deadlock"),
-    ("tmr", "livelock"),
+/// The runs of the boot: (program, mode, arguments).
+const RUNS: [(&str, &str, &str); 14] = [
+    ("cthreads", "none", "1"),
+    ("cthreads", "none", "2"),
+    ("cthreads", "none", "4"),
+    ("cthreads", "dmr", "4"),
+    ("cthreads", "tmr", "4"),
+    ("cthreads", "tmr", "4"),
+    ("cthreads", "tmr", "4"), // a flip in thread 3 (the second worker)
+    ("cthreads", "dmr", "4"), // a flip at thread 2's first event
+    ("cthreads", "tmr", "2"),
+    ("cthreads", "dmr", "deadlock"),
+    ("cthreads", "tmr", "livelock"),
+    // Thread calls made badly (linux-apps/thostile.c).
+    ("thostile", "tmr", "calls"),
+    ("thostile", "tmr", "bomb"),
+    ("thostile", "dmr", "wildstack"),
 ];
 
 fn plan(arch: &str) -> String {
     let r = flip_register(arch);
     RUNS.iter()
         .enumerate()
-        .map(|(i, (mode, args))| {
+        .map(|(i, (program, mode, args))| {
             let inject = match i {
                 6 => format!("@reg:1:t3.2:{r}:3"),
                 7 => format!("@reg:1:t2.1:{r}:3"),
                 _ => String::new(),
             };
-            format!("{mode}:cthreads+{args}{inject}")
+            format!("{mode}:{program}+{args}{inject}")
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -56,8 +63,8 @@ fn threads_boot(arch: &str) -> Arc<Boot> {
     boot(arch, &plan(arch), &["SILENCE_MS=4000", "QUOTA_MB=64"])
 }
 
-fn on_linux(arch: &str, args: &str) -> Option<String> {
-    let run = reference::on_linux(arch, "cthreads", &[args], &[], None)?;
+fn on_linux(arch: &str, program: &str, args: &str) -> Option<String> {
+    let run = reference::on_linux(arch, program, &[args], &[], None)?;
     assert_eq!(run.exit_code, 0, "the reference run failed: {run:?}");
     Some(run.output)
 }
@@ -68,7 +75,7 @@ fn pthreads_programs_print_what_they_print_on_linux_in_every_mode(arch: &str) {
     }
     let boot = threads_boot(arch);
     assert_eq!(boot.runs.len(), RUNS.len(), "{}", boot.console);
-    for (i, (mode, args)) in RUNS.iter().enumerate().take(9) {
+    for (i, (_, mode, args)) in RUNS.iter().enumerate().take(9) {
         let run = &boot.runs[i];
         let s = &run.summary;
         assert_eq!(
@@ -90,7 +97,7 @@ fn pthreads_programs_print_what_they_print_on_linux_in_every_mode(arch: &str) {
             "run {i}:\n{}",
             run.output
         );
-        if let Some(linux) = on_linux(arch, args) {
+        if let Some(linux) = on_linux(arch, "cthreads", args) {
             assert_eq!(
                 run.output, linux,
                 "run {i} ({mode} {args}) differs from Linux"
@@ -146,7 +153,7 @@ fn the_schedule_is_the_same_in_every_mode_and_run(arch: &str) {
         "the threads took turns: {:?}",
         first
     );
-    for (i, (mode, _)) in RUNS.iter().enumerate().take(8).skip(3) {
+    for (i, (_, mode, _)) in RUNS.iter().enumerate().take(8).skip(3) {
         assert_eq!(of(i), first, "run {i} ({mode}) scheduled otherwise");
     }
 }
@@ -179,6 +186,72 @@ fn deadlocks_and_livelocks_end_their_group_named(arch: &str) {
             && live["error"].as_str().unwrap().contains("[0]"),
         "{live}"
     );
+}
+
+fn thread_calls_made_badly_get_linux_answers_and_the_master_holds(arch: &str) {
+    if !enabled(&format!("threads_hostile({arch})")) {
+        return;
+    }
+    let boot = threads_boot(arch);
+    // Wild, misaligned, changed and unknown: every answer Linux's.
+    let calls = &boot.runs[11];
+    assert_eq!(calls.summary["status"], "ok", "{}", calls.summary);
+    if let Some(linux) = on_linux(arch, "thostile", "calls") {
+        // qemu-aarch64's user mode, the aarch64 reference here, has no clone3 (ENOSYS): those
+        // lines are Linux's own on x86_64 and checked as such below.
+        let without_clone3 = |text: &str| -> String {
+            text.lines()
+                .filter(|l| arch == "x86_64" || !l.starts_with("clone3"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        assert_eq!(
+            without_clone3(&calls.output),
+            without_clone3(&linux),
+            "thostile calls differs from Linux"
+        );
+    }
+    for line in [
+        "clone3, past a page                -7 E2BIG",
+        "clone3, 8 bytes                    -22 EINVAL",
+        "clone3, wild                       -14 EFAULT",
+    ] {
+        assert!(calls.output.contains(line), "{line:?} in\n{}", calls.output);
+    }
+    // Threads up to the limit (64 at once), then EAGAIN as at an exhausted process limit.
+    let bomb = &boot.runs[12];
+    assert_eq!(bomb.summary["status"], "ok", "{}", bomb.summary);
+    assert_eq!(bomb.output, "created 63 threads, then: EAGAIN\n");
+    assert_eq!(bomb.summary["threads"], 64, "{}", bomb.summary);
+    // A thread with a stack that is nowhere faults: the program's fault, its group ends.
+    let wild = &boot.runs[13].summary;
+    assert_eq!(wild["status"], "app-fault", "{wild}");
+    // The master keeps nothing of any of them: its heap is the same after every group.
+    let heaps: Vec<&String> = boot
+        .runs
+        .iter()
+        .flat_map(|r| {
+            r.log
+                .iter()
+                .filter(|l| l.contains("master heap in use after the group"))
+        })
+        .collect();
+    assert_eq!(heaps.len(), RUNS.len(), "{heaps:?}");
+    let first = heaps[0].rsplit(": ").next();
+    assert!(
+        heaps.iter().all(|h| h.rsplit(": ").next() == first),
+        "the master's heap changed: {heaps:#?}"
+    );
+}
+
+#[test]
+fn x86_64_thread_calls_made_badly_get_linux_answers_and_the_master_holds() {
+    thread_calls_made_badly_get_linux_answers_and_the_master_holds("x86_64");
+}
+
+#[test]
+fn aarch64_thread_calls_made_badly_get_linux_answers_and_the_master_holds() {
+    thread_calls_made_badly_get_linux_answers_and_the_master_holds("aarch64");
 }
 
 #[test]

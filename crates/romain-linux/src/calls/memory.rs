@@ -74,8 +74,14 @@ pub fn brk<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, addr: u64) 
     addr
 }
 
-/// A range of `len` bytes of the mapping area: a free one reused (zeroed), or fresh memory.
-fn place<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, len: u64) -> Result<u64, Errno> {
+/// A range of `len` bytes of the mapping area: a free one reused (zeroed), or fresh memory
+/// (`counted` against the quota now, or only as it is touched).
+fn place<W: World>(
+    linux: &mut Linux,
+    cx: &mut Ctx<'_, '_, '_, W>,
+    len: u64,
+    counted: bool,
+) -> Result<u64, Errno> {
     if let Some(i) = linux
         .free
         .iter()
@@ -100,7 +106,7 @@ fn place<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, len: u64) -> 
     }
     cx.calls
         .shell
-        .map_lazy(start..end)
+        .map_lazy(start..end, counted)
         .map_err(|_| Errno::ENOMEM)?;
     linux.next_map = end;
     linux.maps.insert(start, end);
@@ -110,8 +116,7 @@ fn place<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, len: u64) -> 
 pub fn mmap<W: World>(
     linux: &mut Linux,
     cx: &mut Ctx<'_, '_, '_, W>,
-    addr: u64,
-    len: u64,
+    (addr, len, prot): (u64, u64, u64),
     flags: u64,
     fd: u64,
     offset: u64,
@@ -156,7 +161,9 @@ pub fn mmap<W: World>(
         zero(cx, addr..end)?;
         addr
     } else {
-        place(linux, cx, len)?
+        // PROT_NONE: a reservation (thread stacks, Go's heap arenas): only the pages the
+        // program touches once it made them accessible count against the quota.
+        place(linux, cx, len, prot != 0 || file.is_some())?
     };
     if let Some(ino) = file {
         // The file's bytes from its own storage, no copy in the master's heap: a piece (a
@@ -247,7 +254,7 @@ pub fn mremap<W: World>(
     if flags & MREMAP_MAYMOVE == 0 {
         return Err(Errno::ENOMEM);
     }
-    let to = place(linux, cx, new_len)?;
+    let to = place(linux, cx, new_len, true)?;
     let mut at = 0;
     while at < old_len {
         // Within both mappings: `old_len` < `new_len`, both checked.

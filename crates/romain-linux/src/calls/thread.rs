@@ -100,8 +100,12 @@ pub fn clone3<W: World>(
     args: u64,
     size: u64,
 ) -> Outcome {
-    if !(64..=4096).contains(&size) {
+    // As Linux: smaller than the first version is EINVAL, larger than a page E2BIG.
+    if size < 64 {
         return Err(Errno::EINVAL).into();
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG).into();
     }
     let mut b = [0u8; 64];
     if let Err(e) = cx.read_into(args, &mut b) {
@@ -341,6 +345,13 @@ fn futex_op<W: World>(
         Ok(u32::from_le_bytes(b))
     };
     let count = |v: u64| (v as i32).max(0) as u32;
+    // A shared (not private) futex's word is looked up in the address space: Linux answers
+    // EFAULT for one that is not mapped, where a private one's address is only checked.
+    let shared = op & 128 == 0;
+    let look_up = |cx: &mut Ctx<'_, '_, '_, W>, at: u64| match shared {
+        true => read(cx, at).map(|_| ()),
+        false => Ok(()),
+    };
     match cmd {
         WAIT | WAIT_BITSET => {
             let bitset = if cmd == WAIT { u32::MAX } else { value3 as u32 };
@@ -376,6 +387,7 @@ fn futex_op<W: World>(
             if bitset == 0 {
                 return Err(Errno::EINVAL.into());
             }
+            look_up(cx, word)?;
             if alone {
                 return Err(Answer::Now(Ok(0)));
             }
@@ -390,6 +402,8 @@ fn futex_op<W: World>(
             if word2 & 3 != 0 {
                 return Err(Errno::EINVAL.into());
             }
+            look_up(cx, word)?;
+            look_up(cx, word2)?;
             if cmd == CMP_REQUEUE && read(cx, word)? != value3 as u32 {
                 return Err(Errno::EAGAIN.into());
             }
@@ -412,6 +426,7 @@ fn futex_op<W: World>(
             if word2 & 3 != 0 {
                 return Err(Errno::EINVAL.into());
             }
+            look_up(cx, word)?;
             let old = read(cx, word2)?;
             let new = wake_op_value(old, value3).ok_or(Errno::ENOSYS)?;
             cx.write(word2, &new.to_le_bytes())?;

@@ -203,8 +203,12 @@ impl World for Fake {
         self.poke(addr, bytes);
         Ok(())
     }
-    fn map_lazy(&mut self, range: Range<u64>) -> Result<(), OverQuota> {
-        let pages = (range.end - range.start) / PAGE;
+    fn map_lazy(&mut self, range: Range<u64>, counted: bool) -> Result<(), OverQuota> {
+        let pages = if counted {
+            (range.end - range.start) / PAGE
+        } else {
+            0
+        };
         if self.used_pages + pages > self.quota_pages {
             return Err(OverQuota);
         }

@@ -160,7 +160,7 @@ impl World for FakeKernel {
     fn write_memory(&mut self, addr: u64, _bytes: &[u8]) -> Result<(), BadAddress> {
         Err(BadAddress(addr))
     }
-    fn map_lazy(&mut self, _range: std::ops::Range<u64>) -> Result<(), OverQuota> {
+    fn map_lazy(&mut self, _range: std::ops::Range<u64>, _counted: bool) -> Result<(), OverQuota> {
         Err(OverQuota)
     }
 }
