@@ -6,8 +6,9 @@
 #
 #   BUILD_DIR/corpus/<arch>/   busybox bash-static zsh-static sash e2fsck.static mksh-musl
 #                              mksh-klibc mksh-diet (Debian bookworm's static builds) and VERSIONS
-#                              (their package versions); cxx, calls and rust-std (built from
-#                              linux-apps/corpus/cxx.cpp, calls.c and rust-std/)
+#                              (their package versions); cxx, calls, cxx-threads, omp,
+#                              rust-std and gothreads (built from linux-apps/corpus/cxx.cpp,
+#                              calls.c, cxx-threads.cpp, omp.c, rust-std/ and go/)
 #   BUILD_DIR/corpus/inputs/   fs.img (a 1 MiB ext2 image), t.gz (text.txt, gzipped)
 #
 # The Debian packages are downloaded for both architectures with apt-get under a private
@@ -224,6 +225,25 @@ ours() { # name source cc-x86_64 cc-aarch64 arch flags...
   rm -f "$C/logs/$name-$arch.out"
 }
 
+# Our Go program (linux-apps/corpus/go), with Debian's Go: static (CGO_ENABLED=0), the
+# architecture by GOARCH, the build cache and module mode kept in the corpus' directory.
+go_program() { # arch
+  local arch=$1 goarch key
+  case $arch in x86_64) goarch=amd64 ;; aarch64) goarch=arm64 ;; esac
+  command -v go >/dev/null || { build_failed gothreads "$arch" "no go (scripts/setup.sh installs golang-go)"; return 0; }
+  key=$({ cat "$SRC/go/main.go" "$SRC/go/go.mod"; go version; } | key_of)
+  up_to_date "gothreads-$arch" "$key" "$C/$arch/gothreads" && return 0
+  rm -f "$C/stamps/gothreads-$arch"
+  log "building gothreads ($arch)"
+  if ! (cd "$SRC/go" && CGO_ENABLED=0 GOARCH=$goarch GOFLAGS=-mod=mod GOCACHE=$C/go-cache \
+      GOPATH=$C/go-path go build -o "$C/logs/gothreads-$arch.out" .) >"$C/logs/gothreads-$arch.log" 2>&1; then
+    build_failed gothreads "$arch" "$(reason "$C/logs/gothreads-$arch.log")"
+    return 0
+  fi
+  install_built gothreads "$arch" "$C/logs/gothreads-$arch.out" "$key"
+  rm -f "$C/logs/gothreads-$arch.out"
+}
+
 # The aarch64 standard library is not installed (and rustup may not be able to download it): it is
 # built from the sources with -Z build-std, by the toolchain the seL4 build uses, through
 # scripts/sel4-cargo ($BUILD/toolchain.env: the pinned nightly with rust-src, or Debian's rustc-web
@@ -312,6 +332,9 @@ inputs
 for arch in x86_64 aarch64; do
   ours cxx cxx.cpp g++ aarch64-linux-gnu-g++ "$arch" -static -O2 -std=c++17
   ours calls calls.c gcc aarch64-linux-gnu-gcc "$arch" -static -O2
+  ours cxx-threads cxx-threads.cpp g++ aarch64-linux-gnu-g++ "$arch" -static -O2 -std=c++17 -pthread
+  ours omp omp.c gcc aarch64-linux-gnu-gcc "$arch" -static -O2 -fopenmp
+  go_program "$arch"
   rust_std "$arch"
 done
 log "corpus in $C"

@@ -40,7 +40,7 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 APT_PKGS=(build-essential git make cmake ninja-build python3 python3-venv python3-pip
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu device-tree-compiler libxml2-utils cpio clang
   libclang-dev qemu-system-arm qemu-system-x86 curl ca-certificates
-  libc6-dev-arm64-cross qemu-user libtirpc-dev musl-tools)
+  libc6-dev-arm64-cross qemu-user libtirpc-dev musl-tools golang-go m4)
 # Debian's Rust (see host_rust and sel4_rust below): the seL4 targets' compiler, its sources for
 # -Z build-std and lld as rust-lld; and, on a machine with no cargo at all, cargo, rustfmt and clippy.
 APT_RUST_PKGS=(rustc-web rust-web-src lld-22)

@@ -19,6 +19,7 @@ pub mod arch;
 mod calls;
 mod context;
 mod declare;
+pub mod emulated;
 pub mod fs;
 pub mod invocation;
 pub mod linux;

@@ -17,6 +17,7 @@ use syscalls::Errno;
 
 use crate::arch;
 use crate::context::{Ctx, MAX_IO, iovecs, read_iovec_array};
+use crate::emulated::Insn;
 use crate::fs::FileSystem;
 use crate::rewrite::Sites;
 use crate::table::{self, Input, PATH_MAX};
@@ -134,6 +135,9 @@ impl Linux {
         match class {
             Class::Other => Performed::Fault,
             Class::Vsyscall(number) => self.vsyscall(number, regs, cx),
+            Class::Emulated(insn) => {
+                Performed::Resume(crate::emulated::answer(insn, regs, cx.shell.now()))
+            }
             Class::Syscall => {
                 let call = arch::decode(regs);
                 // A call may set a register besides its result (arch_prctl: the FS base).
@@ -252,6 +256,9 @@ pub enum Class {
     /// A call of the legacy x86_64 vsyscall page (an instruction fetch there faults): the
     /// system call it makes.
     Vsyscall(u64),
+    /// An x86_64 instruction that reads the core (rewritten into the trap): answered once for
+    /// all replicas.
+    Emulated(Insn),
     /// Anything else: a fault of the program.
     Other,
 }
@@ -275,6 +282,12 @@ pub enum Performed {
 pub fn classify(arch: Arch, sites: &Sites, event: &Event) -> Class {
     match event.kind {
         EventKind::UserException { number, .. }
+            if arch::is_trap(arch, number)
+                && let Some(insn) = sites.emulated(event.regs.pc()) =>
+        {
+            Class::Emulated(insn)
+        }
+        EventKind::UserException { number, .. }
             if arch::is_trap(arch, number) && sites.contains(event.regs.pc()) =>
         {
             Class::Syscall
@@ -291,6 +304,7 @@ pub fn call_name(arch: Arch, sites: &Sites, event: &Event) -> Option<&'static st
     match classify(arch, sites, event) {
         Class::Syscall => Some(name_of(arch, &event.regs)),
         Class::Vsyscall(number) => Some(table::name(arch, number).unwrap_or("an unknown call")),
+        Class::Emulated(insn) => Some(insn.name()),
         Class::Other => None,
     }
 }

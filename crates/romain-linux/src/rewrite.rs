@@ -4,6 +4,10 @@
 //! x86_64 `syscall` entry loses the user's stack pointer). An x86_64 `syscall` with prefixes
 //! (longer than two bytes) becomes the trap and single-byte nops to its length: the call
 //! returns past the trap and runs the nops to the next instruction.
+//!
+//! x86_64 `cpuid`, `rdtsc` and `rdtscp` become the same trap: they read the core they run on,
+//! which differs from replica to replica, so the personality answers them once for all, as
+//! inputs from outside like the clock ([`crate::emulated`]).
 
 use alloc::vec::Vec;
 
@@ -11,12 +15,15 @@ use iced_x86::{Code, Decoder, DecoderOptions};
 use romain_core::regs::Arch;
 
 use crate::arch::{AARCH64_SVC0, AARCH64_TRAP, X86_64_TRAP};
+use crate::emulated::Insn;
 
 /// Where the loader put traps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sites {
     /// The rewritten instructions: address and length, sorted by address.
     sites: Vec<(u64, u8)>,
+    /// Of those, the instructions emulated (x86_64), sorted by address.
+    emulated: Vec<(u64, Insn)>,
     /// A segment had more sites than [`MAX_SITES`] (or than the heap could hold): the image is
     /// refused, the list is incomplete.
     overflowed: bool,
@@ -59,18 +66,31 @@ impl Sites {
                 let mut decoder = Decoder::with_ip(64, code, vaddr, DecoderOptions::NONE);
                 for insn in &mut decoder {
                     let ip = insn.ip();
-                    if insn.code() == Code::Syscall
-                        && ip >= vaddr
+                    let emulated = match insn.code() {
+                        Code::Syscall => None,
+                        Code::Cpuid => Some(Insn::Cpuid),
+                        Code::Rdtsc => Some(Insn::Rdtsc),
+                        Code::Rdtscp => Some(Insn::Rdtscp),
+                        _ => continue,
+                    };
+                    if ip >= vaddr
                         && u128::from(ip) + insn.len() as u128 <= end
                         && let Ok(len) = u8::try_from(insn.len())
                     {
                         self.add(ip, len);
+                        if let Some(what) = emulated
+                            && !self.overflowed
+                        {
+                            self.emulated.push((ip, what));
+                        }
                     }
                 }
             }
         }
         self.sites.sort_unstable();
         self.sites.dedup_by_key(|s| s.0);
+        self.emulated.sort_unstable_by_key(|e| e.0);
+        self.emulated.dedup_by_key(|e| e.0);
     }
 
     fn add(&mut self, at: u64, len: u8) {
@@ -97,6 +117,12 @@ impl Sites {
     /// Whether a trap at `pc` is one the loader placed.
     pub fn contains(&self, pc: u64) -> bool {
         self.sites.binary_search_by_key(&pc, |s| s.0).is_ok()
+    }
+
+    /// The instruction the trap at `pc` stands for, if it is no system call.
+    pub fn emulated(&self, pc: u64) -> Option<Insn> {
+        let i = self.emulated.binary_search_by_key(&pc, |e| e.0).ok()?;
+        self.emulated.get(i).map(|e| e.1)
     }
 
     /// Rewrites the sites within one page of the program, loaded at `page` (`bytes` is the

@@ -42,6 +42,12 @@ pub fn vsyscall(pc: u64) -> Option<u64> {
 }
 
 const SONAME: &str = "linux-vdso.so.1";
+/// The version the functions are defined in, as Linux's vDSO has it (Go's runtime looks its
+/// functions up by version and assumes the version table is there).
+const VERSION: &str = "LINUX_2.6";
+/// Bytes of an `Elf64_Verdef` and of its one `Elf64_Verdaux`.
+const VERDEF: usize = 20;
+const VERDAUX: usize = 8;
 const EHDR: usize = 64;
 const PHDR: usize = 56;
 const SHDR: usize = 64;
@@ -70,6 +76,15 @@ struct Section {
     entsize: usize,
 }
 
+/// The System V ELF hash of a name (a version definition's `vd_hash`).
+fn elf_hash(name: &str) -> u32 {
+    name.bytes().fold(0u32, |h, b| {
+        let h = (h << 4).wrapping_add(u32::from(b));
+        let high = h & 0xf000_0000;
+        (h ^ (high >> 24)) & !high
+    })
+}
+
 /// Appends `v`'s little-endian bytes.
 fn put(out: &mut Vec<u8>, v: u64, size: usize) {
     out.extend_from_slice(&v.to_le_bytes()[..size]);
@@ -92,6 +107,7 @@ pub fn x86_64() -> Image {
         at
     };
     let soname = name_at(SONAME, &mut dynstr);
+    let version = name_at(VERSION, &mut dynstr);
     let names: Vec<(u64, u64)> = FUNCTIONS
         .iter()
         .map(|(a, b, _)| (name_at(a, &mut dynstr), name_at(b, &mut dynstr)))
@@ -105,12 +121,17 @@ pub fn x86_64() -> Image {
     let dynstr_off = dynsym_off + nsyms * SYM;
     let text_off = (dynstr_off + dynstr.len()).next_multiple_of(16);
     let text_len = FUNCTIONS.len() * CODE;
-    let dynamic_off = (text_off + text_len).next_multiple_of(8);
-    let dynamic_len = 7 * DYN;
-    let shstrtab = b"\0.hash\0.dynsym\0.dynstr\0.text\0.dynamic\0.shstrtab\0";
+    let versym_off = text_off + text_len;
+    let versym_len = 2 * nsyms;
+    let verdef_off = (versym_off + versym_len).next_multiple_of(8);
+    let verdef_len = 2 * (VERDEF + VERDAUX);
+    let dynamic_off = (verdef_off + verdef_len).next_multiple_of(8);
+    let dynamic_len = 10 * DYN;
+    let shstrtab =
+        b"\0.hash\0.dynsym\0.dynstr\0.text\0.dynamic\0.shstrtab\0.gnu.version\0.gnu.version_d\0";
     let shstrtab_off = dynamic_off + dynamic_len;
     let shdr_off = (shstrtab_off + shstrtab.len()).next_multiple_of(8);
-    let total = shdr_off + 7 * SHDR;
+    let total = shdr_off + 9 * SHDR;
 
     let mut out = Vec::with_capacity(total);
     // ELF header: 64-bit, little-endian, ET_DYN, EM_X86_64.
@@ -123,7 +144,7 @@ pub fn x86_64() -> Image {
     put(&mut out, EHDR as u64, 8);
     put(&mut out, shdr_off as u64, 8);
     put(&mut out, 0, 4);
-    for v in [EHDR, PHDR, 2, SHDR, 7, 6] {
+    for v in [EHDR, PHDR, 2, SHDR, 9, 6] {
         put(&mut out, v as u64, 2);
     }
     // PT_LOAD (R+X) of everything, PT_DYNAMIC (R).
@@ -166,8 +187,34 @@ pub fn x86_64() -> Image {
         put(&mut out, u64::from(nr), 4);
         out.extend_from_slice(&[0x0f, 0x05, 0xc3]);
     }
+    // .gnu.version: the null symbol local, every function in LINUX_2.6 (index 2).
+    put(&mut out, 0, 2);
+    for _ in 1..nsyms {
+        put(&mut out, 2, 2);
+    }
     align(&mut out, 8);
-    // .dynamic: DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_SONAME, DT_NULL.
+    // .gnu.version_d: the base version (the soname), then LINUX_2.6, each with its name.
+    for (i, (flags, name, text)) in [(1u64, soname, SONAME), (0, version, VERSION)]
+        .into_iter()
+        .enumerate()
+    {
+        put(&mut out, 1, 2); // vd_version
+        put(&mut out, flags, 2); // VER_FLG_BASE for the first
+        put(&mut out, i as u64 + 1, 2); // vd_ndx
+        put(&mut out, 1, 2); // vd_cnt
+        put(&mut out, u64::from(elf_hash(text)), 4);
+        put(&mut out, VERDEF as u64, 4); // vd_aux
+        put(
+            &mut out,
+            if i == 0 { (VERDEF + VERDAUX) as u64 } else { 0 },
+            4,
+        ); // vd_next
+        put(&mut out, name, 4); // vda_name
+        put(&mut out, 0, 4); // vda_next
+    }
+    align(&mut out, 8);
+    // .dynamic: DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_SONAME, DT_VERSYM,
+    // DT_VERDEF, DT_VERDEFNUM, DT_NULL.
     for (tag, v) in [
         (4, hash_off as u64),
         (5, dynstr_off as u64),
@@ -175,6 +222,9 @@ pub fn x86_64() -> Image {
         (10, dynstr.len() as u64),
         (11, SYM as u64),
         (14, soname),
+        (0x6fff_fff0, versym_off as u64),
+        (0x6fff_fffc, verdef_off as u64),
+        (0x6fff_fffd, 2),
         (0, 0),
     ] {
         put(&mut out, tag, 8);
@@ -201,6 +251,8 @@ pub fn x86_64() -> Image {
         section(23, 1, 6, text_off, text_len, 0, 0, 16, 0),
         section(29, 6, 2, dynamic_off, dynamic_len, 3, 0, 8, DYN),
         section(38, 3, 0, shstrtab_off, shstrtab.len(), 0, 0, 1, 0),
+        section(48, 0x6fff_ffff, 2, versym_off, versym_len, 2, 0, 2, 2),
+        section(61, 0x6fff_fffd, 2, verdef_off, verdef_len, 3, 2, 8, 0),
     ];
     for s in sections {
         put(&mut out, s.name, 4);

@@ -210,3 +210,55 @@ fn a_jump_into_the_vsyscall_page_elsewhere_or_with_a_bad_stack_is_the_programs_f
     step_all(&mut rig, event);
     assert_eq!(rig.summary.status, Status::AppFault);
 }
+
+/// The functions are versioned LINUX_2.6 as Go's runtime looks them up: DT_VERDEF has the
+/// version (by its ELF hash and name) after the base one, DT_VERSYM gives each function its
+/// index.
+#[test]
+fn the_functions_are_in_version_linux_2_6_as_go_looks_them_up() {
+    let b = vdso::x86_64().bytes;
+    let (phoff, phnum) = (u64_at(&b, 32) as usize, u16_at(&b, 56) as usize);
+    let dynamic = (0..phnum)
+        .map(|i| phoff + 56 * i)
+        .find(|&p| u32_at(&b, p) == 2)
+        .map(|p| u64_at(&b, p + 16) as usize)
+        .unwrap();
+    let mut tags = std::collections::HashMap::new();
+    let mut at = dynamic;
+    while u64_at(&b, at) != 0 {
+        tags.insert(u64_at(&b, at), u64_at(&b, at + 8) as usize);
+        at += 16;
+    }
+    let (strtab, symtab) = (tags[&5], tags[&6]);
+    let (versym, verdef) = (tags[&0x6fff_fff0], tags[&0x6fff_fffc]);
+    assert_eq!(tags[&0x6fff_fffd], 2);
+    // The definitions, as Go's vdsoFindVersion walks them (the base one is skipped).
+    let mut def = verdef;
+    let mut found = None;
+    loop {
+        let (flags, ndx, hash) = (
+            u16_at(&b, def + 2),
+            u16_at(&b, def + 4),
+            u32_at(&b, def + 8),
+        );
+        let aux = def + u32_at(&b, def + 12) as usize;
+        let name = c_str(&b, strtab + u32_at(&b, aux) as usize);
+        if flags & 1 == 0 && hash == 0x3ae75f6 && name == "LINUX_2.6" {
+            found = Some(ndx);
+        }
+        match u32_at(&b, def + 16) {
+            0 => break,
+            next => def += next as usize,
+        }
+    }
+    let version = found.expect("LINUX_2.6 defined");
+    for (i, name) in ["__vdso_clock_gettime", "__vdso_gettimeofday"]
+        .iter()
+        .enumerate()
+    {
+        let index = (1..11)
+            .find(|&s| c_str(&b, strtab + u32_at(&b, symtab + 24 * s) as usize) == *name)
+            .unwrap_or_else(|| panic!("{name} {i}"));
+        assert_eq!(u16_at(&b, versym + 2 * index) & 0x7fff, version, "{name}");
+    }
+}

@@ -234,13 +234,13 @@ impl<B: Buffer> Proxy<B> {
     fn perform_remote<W: World>(
         &mut self,
         event: &Event,
-        vsyscall: Option<u64>,
+        class: Class,
         cx: &mut CallScope<'_, '_, W>,
     ) -> Result<Option<Done>, Stop> {
         self.set_up(cx.shell, cx.replicas)?;
-        let prefetched = match vsyscall {
-            Some(_) => 0,
-            None => {
+        let prefetched = match class {
+            Class::Vsyscall(_) | Class::Emulated(_) | Class::Other => 0,
+            Class::Syscall => {
                 let call = romain_linux::arch::decode(&event.regs);
                 let inputs = romain_linux::table::lookup(self.arch, call.number)
                     .map(|c| c.inputs(&call.args))
@@ -252,7 +252,7 @@ impl<B: Buffer> Proxy<B> {
             }
         };
         let request = Request::Perform(Perform {
-            vsyscall,
+            class,
             leader: cx.leader,
             replicas: cx.replicas,
             counter_hz: cx.counter_hz,
@@ -287,12 +287,11 @@ impl<B: Buffer> Personality for Proxy<B> {
     }
 
     fn perform<W: World>(&mut self, event: &Event, mut cx: CallScope<'_, '_, W>) -> Action {
-        let vsyscall = match linux::classify(self.arch, &self.sites, event) {
+        let class = match linux::classify(self.arch, &self.sites, event) {
             Class::Other => return program_fault(event, cx),
-            Class::Syscall => None,
-            Class::Vsyscall(number) => Some(number),
+            class => class,
         };
-        match self.perform_remote(event, vsyscall, &mut cx) {
+        match self.perform_remote(event, class, &mut cx) {
             Ok(Some(done)) => apply(done, event, cx),
             Ok(None) => fail(
                 &mut cx,

@@ -87,12 +87,10 @@ fn perform<L: Link>(
     switches: &Switches,
 ) -> Done {
     let arch = call.regs.arch();
-    let class = match call.vsyscall {
-        Some(number) => Class::Vsyscall(number),
-        None => Class::Syscall,
-    };
+    let class = call.class;
     let name = match class {
         Class::Vsyscall(number) => romain_linux::table::name(arch, number).unwrap_or("?"),
+        Class::Emulated(insn) => insn.name(),
         _ => linux::name_of(arch, &call.regs),
     };
     switches.apply(name);

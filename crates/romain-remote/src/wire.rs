@@ -13,6 +13,8 @@
 use heapless::Vec as Words;
 use romain_abi::MAX_MESSAGE_WORDS;
 use romain_core::regs::{Arch, MAX_REGS, RegisterFile};
+use romain_linux::emulated::Insn;
+use romain_linux::linux::Class;
 use romain_protocol::thread::{Then, ThreadCall, ThreadOp, ThreadView};
 
 /// Bytes of the exchange buffer.
@@ -277,8 +279,9 @@ pub struct Config {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Perform {
-    /// A system call (`None`) or a vsyscall entry's call number.
-    pub vsyscall: Option<u64>,
+    /// What the event is: a system call, a vsyscall entry's call, a `cpuid` (never
+    /// [`Class::Other`]: that is the program's fault, decided by the master).
+    pub class: Class,
     pub leader: usize,
     pub replicas: usize,
     pub counter_hz: u64,
@@ -477,7 +480,13 @@ impl Request {
                 let (base, len) = p.device.region.unwrap_or((0, 0));
                 let mut m = words([
                     op::PERFORM,
-                    p.vsyscall.map_or(0, |n| n + 1),
+                    match p.class {
+                        Class::Syscall | Class::Other => 0,
+                        Class::Emulated(Insn::Cpuid) => 1,
+                        Class::Emulated(Insn::Rdtsc) => 2,
+                        Class::Emulated(Insn::Rdtscp) => 3,
+                        Class::Vsyscall(n) => n.saturating_add(4),
+                    },
                     p.leader as u64,
                     p.replicas as u64,
                     p.counter_hz,
@@ -521,7 +530,13 @@ impl Request {
                 let n = index(w(15)?, op)?;
                 let regs = words.get(16..16 + n).ok_or(WireError::Malformed(op))?;
                 Ok(Request::Perform(Perform {
-                    vsyscall: option(w(1)?),
+                    class: match w(1)? {
+                        0 => Class::Syscall,
+                        1 => Class::Emulated(Insn::Cpuid),
+                        2 => Class::Emulated(Insn::Rdtsc),
+                        3 => Class::Emulated(Insn::Rdtscp),
+                        n => Class::Vsyscall(n - 4),
+                    },
                     leader: index(w(2)?, op)?,
                     replicas: index(w(3)?, op)?,
                     counter_hz: w(4)?,

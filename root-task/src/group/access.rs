@@ -138,18 +138,36 @@ impl cae::Private for PrivateMemory<'_> {
 
     fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Refused> {
         let end = in_user_range(addr, bytes.len())?;
+        // Zeros into a lazy page not there yet change nothing (it reads as zeros, and comes
+        // zeroed at its first touch): a mapping made again over reserved memory (Go's heap)
+        // costs no page until the program touches it.
+        let unchanged = |r: &Replica, page: u64| {
+            let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
+            let space = r.space.borrow();
+            space.page_at(page).is_none()
+                && space.is_lazy(page)
+                && bytes[(from - addr) as usize..(to - addr) as usize]
+                    .iter()
+                    .all(|&b| b == 0)
+        };
         // Every page of every replica first: a refused write changes no replica.
         for r in self.replicas {
             let mut page = addr - addr % PAGE_SIZE;
             while page < end {
-                self.writable(r, page)?;
+                if !unchanged(r, page) {
+                    self.writable(r, page)?;
+                }
                 page += PAGE_SIZE;
             }
         }
         for r in self.replicas {
             let mut page = addr - addr % PAGE_SIZE;
             while page < end {
-                let (_, frame) = page_of(r, page).expect("made present");
+                let Some((_, frame)) = page_of(r, page) else {
+                    // Left untouched above: zeros into a lazy page.
+                    page += PAGE_SIZE;
+                    continue;
+                };
                 let (from, to) = (addr.max(page), end.min(page + PAGE_SIZE));
                 // SAFETY: the one reference to this page, used at once.
                 (unsafe { frame.bytes() })[(from - page) as usize..(to - page) as usize]

@@ -39,6 +39,9 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("cxx", "cxx"),
     ("calls", "calls"),
     ("rust-std", "rust-std"),
+    ("cxx-threads", "cxx-threads"),
+    ("omp", "omp"),
+    ("gothreads", "gothreads"),
 ];
 
 /// Differences from Linux this project accepts, by case, with the reason.

@@ -2,8 +2,10 @@
 //! formatting, a caught panic, stdout and stderr. Its output depends on nothing but its input
 //! (HashMap contents are sorted before printing), so replicas and the Linux reference agree.
 //!
-//!   rust-std TEXT   counts TEXT's words, prints a report, writes rust-out.txt, exits 0
-//!                   (2 when TEXT cannot be read).
+//!   rust-std TEXT            counts TEXT's words, prints a report, writes rust-out.txt,
+//!                            exits 0 (2 when TEXT cannot be read).
+//!   rust-std --threads TEXT  the same counts by 4 std threads fed through channels, summed
+//!                            under a mutex and joined.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -23,8 +25,70 @@ fn checked_ratio(a: usize, b: usize) -> f64 {
     a as f64 / b as f64
 }
 
+/// Word counts by worker threads: lines go out round robin through one channel per worker,
+/// counts come back through a shared channel and are summed under a mutex.
+fn threaded(text: &str) {
+    use std::sync::{Arc, Mutex, mpsc};
+    const WORKERS: usize = 4;
+    let total = Arc::new(Mutex::new(BTreeMap::<String, usize>::new()));
+    let (done_tx, done_rx) = mpsc::channel::<(usize, usize)>();
+    let mut senders = Vec::new();
+    let mut handles = Vec::new();
+    for id in 0..WORKERS {
+        let (tx, rx) = mpsc::channel::<String>();
+        senders.push(tx);
+        let (total, done) = (Arc::clone(&total), done_tx.clone());
+        handles.push(std::thread::spawn(move || {
+            let mut lines = 0;
+            for line in rx {
+                let mut mine = BTreeMap::<String, usize>::new();
+                for w in words(&line) {
+                    *mine.entry(w).or_default() += 1;
+                }
+                let mut all = total.lock().unwrap();
+                for (w, n) in mine {
+                    *all.entry(w).or_default() += n;
+                }
+                lines += 1;
+            }
+            done.send((id, lines)).unwrap();
+            id * 100 + lines
+        }));
+    }
+    drop(done_tx);
+    for (i, line) in text.lines().enumerate() {
+        senders[i % WORKERS].send(line.to_string()).unwrap();
+    }
+    drop(senders);
+    let mut reports: Vec<(usize, usize)> = done_rx.iter().collect();
+    reports.sort();
+    let joined: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let all = total.lock().unwrap();
+    let words: usize = all.values().sum();
+    println!("rust-std threads: {WORKERS} workers, {words} words, {} distinct", all.len());
+    for (id, lines) in reports {
+        println!("  worker {id}: {lines} lines");
+    }
+    println!("  joined: {joined}");
+    let mut top: Vec<(&String, &usize)> = all.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (w, n) in top.iter().take(3) {
+        println!("  {w} {n}");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--threads") {
+        match args.get(2).map(std::fs::read_to_string) {
+            Some(Ok(text)) => threaded(&text),
+            _ => {
+                eprintln!("usage: rust-std --threads TEXT");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let Some(path) = args.get(1) else {
         eprintln!("usage: rust-std TEXT");
         std::process::exit(2);
