@@ -25,6 +25,8 @@ pub struct Sample {
     pub console_invocations: u64,
     pub memory_faults: u64,
     pub shm_accesses: u64,
+    /// A multithreaded program's thread switches (0 otherwise).
+    pub switches: u64,
 }
 
 impl Sample {
@@ -43,6 +45,7 @@ impl Sample {
             console_invocations: s["invocations"]["console"].as_u64().unwrap_or(0),
             memory_faults: s["memory_faults"].as_u64().unwrap_or(0),
             shm_accesses: s["shm_accesses"].as_u64().unwrap_or(0),
+            switches: s["switches"].as_u64().unwrap_or(0),
         })
     }
 }
@@ -71,6 +74,8 @@ pub struct Row {
     pub invocations_per_event: f64,
     pub invocations_per_fault: Option<f64>,
     pub invocations_per_access: Option<f64>,
+    /// Thread switches per event (median over runs; None for a program with one thread).
+    pub switches_per_event: Option<f64>,
 }
 
 /// Median over `runs` of `part / of` (None where `of` is 0 in every run).
@@ -164,6 +169,11 @@ pub fn aggregate(samples: &[Sample], modes: &[&str], roundtrip: Option<f64>) -> 
                     |s| s.shared_invocations,
                     |s| s.shm_accesses,
                 ),
+                switches_per_event: runs
+                    .iter()
+                    .any(|s| s.switches > 0)
+                    .then(|| median_ratio(runs, |s| s.switches, |s| s.events))
+                    .flatten(),
             });
         }
     }
@@ -185,7 +195,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut t = String::new();
     writeln!(
         t,
-        "{:<15} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7} {:>7} {:>7}",
+        "{:<22} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12} {:>9} {:>6} {:>7} {:>7} {:>7} {:>6}",
         "program",
         "mode",
         "ok",
@@ -199,13 +209,14 @@ pub fn table(rows: &[Row]) -> String {
         "pages",
         "inv/ev",
         "inv/pf",
-        "inv/shm"
+        "inv/shm",
+        "sw/ev"
     )
     .unwrap();
     for r in rows {
         writeln!(
             t,
-            "{:<15} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7.1} {:>7} {:>7}",
+            "{:<22} {:<5} {:>4} {:>13} {:>13} {:>13} {:>8} {:>7} {:>12.1} {:>9} {:>6} {:>7.1} {:>7} {:>7} {:>6}",
             r.program,
             r.mode,
             format!("{}/{}", r.ok, r.runs),
@@ -220,7 +231,8 @@ pub fn table(rows: &[Row]) -> String {
             r.pages_copied,
             r.invocations_per_event,
             r.invocations_per_fault.map_or("-".into(), |x| format!("{x:.1}")),
-            r.invocations_per_access.map_or("-".into(), |x| format!("{x:.1}"))
+            r.invocations_per_access.map_or("-".into(), |x| format!("{x:.1}")),
+            r.switches_per_event.map_or("-".into(), |x| format!("{x:.2}"))
         )
         .unwrap();
     }
@@ -241,6 +253,7 @@ pub fn rows_json(rows: &[Row]) -> Value {
                     "invocations_per_event": r.invocations_per_event,
                     "invocations_per_fault": r.invocations_per_fault,
                     "invocations_per_access": r.invocations_per_access,
+                    "switches_per_event": r.switches_per_event,
                 })
             })
             .collect(),
@@ -249,12 +262,12 @@ pub fn rows_json(rows: &[Row]) -> Value {
 
 pub fn rows_csv(rows: &[Row]) -> String {
     let mut t = String::from(
-        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,invocations_per_event,invocations_per_fault,invocations_per_access\n",
+        "program,mode,runs,ok,cycles_median,cycles_min,cycles_max,overhead,events,master_ticks_per_event,master_per_event_x_roundtrip,pages_copied,invocations_per_event,invocations_per_fault,invocations_per_access,switches_per_event\n",
     );
     for r in rows {
         writeln!(
             t,
-            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{:.2},{},{}",
+            "{},{},{},{},{},{},{},{},{},{:.1},{},{},{:.2},{},{},{}",
             r.program,
             r.mode,
             r.runs,
@@ -272,7 +285,9 @@ pub fn rows_csv(rows: &[Row]) -> String {
             r.invocations_per_fault
                 .map_or(String::new(), |x| format!("{x:.2}")),
             r.invocations_per_access
-                .map_or(String::new(), |x| format!("{x:.2}"))
+                .map_or(String::new(), |x| format!("{x:.2}")),
+            r.switches_per_event
+                .map_or(String::new(), |x| format!("{x:.3}"))
         )
         .unwrap();
     }
@@ -406,7 +421,24 @@ mod tests {
             console_invocations: 0,
             memory_faults: 10,
             shm_accesses: 0,
+            switches: if program.starts_with("splash3") {
+                events / 4
+            } else {
+                0
+            },
         }
+    }
+
+    #[test]
+    fn switches_per_event_only_for_threaded_programs() {
+        let samples = [
+            sample("sha", "none", 100, 4),
+            sample("splash3-fft-t4", "tmr", 300, 40),
+        ];
+        let rows = aggregate(&samples, &["none", "tmr"], None);
+        assert_eq!(rows[0].switches_per_event, None);
+        assert_eq!(rows[1].switches_per_event, Some(0.25));
+        assert!(table(&rows).contains("0.25"));
     }
 
     #[test]
