@@ -145,7 +145,7 @@ C_PLAN := $(BUILD)/mibench-c/image-$(ARCH)
 
 SEL4_ENV := SEL4_PREFIX=$(SEL4_PREFIX) CC_aarch64_unknown_none=aarch64-linux-gnu-gcc
 
-.PHONY: all setup setup-host corpus corpus-calls run image replicas linux-apps mibench-c master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test
+.PHONY: all setup setup-host corpus corpus-calls splash3 run image replicas linux-apps mibench-c master test host-test lint bench campaign cae-bench clean docker-build docker-run fresh-test threads-determinism splash3-matrix
 
 all: image
 
@@ -165,6 +165,12 @@ corpus: setup-host
 # calls made, marking those the personality's table lacks (scripts/corpus-calls.sh).
 corpus-calls: corpus
 	scripts/corpus-calls.sh $(BUILD)
+
+# The Splash-3 suite (github.com/SakalisC/Splash-3 at a pinned commit), every program that builds
+# static for both architectures, with its small inputs, under $(BUILD)/splash3 (scripts/splash3.sh;
+# linux-apps/splash3/runs says how each runs).
+splash3: setup-host
+	scripts/splash3.sh $(BUILD)
 
 $(TARGETS)/.stamp: scripts/targets.py | setup
 	python3 scripts/targets.py $(BUILD)/src/rust-sel4/support/targets $(TARGETS)
@@ -244,6 +250,19 @@ test:
 
 host-test: setup-host
 	cargo test --workspace
+
+# Whether multithreaded programs schedule alike in every boot: BOOTS boots (5) with SMP=4 and 8
+# of threaded programs under TMR, every run's output, events and schedule compared
+# (scripts/threads-determinism.sh; longer than `make test` allows).
+BOOTS ?= 5
+threads-determinism: setup splash3
+	scripts/threads-determinism.sh $(ARCH) $(BOOTS)
+
+# Every Splash-3 program that builds under none, DMR and TMR at 1, 2 and 4 threads, compared
+# with Linux, both architectures (the splash3 system test with ROMAIN_SPLASH3=all; `make test`
+# runs four of them). Longer than `make test` allows.
+splash3-matrix: setup splash3
+	ROMAIN_SPLASH3=all ROMAIN_SYSTEM_TESTS=1 ROMAIN_BOOT_TIMEOUT=7200 cargo test -p romain-systest --test splash3 -- --nocapture --test-threads=1
 
 # Replication overhead: each program unreplicated, DMR and TMR, REPS times, in one boot.
 # BENCH_ARGS='--programs sha,fft --reps 5' narrows it; results go to build/bench/.

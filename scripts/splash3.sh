@@ -134,7 +134,7 @@ program() { # name=dir:binary arch prefix
   local name=${1%%=*} spec=${1#*=} arch=$2 prefix=$3
   local dir=${spec%%:*} bin=${spec#*:} cc=${3}gcc key vars
   command -v "$cc" >/dev/null || { build_failed "$name" "$arch" "no $cc (scripts/setup.sh installs it)"; return 0; }
-  command -v m4 >/dev/null || { build_failed "$name" "$arch" "no m4 (Debian's m4)"; return 0; }
+  command -v m4 >/dev/null || { build_failed "$name" "$arch" "no m4 (scripts/setup.sh installs it)"; return 0; }
   # The suite's own flags (Makefile.config: -O2 -pthread -std=c11 ...) stay; -static is added to
   # the link. CC and AR are given for volrend's bundled libtiff, whose Makefile uses plain cc
   # and /usr/bin/ar.
@@ -222,7 +222,9 @@ done
 summary=()
 for a in "${ARCHS[@]}"; do
   n=0
-  for p in "${PROGRAMS[@]}"; do [[ -e $S/${a%%=*}/${p%%=*} ]] && n=$((n + 1)); done
+  for p in "${PROGRAMS[@]}"; do
+    if [[ -e $S/${a%%=*}/${p%%=*} ]]; then n=$((n + 1)); fi
+  done
   summary+=("${a%%=*} $n/${#PROGRAMS[@]}")
 done
 log "Splash-3 in $S (built: ${summary[*]})"

@@ -25,6 +25,8 @@ esac
 # The corpus of real static Linux programs the system tests run (scripts/corpus.sh). What cannot
 # be fetched or built is reported on a `CORPUS:` line and the tests that need it skip, loudly.
 scripts/corpus.sh "${ROMAIN_BUILD:-$ROOT/build}" || echo "CORPUS: scripts/corpus.sh failed (exit $?)" >&2
+# The Splash-3 suite, the same way (scripts/splash3.sh: `SPLASH3:` lines).
+scripts/splash3.sh "${ROMAIN_BUILD:-$ROOT/build}" || echo "SPLASH3: scripts/splash3.sh failed (exit $?)" >&2
 
 cargo fmt --all --check || { echo "cargo fmt: formatting differs (run cargo fmt --all)" >&2; exit 1; }
 cargo test --workspace

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::Value;
 
 pub mod reference;
+pub mod splash3;
 
 /// The master's first line: what comes before it is the boot loader's (and a debug kernel's).
 pub const START_MARKER: &str = romain_records::MASTER_UP;

@@ -28,7 +28,28 @@ pub fn on_linux(
 ) -> Option<Reference> {
     let repo = crate::repo_root();
     let bin = repo.join(format!("build/linux-apps/{arch}/{program}"));
-    let mut command = match romain_mibench_c::linux_command(arch, &bin, program) {
+    let inputs: Vec<(String, std::path::PathBuf)> = inputs
+        .iter()
+        .map(|input| {
+            let name = Path::new(input).file_name().unwrap();
+            (name.to_string_lossy().into_owned(), repo.join(input))
+        })
+        .collect();
+    on_linux_at(arch, &bin, program, args, &inputs, stdin)
+}
+
+/// Runs `bin` (argv[0] `program`) with `args` in a fresh directory holding `inputs` (each copied
+/// in under its name, which may have directories), stdin from `stdin` (one of them) or empty.
+/// `None`, said loudly, where this host cannot run it.
+pub fn on_linux_at(
+    arch: &str,
+    bin: &Path,
+    program: &str,
+    args: &[&str],
+    inputs: &[(String, std::path::PathBuf)],
+    stdin: Option<&str>,
+) -> Option<Reference> {
+    let mut command = match romain_mibench_c::linux_command(arch, bin, program) {
         Ok(command) => command,
         Err(why) => {
             eprintln!("SKIPPED the Linux reference of {program}: {why}");
@@ -42,10 +63,11 @@ pub fn on_linux(
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let mut names = Vec::new();
-    for input in inputs {
-        let name = Path::new(input).file_name().unwrap().to_owned();
-        std::fs::copy(repo.join(input), dir.join(&name)).unwrap();
-        names.push(name);
+    for (name, from) in inputs {
+        let to = dir.join(name);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, &to).unwrap();
+        names.push(to);
     }
     let stdin = match stdin {
         Some(name) => std::fs::File::open(dir.join(name)).unwrap().into(),
@@ -61,7 +83,7 @@ pub fn on_linux(
     let mut files = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let entry = entry.unwrap();
-        if !names.contains(&entry.file_name()) {
+        if entry.path().is_file() && !names.contains(&entry.path()) {
             let name = entry.file_name().to_string_lossy().into_owned();
             files.insert(name, std::fs::read(entry.path()).unwrap());
         }
