@@ -20,6 +20,7 @@ const MAP_PRIVATE: u64 = 0x02;
 const MAP_FIXED: u64 = 0x10;
 const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+const MAP_NORESERVE: u64 = 0x4000;
 const MREMAP_MAYMOVE: u64 = 1;
 /// How far above its start the break may go.
 const BRK_MAX: u64 = 1 << 40;
@@ -161,9 +162,10 @@ pub fn mmap<W: World>(
         zero(cx, addr..end)?;
         addr
     } else {
-        // PROT_NONE: a reservation (thread stacks, Go's heap arenas): only the pages the
-        // program touches once it made them accessible count against the quota.
-        place(linux, cx, len, prot != 0 || file.is_some())?
+        // PROT_NONE or MAP_NORESERVE: a reservation (thread stacks, Go's heap arenas, glibc's
+        // thread arenas): only the pages the program touches count against the quota.
+        let reserved = prot == 0 || flags & MAP_NORESERVE != 0;
+        place(linux, cx, len, !reserved || file.is_some())?
     };
     if let Some(ino) = file {
         // The file's bytes from its own storage, no copy in the master's heap: a piece (a
