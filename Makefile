@@ -266,9 +266,15 @@ splash3-matrix: setup splash3
 
 # Replication overhead: each program unreplicated, DMR and TMR, REPS times, in one boot.
 # BENCH_ARGS='--programs sha,fft --reps 5' narrows it; results go to build/bench/.
+# Then the Splash-3 programs BENCH_SPLASH3 (`all`, or names) at 1, 2 and 4 threads, each
+# against unreplicated at the same thread count, in a second boot (BENCH_SPLASH3= leaves it out).
 REPS ?= 3
-bench: setup
+BENCH_SPLASH3 ?= fft,lu-contiguous,lu-noncontiguous,radix,cholesky,barnes,water-nsquared,water-spatial,ocean-contiguous
+bench: setup $(if $(BENCH_SPLASH3),splash3)
 	ROMAIN_BOOT_TIMEOUT=$(or $(BENCH_TIMEOUT),7200) cargo run -q --release -p romain-bench -- --arch $(ARCH) --reps $(REPS) --out $(BUILD)/bench $(BENCH_ARGS)
+ifneq ($(BENCH_SPLASH3),)
+	ROMAIN_BOOT_TIMEOUT=$(or $(BENCH_TIMEOUT),7200) cargo run -q --release -p romain-bench -- --arch $(ARCH) --reps $(REPS) --out $(BUILD)/bench --splash3 $(BENCH_SPLASH3)
+endif
 
 # A fault-injection campaign with the host tool (parallel QEMUs, resumable, shardable), e.g.
 # make campaign ARCH=x86_64 CAMPAIGN_ARGS='--programs sha,qsort --modes tmr,dmr --count 1000'.

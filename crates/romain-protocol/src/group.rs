@@ -40,6 +40,9 @@ pub struct Config {
     pub shared: Option<Range<u64>>,
     /// How long a delayed injection that found nothing to do waits before it tries again.
     pub retry_ticks: u64,
+    /// The program's clock is the replicated one from its start (Linux programs: the same time
+    /// in every run), not the master's until a second thread.
+    pub replicated_clock: bool,
 }
 
 /// What the master observed.
@@ -134,7 +137,7 @@ impl<P: Personality> Group<P> {
             budget: Budget::default(),
             start,
             // The replicated clock moves a microsecond per agreed event.
-            schedule: Schedule::new(config.counter_hz / 1_000_000),
+            schedule: Schedule::new(config.counter_hz / 1_000_000, config.replicated_clock),
             personality,
             config,
         }

@@ -105,8 +105,10 @@ pub struct Schedule {
 
 impl Schedule {
     /// One thread, the program's first, running; the replicated clock moves `step` ticks per
-    /// agreed event once it runs.
-    pub fn new(step: u64) -> Self {
+    /// agreed event once it runs: from the start where `replicated` (at one second: not 0,
+    /// which programs may take for a clock not set; the same in every run), else from the
+    /// program's first second thread on.
+    pub fn new(step: u64, replicated: bool) -> Self {
         Schedule {
             threads: alloc::vec![State::Running],
             events: alloc::vec![0],
@@ -114,7 +116,7 @@ impl Schedule {
             left: QUANTUM,
             next_order: 0,
             clock: Clock {
-                base: None,
+                base: replicated.then_some(step.max(1) * 1_000_000),
                 advanced: 0,
                 step: step.max(1),
             },

@@ -249,6 +249,8 @@ fn start_and_drive(
         counter_hz: arch::counter_hz(),
         shared: built.shared.as_ref().map(|r| r.base..r.base + r.len()),
         retry_ticks: arch::ticks_in_ms(inject::RESULT_RETRY_US) / 1000,
+        // A Linux program's time is the replicated clock from its start: the same in every run.
+        replicated_clock: built.linux.is_some(),
     };
     let defaults = plan::Budget {
         events: Some(crate::embedded::BUDGET_EVENTS),

@@ -28,10 +28,69 @@ struct Cli {
     /// Where the JSON, CSV and SVG go.
     #[arg(long, default_value = "build/bench")]
     out: PathBuf,
+    /// Instead of MiBench: these Splash-3 programs (`all`, or names as in
+    /// linux-apps/splash3/runs) at 1, 2 and 4 threads, each thread count a row of its own
+    /// (`splash3-fft-t4`) with its overhead against unreplicated at the same thread count.
+    #[arg(long, value_delimiter = ',')]
+    splash3: Vec<String>,
+}
+
+/// The plan and `make` variables of a Splash-3 benchmark, and each row's program.
+fn splash3_plan(
+    cli: &Cli,
+) -> (
+    Vec<String>,
+    Vec<String>,
+    Vec<(String, romain_systest::splash3::Program)>,
+) {
+    let wanted = |name: &str| {
+        cli.splash3
+            .iter()
+            .any(|w| w == "all" || w == name || format!("splash3-{w}") == name)
+    };
+    let programs: Vec<_> = romain_systest::splash3::programs()
+        .into_iter()
+        .filter(|p| wanted(&p.name))
+        .filter(|p| {
+            let built = p.binary(&cli.arch).is_some();
+            if !built {
+                eprintln!(
+                    "romain-bench: SKIPPED {}: not built (scripts/splash3.sh)",
+                    p.name
+                );
+            }
+            built
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for p in &programs {
+        for t in [1, 2, 4] {
+            rows.push((format!("{}-t{t}", p.name), p.clone()));
+        }
+    }
+    let apps: Vec<(String, &romain_systest::splash3::Program)> =
+        rows.iter().map(|(n, p)| (n.clone(), p)).collect();
+    let mut extra = romain_systest::splash3::make_vars(&cli.arch, &apps);
+    extra.push("TIMEOUT=7000".into());
+    let mut plan = vec!["none:roundtrip".to_string()];
+    for _ in 0..cli.reps {
+        for (name, p) in &rows {
+            let t: u32 = name.rsplit("-t").next().unwrap().parse().unwrap();
+            let case = p.case(t);
+            let args = case.strip_prefix(&p.name).unwrap_or("");
+            for mode in &cli.modes {
+                plan.push(format!("{mode}:{name}{args}"));
+            }
+        }
+    }
+    (plan, extra, rows)
 }
 
 fn main() {
     let cli = Cli::parse();
+    if !cli.splash3.is_empty() {
+        return splash3(&cli);
+    }
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let layout = romain_mibench_c::Layout::new(&repo.join("build"));
     let with_c = !cli.no_c
@@ -155,6 +214,64 @@ fn main() {
             "outputs identical across all runs and modes of each program (bitcount: clock columns vary; c-sha: stack-dependent)"
         );
     } else {
+        eprintln!("romain-bench: outputs differ between runs of {differing:?}");
+        std::process::exit(1);
+    }
+    if rows.iter().any(|r| r.ok != r.runs) {
+        eprintln!("romain-bench: some runs did not end ok");
+        std::process::exit(1);
+    }
+}
+
+/// The Splash-3 benchmark: overheads per program and thread count; outputs compared between the
+/// runs of each (timing lines blanked).
+fn splash3(cli: &Cli) {
+    let (plan, extra, rows_of) = splash3_plan(cli);
+    eprintln!(
+        "romain-bench: {} Splash-3 runs on {} in one boot",
+        plan.len(),
+        cli.arch
+    );
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let boot = romain_systest::boot(&cli.arch, &plan.join(","), &extra);
+    let samples: Vec<Sample> = boot.runs[1..]
+        .iter()
+        .filter_map(|r| Sample::from_summary(&r.summary))
+        .collect();
+    let mut differing = Vec::new();
+    for (name, p) in &rows_of {
+        let outputs: Vec<String> = boot.runs[1..]
+            .iter()
+            .filter(|r| r.summary["app"] == name.as_str())
+            .map(|r| p.comparable(&r.output))
+            .collect();
+        if outputs.windows(2).any(|w| w[0] != w[1]) {
+            differing.push(name.clone());
+        }
+    }
+    let modes: Vec<&str> = cli.modes.iter().map(String::as_str).collect();
+    let rows = aggregate(&samples, &modes, None);
+    println!(
+        "{} Splash-3 (4 vCPUs, QEMU TCG); cycles in guest counter ticks; overhead against unreplicated at the same thread count",
+        cli.arch
+    );
+    print!("{}", table(&rows));
+    for mode in ["dmr", "tmr"] {
+        if let Some(g) = geomean_overhead(&rows, mode) {
+            println!("geometric-mean {mode} overhead: {g:.3}");
+        }
+    }
+    std::fs::create_dir_all(&cli.out).unwrap();
+    let stem = cli.out.join(format!("splash3-{}", cli.arch));
+    let json = serde_json::json!({"arch": cli.arch, "reps": cli.reps, "rows": rows_json(&rows)});
+    std::fs::write(
+        stem.with_extension("json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(stem.with_extension("csv"), rows_csv(&rows)).unwrap();
+    println!("results: {0}.json {0}.csv", stem.display());
+    if !differing.is_empty() {
         eprintln!("romain-bench: outputs differ between runs of {differing:?}");
         std::process::exit(1);
     }

@@ -79,6 +79,11 @@ struct RunArgs {
     /// resume).
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
+    /// More `make` variables for the image (`APP_x=path`, `LINUX=x`, `FILES=...`, `QUOTA_MB=`):
+    /// programs that are not built from this repository, with their arguments in --programs
+    /// (`splash3-fft+-m16+-p4+-t`).
+    #[arg(long = "make-var")]
+    make_vars: Vec<String>,
     #[arg(long)]
     out: PathBuf,
 }
@@ -161,9 +166,11 @@ fn run(args: RunArgs) {
         .clone()
         .filter(|i| {
             pairs.iter().all(|(p, m)| {
+                // The program's name, without its arguments.
+                let app = p.split('+').next().unwrap_or(p);
                 previous
                     .iter()
-                    .any(|e| e.index == *i && &e.app == p && &e.mode == m && e.arch == args.arch)
+                    .any(|e| e.index == *i && e.app == app && &e.mode == m && e.arch == args.arch)
             })
         })
         .collect();
@@ -268,6 +275,7 @@ fn build(args: &RunArgs, plan: &str, batch: &std::ops::Range<u64>, dir: &Path) -
         .arg(format!("CAMPAIGN={campaign}"))
         .arg(format!("WATCHDOG_MS={}", args.watchdog_ms))
         .arg(format!("SILENCE_MS={}", args.silence_ms))
+        .args(&args.make_vars)
         .stdout(Stdio::null())
         .status()
         .expect("make runs");

@@ -79,6 +79,32 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<(String, PathBuf)>) {
     }
 }
 
+/// The `make` variables that embed `apps` (each a name in the plan and the program it runs) for
+/// `arch`: the binaries, run as Linux programs, every program's inputs (the same name holds the
+/// same bytes where two share one: water's random.in), and the memory quota radix needs (it
+/// allocates 142 MB and touches little of it).
+pub fn make_vars(arch: &str, apps: &[(String, &Program)]) -> Vec<String> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut vars = Vec::new();
+    for (name, p) in apps {
+        if let Some(bin) = p.binary(arch) {
+            vars.push(format!("APP_{name}={}", bin.display()));
+        }
+        for (n, path) in p.inputs() {
+            files.entry(n).or_insert(path);
+        }
+    }
+    let names: Vec<&str> = apps.iter().map(|(n, _)| n.as_str()).collect();
+    vars.push(format!("LINUX={}", names.join(" ")));
+    let files: Vec<String> = files
+        .iter()
+        .map(|(n, p)| format!("{n}={}", p.display()))
+        .collect();
+    vars.push(format!("FILES={}", files.join(" ")));
+    vars.push("QUOTA_MB=256".into());
+    vars
+}
+
 /// The programs of `linux-apps/splash3/runs`, in its order.
 pub fn programs() -> Vec<Program> {
     let text = std::fs::read_to_string(crate::repo_root().join("linux-apps/splash3/runs"))

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use romain_systest::splash3::{Program, programs};
+use romain_systest::splash3::{Program, make_vars, programs};
 use romain_systest::{boot, enabled, reference};
 
 /// The programs `make test` runs (quick at the small inputs, under a minute a boot).
@@ -86,30 +86,8 @@ fn splash3_programs_print_what_they_print_on_linux_and_schedule_alike(arch: &str
         .map(|(p, t, mode)| format!("{mode}:{}", p.case(*t)))
         .collect::<Vec<_>>()
         .join(",");
-    // Every program's inputs, embedded under the names it opens (the same name holds the same
-    // bytes where two programs share one: water's random.in).
-    let mut files: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
-    for p in &present {
-        for (name, path) in p.inputs() {
-            files.entry(name).or_insert(path);
-        }
-    }
-    let mut extra: Vec<String> = present
-        .iter()
-        .map(|p| format!("APP_{}={}", p.name, p.binary(arch).unwrap().display()))
-        .collect();
-    let names: Vec<&str> = present.iter().map(|p| p.name.as_str()).collect();
-    extra.push(format!("LINUX={}", names.join(" ")));
-    extra.push(format!(
-        "FILES={}",
-        files
-            .iter()
-            .map(|(n, p)| format!("{n}={}", p.display()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    // radix allocates 142 MB of which it touches little: memory the quota must allow.
-    extra.push("QUOTA_MB=256".into());
+    let apps: Vec<(String, &Program)> = present.iter().map(|p| (p.name.clone(), p)).collect();
+    let mut extra = make_vars(arch, &apps);
     extra.push("TIMEOUT=3000".into());
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let boot = boot(arch, &plan, &extra);

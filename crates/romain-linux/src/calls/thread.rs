@@ -3,8 +3,8 @@
 //! and their schedule (`romain_protocol::schedule`); these calls check the program's request
 //! and turn it into one of the core's thread operations. Thread *t* has tid [`PID`] + *t*.
 //!
-//! With one live thread the calls keep their single-threaded answers (a futex wait nobody can
-//! end answers ETIMEDOUT, a sleep returns at once), as before threads existed.
+//! With one live thread a futex wait nobody can end answers ETIMEDOUT at once, and a wake wakes
+//! nobody, as before threads existed.
 
 use romain_core::regs::RegisterFile;
 use romain_protocol::World;
@@ -240,16 +240,14 @@ fn timespec<W: World>(cx: &mut Ctx<'_, '_, '_, W>, at: u64) -> Result<u64, Errno
         .saturating_add(nsec))
 }
 
-/// nanosleep, clock_nanosleep: with other threads, the caller sleeps on the program's clock
-/// (`absolute`: until the time given, TIMER_ABSTIME); alone, it returns at once.
+/// nanosleep, clock_nanosleep: the caller sleeps on the program's clock (`absolute`: until the
+/// time given, TIMER_ABSTIME): other threads run meanwhile, and alone it runs on at once with
+/// the clock at its wake time.
 pub fn sleep<W: World>(cx: &mut Ctx<'_, '_, '_, W>, req: u64, absolute: bool) -> Outcome {
     let ns = match timespec(cx, req) {
         Ok(ns) => ns,
         Err(e) => return Err(e).into(),
     };
-    if cx.calls.threads.live <= 1 {
-        return Outcome::Return(0);
-    }
     let now = cx.calls.shell.now();
     let until = if absolute {
         ticks(cx, ns)

@@ -377,6 +377,7 @@ impl Rig {
             counter_hz: 1_000_000,
             shared: None,
             retry_ticks: 1,
+            replicated_clock: true,
         };
         let entry = romain_linux::arch::initial(arch, CODE, DATA + 16 * PAGE);
         let summary = Summary::new(arch.name(), "test", if n == 3 { "tmr" } else { "dmr" }, n);

@@ -308,6 +308,7 @@ pub fn config(n: usize, tracking: Tracking, shared: bool) -> Config {
         counter_hz: HZ,
         shared: shared.then_some(SHARED),
         retry_ticks: 250,
+        replicated_clock: false,
     }
 }
 
