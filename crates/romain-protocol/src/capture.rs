@@ -130,6 +130,11 @@ impl Capture {
         self.held[k].insert(t, area.to_vec());
     }
 
+    /// Replica `k`'s thread `t` exited: its FP/SIMD state is no longer held.
+    pub fn thread_ended(&mut self, k: usize, t: usize) {
+        self.held[k].remove(&t);
+    }
+
     /// Replica `k` runs its thread `t` from now on: the running thread's state in `area` is
     /// held, `t`'s put there, to be loaded before `t` runs.
     pub fn thread_selected(&mut self, k: usize, t: usize, area: &mut [u8]) {

@@ -171,6 +171,13 @@ impl<S: CaptureShell> Shell for Captured<'_, S> {
         self.shell.select_thread(k, t)
     }
 
+    fn end_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        if let Some(capture) = self.capture.as_deref_mut() {
+            capture.thread_ended(k, t);
+        }
+        self.shell.end_thread(k, t)
+    }
+
     fn roll_back_memory(&mut self, k: usize) -> Result<usize, Stop> {
         if let Some(capture) = self.capture.as_deref_mut() {
             // The area is back at the checkpoint's FP/SIMD state, to be loaded.

@@ -499,6 +499,7 @@ impl<P: Personality> Group<P> {
                 self.run_on(regs, point, shell)
             }
             ThreadOp::Exit { wake, status } => {
+                let ended = self.schedule.current();
                 self.schedule.exit();
                 if let Some(addr) = wake {
                     self.schedule.wake(addr, u32::MAX, 1);
@@ -507,7 +508,11 @@ impl<P: Personality> Group<P> {
                     summary.exit_code = Some(status);
                     return Ok(Flow::End);
                 }
-                self.switch(point, shell)
+                let flow = self.switch(point, shell)?;
+                for k in 0..self.config.replicas {
+                    shell.end_thread(k, ended)?;
+                }
+                Ok(flow)
             }
             ThreadOp::Wait {
                 addr,

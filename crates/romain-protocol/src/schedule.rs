@@ -21,7 +21,7 @@ use romain_core::regs::RegisterFile;
 use romain_records::fnv;
 
 use crate::shell::{BadAddress, OverQuota, Stop, World};
-use crate::thread::{MAX_THREADS, ThreadView};
+use crate::thread::{MAX_CREATED, MAX_THREADS, ThreadView};
 
 /// Calls a thread makes before the next runnable thread gets its turn.
 pub const QUANTUM: u32 = 32;
@@ -151,7 +151,8 @@ impl Schedule {
         let live = self.live();
         ThreadView {
             current: self.current,
-            next: (live < MAX_THREADS).then_some(self.threads.len()),
+            next: (live < MAX_THREADS && self.threads.len() < MAX_CREATED)
+                .then_some(self.threads.len()),
             live,
         }
     }
@@ -436,5 +437,31 @@ impl<W: World> World for ProgramClock<'_, W> {
     }
     fn exchange(&mut self, send: Option<&[u64]>, receive: &mut [u64]) -> Result<usize, Stop> {
         self.world.exchange(send, receive)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use romain_core::regs::Arch;
+
+    #[test]
+    fn creations_are_bounded_at_once_and_over_the_programs_life() {
+        let regs = RegisterFile::new(Arch::Aarch64, &[0; 36]).unwrap();
+        let mut s = Schedule::new(1, true);
+        for _ in 1..MAX_THREADS {
+            assert!(s.view().next.is_some());
+            s.spawn(regs.clone(), 0);
+        }
+        assert_eq!((s.view().next, s.view().live), (None, MAX_THREADS));
+        // Threads that exit make room, up to the life-long bound.
+        for t in 1.. {
+            s.threads[t] = State::Exited;
+            if s.view().next.is_none() {
+                break;
+            }
+            s.spawn(regs.clone(), 0);
+        }
+        assert_eq!(s.threads(), MAX_CREATED);
     }
 }

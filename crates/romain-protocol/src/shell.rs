@@ -151,6 +151,13 @@ pub trait Shell: World {
         ))
     }
 
+    /// Thread `t` of replica `k` exited (it is stopped and another selected): what is kept for
+    /// it may go.
+    fn end_thread(&mut self, k: usize, t: usize) -> Result<(), Stop> {
+        let _ = (k, t);
+        Ok(())
+    }
+
     /// Makes replica `bad` identical to `good`: registers `regs`, and the pages in `scope`.
     fn repair(
         &mut self,

@@ -9,6 +9,10 @@ use romain_core::regs::RegisterFile;
 /// as its ABI does at an exhausted limit).
 pub const MAX_THREADS: usize = 64;
 
+/// Most threads a program creates in its life: what bounds the master's bookkeeping of them
+/// (a creation beyond is refused as one past [`MAX_THREADS`]).
+pub const MAX_CREATED: usize = 4096;
+
 /// What the personality knows of the threads while it performs a call of the running one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThreadView {
