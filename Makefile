@@ -33,6 +33,10 @@ SILENCE_MS ?= 0
 # with MODE/events=N/ms=N:APP (see docs/architecture.md, "A bound on every run").
 BUDGET_EVENTS ?= 2000000
 BUDGET_MS ?= 300000
+# The master's random numbers (AT_RANDOM, getrandom) from this seed, the same in every boot
+# (empty: from the cycle counter at each group's start): a Go program then schedules its
+# goroutines alike in every run.
+SEED ?=
 # A fault-injection campaign instead of plain runs: SEED:FIRST:COUNT:MODELS (see docs/campaigns.md,
 # "The campaign mode"); `make campaign` drives many of them.
 CAMPAIGN ?=
@@ -212,7 +216,7 @@ endif
 	cd root-task && $(SEL4_ENV) CARGO_TARGET_DIR=$(BUILD)/target/$(PLATFORM)$(KSUFFIX)/master \
 	  ROMAIN_TEST_PANIC_ON='$(TEST_PANIC_ON)' ROMAIN_PERSONALITY=$(REPLICA_DIR)/linux-personality.elf \
 	  ROMAIN_PLAN=$(if $(C_RUNS),"$$(cat $(C_PLAN)/plan)",'$(PLAN)') ROMAIN_WATCHDOG_MS='$(WATCHDOG_MS)' ROMAIN_SILENCE_MS='$(SILENCE_MS)' \
-	  ROMAIN_BUDGET_EVENTS='$(BUDGET_EVENTS)' ROMAIN_BUDGET_MS='$(BUDGET_MS)' \
+	  ROMAIN_BUDGET_EVENTS='$(BUDGET_EVENTS)' ROMAIN_BUDGET_MS='$(BUDGET_MS)' ROMAIN_SEED='$(SEED)' \
 	  ROMAIN_QUOTA_MB='$(QUOTA_MB)' ROMAIN_REPAIR='$(REPAIR)' ROMAIN_FP='$(FP)' ROMAIN_FLOAT='$(FLOAT)' ROMAIN_CAMPAIGN='$(CAMPAIGN)' \
 	  ROMAIN_CAE_LAX='$(CAE_LAX)' \
 	  ROMAIN_FILES='$(subst $() ,$(comma),$(strip $(embedded_files)))'$(if $(C_RUNS),"$(comma)$$(cat $(C_PLAN)/files)") \
@@ -301,7 +305,7 @@ clean:
 # ARCH, MODE, APP and the other run variables given on the command line are passed on.
 DOCKER_IMAGE ?= romain-sel4
 DOCKER_BASE ?= romain-base:bookworm
-DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS REPAIR FP FLOAT QUOTA_MB SMP TIMEOUT TCG
+DOCKER_VARS := ARCH MODE ARGS INJECT PLAN KERNEL WATCHDOG_MS SILENCE_MS SEED REPAIR FP FLOAT QUOTA_MB SMP TIMEOUT TCG
 docker-build:
 	docker/build.sh $(DOCKER_IMAGE) $(DOCKER_BASE)
 

@@ -6,6 +6,11 @@
  *                        while a second thread lives; its output is compared with Linux's
  *   thostile bomb        creates threads until the limit, each waiting; prints how many
  *   thostile wildstack   a thread whose stack is nowhere: the program faults
+ *   thostile perthread   a thread's own state: robust lists (a robust mutex whose owner dies,
+ *                        uncontended and waited for; a list that loops), signal masks and
+ *                        alternate stacks per thread, and those calls made badly; its output is
+ *                        compared with Linux's where Linux's robust lists are there (not under
+ *                        qemu-aarch64's user mode, which answers them ENOSYS)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +19,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -119,6 +125,106 @@ static int wildstack(void)
 		sched_yield();
 }
 
+static pthread_mutex_t robust;
+static pthread_barrier_t held;
+
+static void *die_holding(void *contended)
+{
+	pthread_mutex_lock(&robust);
+	if (contended) {
+		struct timespec ts = {0, 5000000};
+		pthread_barrier_wait(&held);
+		nanosleep(&ts, NULL); /* the main thread blocks on the lock meanwhile */
+	}
+	return NULL; /* holding it */
+}
+
+/* A robust list whose one entry points to itself: the walk at exit must end. */
+static void *looping_list(void *arg)
+{
+	static uint64_t head[3], entry[2];
+	(void)arg;
+	entry[0] = (uint64_t)entry;
+	head[0] = (uint64_t)entry;
+	head[1] = 8;
+	show("  set_robust_list, a loop", sys(SYS_set_robust_list, (long)head, 24, 0, 0, 0, 0));
+	return NULL;
+}
+
+static void *masks(void *arg)
+{
+	sigset_t s;
+	stack_t ss;
+	(void)arg;
+	pthread_sigmask(SIG_SETMASK, NULL, &s);
+	sigaltstack(NULL, &ss);
+	printf("new thread: SIGUSR1 %s, altstack %s\n", sigismember(&s, SIGUSR1) ? "blocked" : "not blocked",
+	       ss.ss_flags & SS_DISABLE ? "disabled" : "set");
+	sigaddset(&s, SIGUSR2);
+	pthread_sigmask(SIG_SETMASK, &s, NULL);
+	return NULL;
+}
+
+static int perthread(void)
+{
+	uint64_t h, len;
+	sigset_t s;
+	stack_t ss = {.ss_sp = malloc(65536), .ss_size = 1000};
+	pthread_t t;
+	show("set_robust_list, 16 bytes", sys(SYS_set_robust_list, (long)&h, 16, 0, 0, 0, 0));
+	show("get_robust_list, no such thread", sys(SYS_get_robust_list, 99999, (long)&h, (long)&len, 0, 0, 0));
+	show("get_robust_list, wild", sys(SYS_get_robust_list, 0, (long)WILD, (long)&len, 0, 0, 0));
+	show("rt_sigprocmask, 4 bytes", sys(SYS_rt_sigprocmask, SIG_BLOCK, (long)&s, 0, 4, 0, 0));
+	sigemptyset(&s);
+	show("rt_sigprocmask, how 7", sys(SYS_rt_sigprocmask, 7, (long)&s, 0, 8, 0, 0));
+	show("rt_sigprocmask, wild set", sys(SYS_rt_sigprocmask, SIG_BLOCK, (long)WILD, 0, 8, 0, 0));
+	show("sigaltstack, 1000 bytes", sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0));
+	ss.ss_size = 65536;
+	ss.ss_flags = 5;
+	show("sigaltstack, flags 5", sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0));
+	show("sigaltstack, wild", sys(SYS_sigaltstack, (long)WILD, 0, 0, 0, 0, 0));
+	ss.ss_flags = 0;
+	show("sigaltstack, 64 KiB", sys(SYS_sigaltstack, (long)&ss, 0, 0, 0, 0, 0));
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	pthread_create(&t, NULL, masks, NULL);
+	pthread_join(t, NULL);
+	pthread_sigmask(SIG_SETMASK, NULL, &s);
+	sigaltstack(NULL, &ss);
+	printf("main after join: SIGUSR1 %s, SIGUSR2 %s, altstack %zu bytes\n",
+	       sigismember(&s, SIGUSR1) ? "blocked" : "not blocked",
+	       sigismember(&s, SIGUSR2) ? "blocked" : "not blocked", ss.ss_flags & SS_DISABLE ? 0 : ss.ss_size);
+	if (sys(SYS_get_robust_list, 0, (long)&h, (long)&len, 0, 0, 0) == -ENOSYS) {
+		printf("robust lists: ENOSYS here\n");
+		return 0;
+	}
+	show("get_robust_list, own: length", len);
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&robust, &attr);
+	pthread_create(&t, NULL, die_holding, NULL);
+	pthread_join(t, NULL);
+	int r = pthread_mutex_lock(&robust);
+	printf("robust lock, its owner returned: %s\n", strerrorname_np(r));
+	printf("made consistent: %s\n", strerrorname_np(pthread_mutex_consistent(&robust)));
+	pthread_mutex_unlock(&robust);
+	printf("locked again: %d\n", pthread_mutex_lock(&robust));
+	pthread_mutex_unlock(&robust);
+	pthread_barrier_init(&held, NULL, 2);
+	pthread_create(&t, NULL, die_holding, &held);
+	pthread_barrier_wait(&held);
+	r = pthread_mutex_lock(&robust);
+	printf("robust lock, waited while its owner died: %s\n", strerrorname_np(r));
+	pthread_mutex_consistent(&robust);
+	pthread_mutex_unlock(&robust);
+	pthread_join(t, NULL);
+	pthread_create(&t, NULL, looping_list, NULL);
+	pthread_join(t, NULL);
+	printf("a looping robust list: the thread exited and was joined\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -127,5 +233,7 @@ int main(int argc, char **argv)
 		return bomb();
 	if (strcmp(mode, "wildstack") == 0)
 		return wildstack();
+	if (strcmp(mode, "perthread") == 0)
+		return perthread();
 	return calls();
 }

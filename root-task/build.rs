@@ -1,7 +1,7 @@
 //! Embeds the replica programs and the run plan chosen by the Makefile.
 //!
 //! ROMAIN_APPS: `name=path/to/elf` pairs separated by `,`; ROMAIN_PLAN: see `romain_plan`;
-//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_BUDGET_EVENTS and ROMAIN_BUDGET_MS (a run's
+//! ROMAIN_WATCHDOG_MS, ROMAIN_SILENCE_MS, ROMAIN_SEED (0: none), ROMAIN_BUDGET_EVENTS and ROMAIN_BUDGET_MS (a run's
 //! default budget), ROMAIN_QUOTA_MB (pages per replica, in MiB) ROMAIN_REPAIR and ROMAIN_FP (FP/SIMD capture: auto, on, off)
 //! (`written` or `all`), ROMAIN_CAMPAIGN (`romain_plan::campaign`), ROMAIN_CAE_LAX (`1`: the
 //! sandbox test's copy & execute without the decoder's checks): see the Makefile. For Linux
@@ -19,6 +19,7 @@ fn main() {
     let quota_mb = number("ROMAIN_QUOTA_MB", 64);
     let budget_events = number("ROMAIN_BUDGET_EVENTS", 2_000_000);
     let budget_ms = number("ROMAIN_BUDGET_MS", 300_000);
+    let seed = number("ROMAIN_SEED", 0);
     println!("cargo::rerun-if-env-changed=ROMAIN_CAMPAIGN");
     let campaign = env::var("ROMAIN_CAMPAIGN").unwrap_or_default();
     println!("cargo::rerun-if-env-changed=ROMAIN_CAE_LAX");
@@ -115,6 +116,7 @@ fn main() {
     table.push_str(&format!("pub const PLAN: &str = {plan:?};\n"));
     table.push_str(&format!("pub const WATCHDOG_MS: u64 = {watchdog_ms};\n"));
     table.push_str(&format!("pub const SILENCE_MS: u64 = {silence_ms};\n"));
+    table.push_str(&format!("pub const SEED: u64 = {seed};\n"));
     table.push_str(&format!("pub const QUOTA_MB: u64 = {quota_mb};\n"));
     table.push_str(&format!("pub const BUDGET_EVENTS: u64 = {budget_events};\n"));
     table.push_str(&format!("pub const BUDGET_MS: u64 = {budget_ms};\n"));

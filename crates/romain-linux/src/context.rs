@@ -40,6 +40,20 @@ impl<W: World> Ctx<'_, '_, '_, W> {
             .map_err(|_| Errno::EFAULT)
     }
 
+    /// A little-endian `u32` at `addr` of the leading replica (a futex word).
+    pub fn read_u32(&mut self, addr: u64) -> Result<u32, Errno> {
+        let mut b = [0u8; 4];
+        self.read_into(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// A little-endian `u64` at `addr` of the leading replica.
+    pub fn read_u64(&mut self, addr: u64) -> Result<u64, Errno> {
+        let mut b = [0u8; 8];
+        self.read_into(addr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
     /// A NUL-terminated string of at most `max` bytes (ENAMETOOLONG past it).
     pub fn read_str(&mut self, addr: u64, max: usize) -> Result<alloc::string::String, Errno> {
         let mut out = Vec::new();

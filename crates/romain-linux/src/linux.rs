@@ -78,7 +78,7 @@ pub struct Linux {
     /// The group captures the FP/SIMD state at every event (compared, repaired, rolled back).
     pub fp_captured: bool,
     /// Each live thread's own state, by thread number.
-    pub threads: alloc::collections::BTreeMap<usize, crate::calls::thread::PerThread>,
+    pub threads: alloc::collections::BTreeMap<usize, crate::calls::per_thread::PerThread>,
 }
 
 impl Linux {

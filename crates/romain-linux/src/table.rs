@@ -25,7 +25,7 @@ use romain_core::regs::{Arch, RegisterFile};
 use romain_protocol::World;
 use syscalls::Errno;
 
-use crate::calls::{identity, io, memory, path, poll, process, thread, time};
+use crate::calls::{identity, io, memory, path, per_thread, poll, process, thread, time};
 use crate::context::Ctx;
 use crate::declare::linux_calls;
 use crate::linux::{Linux, Outcome};
@@ -165,7 +165,8 @@ linux_calls! {
     Sysinfo      [sysinfo, sysinfo]           (buf)                                   => process::sysinfo(linux, cx, buf);
     Getrusage    [getrusage, getrusage]       (who, usage)                            => process::getrusage(linux, cx, who, usage);
     ArchPrctl    [arch_prctl, -]              (code, addr)                            => process::arch_prctl(cx, code, addr, regs);
-    SetRobustList [set_robust_list, set_robust_list] (head, len)                      => process::accepted();
+    SetRobustList [set_robust_list, set_robust_list] (head, len)                      => per_thread::set_robust_list(linux, cx, head, len);
+    GetRobustList [get_robust_list, get_robust_list] (pid, head, len)                 => per_thread::get_robust_list(linux, cx, pid, head, len);
     Prlimit64    [prlimit64, prlimit64]       (pid, resource, new: fixed(16), old)    => process::prlimit(linux, cx, pid, resource, old);
     Getrlimit    [getrlimit, getrlimit]       (resource, old)                         => process::limit(linux, cx, resource, old);
     SchedGetaffinity [sched_getaffinity, sched_getaffinity] (pid, size, mask)         => process::sched_getaffinity(cx, size, mask);
@@ -184,8 +185,8 @@ linux_calls! {
     Getrandom    [getrandom, getrandom]       (buf, len, flags)                       => time::getrandom(cx, buf, len);
     // Signals: accepted, never delivered (calls/process.rs).
     RtSigaction  [rt_sigaction, rt_sigaction] (sig, act: fixed(32), old, size)        => process::sigaction(cx, sig, old);
-    RtSigprocmask [rt_sigprocmask, rt_sigprocmask] (how, set: fixed(8), old, size)    => process::sigprocmask(cx, old);
-    Sigaltstack  [sigaltstack, sigaltstack]   (new: fixed(24), old)                   => process::sigaltstack(cx, old);
+    RtSigprocmask [rt_sigprocmask, rt_sigprocmask] (how, set: fixed(8), old, size)    => per_thread::sigprocmask(linux, cx, how, set, old, size);
+    Sigaltstack  [sigaltstack, sigaltstack]   (new: fixed(24), old)                   => per_thread::sigaltstack(linux, cx, regs, new, old);
 }
 
 /// Something a call reads from the program's memory, at the addresses its arguments give.

@@ -33,12 +33,22 @@ fn address() -> impl Strategy<Value = u64> {
     ]
 }
 
-/// Code: arbitrary bytes with system-call instructions strewn in.
+/// What the loader rewrites on x86_64: `syscall`, and `cpuid`, `rdtsc`, `rdtscp`
+/// (`romain_linux::emulated`).
+const X86_SITES: [&[u8]; 4] = [
+    &[0x0f, 0x05],
+    &[0x0f, 0xa2],
+    &[0x0f, 0x31],
+    &[0x0f, 0x01, 0xf9],
+];
+
+/// Code: arbitrary bytes with system-call (and emulated) instructions strewn in.
 fn code() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(
         prop_oneof![
             3 => proptest::collection::vec(any::<u8>(), 0..8),
             1 => Just(vec![0x0f, 0x05]),
+            1 => Just(vec![0x0f, 0x31]),
             1 => Just(AARCH64_SVC0.to_le_bytes().to_vec()),
             1 => Just(vec![0x90]),
         ],
@@ -77,10 +87,7 @@ proptest! {
         let start = u128::from(vaddr);
         let end = start + code.len() as u128;
         // Every site is an instruction of the code, whole within it and the address space.
-        let insn: &[u8] = match arch {
-            Arch::X86_64 => &[0x0f, 0x05],
-            Arch::Aarch64 => &AARCH64_SVC0.to_le_bytes(),
-        };
+        let insn: &[u8] = &AARCH64_SVC0.to_le_bytes();
         let trap: &[u8] = match arch {
             Arch::X86_64 => &X86_64_TRAP,
             Arch::Aarch64 => &AARCH64_TRAP.to_le_bytes(),
@@ -94,14 +101,19 @@ proptest! {
                 let len = match arch {
                     Arch::Aarch64 => 4,
                     Arch::X86_64 => {
+                        // Up to 13 prefix bytes before the opcode.
                         let tail = &code[i..code.len().min(i + 15)];
-                        let k = tail.windows(2).position(|w| w == [0x0f, 0x05]);
-                        prop_assert!(k.is_some(), "no syscall at site {:#x}", at);
-                        k.unwrap_or(0) + 2
+                        let k = (0..tail.len()).find_map(|k| {
+                            X86_SITES.iter().find(|o| tail[k..].starts_with(o)).map(|o| k + o.len())
+                        });
+                        prop_assert!(k.is_some(), "no syscall, cpuid or rdtsc at site {:#x}", at);
+                        k.unwrap_or(0)
                     }
                 };
                 prop_assert!(at + len as u128 <= end, "a site past the code at {:#x}", at);
-                prop_assert_eq!(&code[i + len - insn.len()..i + len], insn);
+                if arch == Arch::Aarch64 {
+                    prop_assert_eq!(&code[i + len - insn.len()..i + len], insn);
+                }
                 if arch == Arch::Aarch64 {
                     prop_assert_eq!(at % 4, 0);
                 }

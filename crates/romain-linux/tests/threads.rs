@@ -288,3 +288,178 @@ fn creations_that_are_no_thread_or_too_many_are_refused_as_linux() {
         assert_eq!(rig.summary.exit_code, Some(134));
     }
 }
+
+/// A robust mutex's word: its owner's tid, FUTEX_WAITERS, FUTEX_OWNER_DIED.
+const WAITERS: u32 = 0x8000_0000;
+const OWNER_DIED: u32 = 0x4000_0000;
+
+#[test]
+fn a_thread_dying_with_robust_locks_marks_them_and_wakes_a_waiter_on_each() {
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 3, &[], None);
+        // Thread 1's robust list: head at H, two entries (futex word 8 bytes past each entry),
+        // and a pending lock it had not taken yet (word 0).
+        let head = DATA + 0x100;
+        let (e1, e2, pending) = (DATA + 0x140, DATA + 0x180, DATA + 0x1c0);
+        let (w1, w2, wp) = (e1 + 8, e2 + 8, pending + 8);
+        let other = DATA + 0x300; // held by thread 0: untouched
+        assert_eq!(clone(&mut rig, GLIBC, DATA + 4 * PAGE, DATA + 0x20), 101);
+        let list = [e1, 8, pending].map(u64::to_le_bytes).concat();
+        rig.fake.poke(head, &list);
+        rig.fake.poke(e1, &e2.to_le_bytes());
+        rig.fake.poke(e2, &(DATA + 0x1e0).to_le_bytes());
+        rig.fake.poke(DATA + 0x1e0, &head.to_le_bytes());
+        rig.fake.poke(DATA + 0x1e8, &(100u32).to_le_bytes());
+        rig.fake.poke(w1, &(101 | WAITERS).to_le_bytes());
+        rig.fake.poke(w2, &101u32.to_le_bytes());
+        rig.fake.poke(wp, &0u32.to_le_bytes());
+        // Thread 0 waits on w1 (as a contended lock), thread 1 runs.
+        assert_eq!(
+            rig.sys("futex", &[w1, WAIT, 101 | WAITERS as u64, 0, 0, 0]),
+            0
+        );
+        assert_eq!(rig.fake.running, vec![1; 3], "arch {arch:?}");
+        assert_eq!(rig.sys("set_robust_list", &[head, 16]), err(Errno::EINVAL));
+        assert_eq!(rig.sys("set_robust_list", &[head, 24]), 0);
+        let got = DATA + 0x400;
+        assert_eq!(rig.sys("get_robust_list", &[0, got, got + 8]), 0);
+        assert_eq!(
+            rig.fake.peek(0, got, 16),
+            [head, 24].map(u64::to_le_bytes).concat()
+        );
+        assert_eq!(rig.sys("get_robust_list", &[100, got, got + 8]), 0);
+        assert_eq!(
+            rig.fake.peek(0, got, 8),
+            0u64.to_le_bytes(),
+            "thread 0 has none"
+        );
+        assert_eq!(
+            rig.sys("get_robust_list", &[99, got, got + 8]),
+            err(Errno::ESRCH)
+        );
+        assert_eq!(
+            rig.sys("get_robust_list", &[0, 0xdead_0000, got]),
+            err(Errno::EFAULT)
+        );
+        // Thread 1 exits holding w1 (contended) and w2: both marked, thread 0 woken from w1.
+        rig.call(nr(arch, "exit"), &[0]).unwrap();
+        assert_eq!(word(&rig, w1), WAITERS | OWNER_DIED);
+        assert_eq!(word(&rig, w2), OWNER_DIED);
+        assert_eq!(
+            word(&rig, wp),
+            0,
+            "a pending word nobody owns is only woken"
+        );
+        assert_eq!(
+            word(&rig, DATA + 0x1e8),
+            100,
+            "another owner's lock untouched"
+        );
+        assert_eq!(word(&rig, other), 0);
+        assert_eq!(rig.fake.running, vec![0; 3]);
+        assert_eq!(rig.result(1), 0, "woken, not timed out");
+    }
+}
+
+#[test]
+fn a_robust_list_that_loops_or_points_nowhere_ends_the_walk_as_linux() {
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 2, &[], None);
+        let head = DATA + 0x100;
+        let e = DATA + 0x140;
+        assert_eq!(clone(&mut rig, GLIBC, DATA + 4 * PAGE, DATA + 0x20), 101);
+        // An entry pointing to itself: the walk stops after ROBUST_LIST_LIMIT entries.
+        rig.fake
+            .poke(head, &[e, 0, 0].map(u64::to_le_bytes).concat());
+        rig.fake.poke(e, &e.to_le_bytes());
+        rig.fake.poke(e, &e.to_le_bytes());
+        assert_eq!(rig.sys("futex", &[DATA + 0x20, WAIT, 101, 0, 0, 0]), 0);
+        assert_eq!(rig.sys("set_robust_list", &[head, 24]), 0);
+        // The entry's word is the entry's own first word (offset 0): not this thread's tid.
+        rig.call(nr(arch, "exit"), &[0]).unwrap();
+        assert_eq!(rig.fake.running, vec![0; 2], "the exit ended the loop");
+        assert_eq!(word(&rig, DATA + 0x20), 0, "and the join was woken");
+        // A list head nowhere, a misaligned offset: the thread still exits.
+        for list in [0xdead_0000, head] {
+            rig.fake
+                .poke(head, &[e, 3, 0].map(u64::to_le_bytes).concat());
+            assert!(clone(&mut rig, GLIBC, DATA + 4 * PAGE, DATA + 0x20) > 100);
+            assert_eq!(
+                rig.sys(
+                    "futex",
+                    &[DATA + 0x20, WAIT, word(&rig, DATA + 0x20) as u64, 0, 0, 0]
+                ),
+                0
+            );
+            assert_eq!(rig.sys("set_robust_list", &[list, 24]), 0);
+            rig.call(nr(arch, "exit"), &[0]).unwrap();
+            assert_eq!(rig.fake.running, vec![0; 2]);
+        }
+    }
+}
+
+#[test]
+fn signal_masks_and_alternate_stacks_belong_to_each_thread() {
+    for arch in ARCHES {
+        let mut rig = Rig::new(arch, 2, &[], None);
+        let (set, old) = (DATA + 0x100, DATA + 0x108);
+        // Thread 0 blocks SIGUSR1 (10) and, in vain, SIGKILL (9).
+        rig.fake.poke(set, &(1u64 << 9 | 1 << 8).to_le_bytes());
+        assert_eq!(
+            rig.sys("rt_sigprocmask", &[0, set, old, 4]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(
+            rig.sys("rt_sigprocmask", &[7, set, old, 8]),
+            err(Errno::EINVAL)
+        );
+        assert_eq!(rig.sys("rt_sigprocmask", &[0, set, old, 8]), 0);
+        assert_eq!(rig.fake.peek(0, old, 8), 0u64.to_le_bytes());
+        assert_eq!(rig.sys("rt_sigprocmask", &[0, 0, old, 8]), 0);
+        assert_eq!(rig.fake.peek(0, old, 8), (1u64 << 9).to_le_bytes());
+        assert_eq!(
+            rig.sys("rt_sigprocmask", &[0, 0xdead_0000, old, 8]),
+            err(Errno::EFAULT)
+        );
+        // Its alternate stack: too small, bad flags, then 64 KiB.
+        let ss = DATA + 0x200;
+        let stack = |sp: u64, flags: u32, size: u64| {
+            [
+                &sp.to_le_bytes()[..],
+                &u64::from(flags).to_le_bytes(),
+                &size.to_le_bytes(),
+            ]
+            .concat()
+        };
+        rig.fake.poke(ss, &stack(DATA + 8 * PAGE, 0, 1000));
+        assert_eq!(rig.sys("sigaltstack", &[ss, 0]), err(Errno::ENOMEM));
+        rig.fake.poke(ss, &stack(DATA + 8 * PAGE, 5, 0x10000));
+        assert_eq!(rig.sys("sigaltstack", &[ss, 0]), err(Errno::EINVAL));
+        rig.fake.poke(ss, &stack(DATA + 8 * PAGE, 0, 0x10000));
+        assert_eq!(rig.sys("sigaltstack", &[ss, old]), 0);
+        assert_eq!(
+            rig.fake.peek(0, old, 24),
+            stack(0, 2, 0),
+            "none before: SS_DISABLE"
+        );
+        // A new thread starts with its creator's mask and no alternate stack.
+        assert_eq!(clone(&mut rig, GLIBC, DATA + 4 * PAGE, DATA + 0x20), 101);
+        assert_eq!(rig.sys("futex", &[DATA + 0x20, WAIT, 101, 0, 0, 0]), 0);
+        assert_eq!(rig.fake.running, vec![1; 2]);
+        assert_eq!(rig.sys("rt_sigprocmask", &[2, 0, old, 8]), 0);
+        assert_eq!(rig.fake.peek(0, old, 8), (1u64 << 9).to_le_bytes());
+        rig.fake.poke(set, &0u64.to_le_bytes());
+        assert_eq!(rig.sys("rt_sigprocmask", &[2, set, 0, 8]), 0);
+        assert_eq!(rig.sys("sigaltstack", &[0, old]), 0);
+        assert_eq!(rig.fake.peek(0, old, 24), stack(0, 2, 0));
+        rig.call(nr(arch, "exit"), &[0]).unwrap();
+        // Thread 0's are as it left them.
+        assert_eq!(rig.sys("rt_sigprocmask", &[0, 0, old, 8]), 0);
+        assert_eq!(rig.fake.peek(0, old, 8), (1u64 << 9).to_le_bytes());
+        assert_eq!(rig.sys("sigaltstack", &[0, old]), 0);
+        assert_eq!(
+            rig.fake.peek(0, old, 24),
+            stack(DATA + 8 * PAGE, 0, 0x10000)
+        );
+    }
+}

@@ -199,6 +199,33 @@ impl<F: Copy> Space<F> {
         })
     }
 
+    /// The pages of `range` the replica has (mapped frames), in order.
+    pub fn present_in(&self, range: Range<u64>) -> impl Iterator<Item = u64> + '_ {
+        self.pages.range(range).map(|(&v, _)| v)
+    }
+
+    /// Whether every page of `range` is the program's: one it has, or a lazy one. Steps over a
+    /// lazy range at once, so a reservation of gigabytes costs a lookup, not a page each.
+    pub fn covers(&self, range: Range<u64>) -> bool {
+        let mut at = range.start - range.start % PAGE_SIZE;
+        while at < range.end {
+            let next = if let Some(r) = self.lazy.iter().find(|r| r.contains(&at)) {
+                r.end
+            } else if (self.heap_base..self.brk).contains(&at) {
+                self.brk
+            } else if self.pages.contains_key(&at) {
+                at.saturating_add(PAGE_SIZE)
+            } else {
+                return false;
+            };
+            if next <= at {
+                return next == u64::MAX;
+            }
+            at = next;
+        }
+        true
+    }
+
     /// Whether `vaddr` (page-aligned) is a lazy page: mapped by [`Space::on_fault`], not loaded.
     pub fn is_lazy(&self, vaddr: u64) -> bool {
         self.lazy.iter().any(|r| r.contains(&vaddr)) || (self.heap_base..self.brk).contains(&vaddr)
@@ -708,6 +735,26 @@ mod tests {
             separate += 1;
         }
         assert_eq!(separate as usize + 2, MAX_LAZY_RANGES);
+    }
+
+    #[test]
+    fn a_reservation_is_covered_in_one_step_and_only_brought_in_pages_are_present() {
+        const AREA: u64 = 0x10_0000_0000;
+        let mut sim = Sim::new();
+        let mut s = space(&mut sim, Tracking::Off);
+        // 64 GiB reserved: covered; what a touch brought in is its only present pages.
+        s.add_lazy(AREA..AREA + (64 << 30), false).unwrap();
+        assert!(s.covers(AREA..AREA + (64 << 30)));
+        assert!(s.covers(AREA + 10..AREA + 3 * PAGE_SIZE + 1));
+        s.on_fault(&mut sim, AREA + 5 * PAGE_SIZE).unwrap();
+        let present: Vec<u64> = s.present_in(AREA..AREA + (64 << 30)).collect();
+        assert!(present.contains(&(AREA + 5 * PAGE_SIZE)));
+        assert_eq!(present.len(), s.len() - 2, "every page but the image's two");
+        // Past its end, or memory that is nobody's: not covered.
+        assert!(!s.covers(AREA..AREA + (64 << 30) + 1));
+        assert!(!s.covers(0x7000_0000_0000..0x7000_0000_1000));
+        // The image's pages are covered too.
+        assert!(s.covers(DATA..DATA + 1));
     }
 
     #[test]

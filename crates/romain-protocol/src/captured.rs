@@ -80,6 +80,9 @@ impl<S: CaptureShell> World for Captured<'_, S> {
     fn map_lazy(&mut self, range: Range<u64>, counted: bool) -> Result<(), OverQuota> {
         self.shell.map_lazy(range, counted)
     }
+    fn zero_memory(&mut self, range: Range<u64>) -> Result<(), BadAddress> {
+        self.shell.zero_memory(range)
+    }
     fn writable(&mut self, k: usize, addr: u64, len: u64) -> Result<(), BadAddress> {
         self.shell.writable(k, addr, len)
     }

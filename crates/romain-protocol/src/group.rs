@@ -15,7 +15,7 @@ use romain_core::watchdog::{self, Expiry, Late, Watchdog};
 use romain_memory::{Scope, Tracking};
 
 use crate::personality::{Action, CallScope, Device, Personality};
-use crate::schedule::{Pick, ProgramClock, Schedule};
+use crate::schedule::{PROGRAM_HZ, Pick, ProgramClock, Schedule};
 use crate::shell::{Injected, Shell, Stop};
 use crate::thread::{Then, ThreadCall, ThreadOp};
 
@@ -137,7 +137,7 @@ impl<P: Personality> Group<P> {
             budget: Budget::default(),
             start,
             // The replicated clock moves a microsecond per agreed event.
-            schedule: Schedule::new(config.counter_hz / 1_000_000, config.replicated_clock),
+            schedule: Schedule::new(Self::clock_hz(&config) / 1_000_000, config.replicated_clock),
             personality,
             config,
         }
@@ -291,6 +291,18 @@ impl<P: Personality> Group<P> {
         }
     }
 
+    /// The rate of the program's clock: a replicated clock from the program's start runs in
+    /// nanoseconds ([`PROGRAM_HZ`]) whatever the master's counter runs at (x86_64's is measured
+    /// at each boot and differs by a few kHz), so that a program reads the same times in every
+    /// boot; otherwise it is the master's counter.
+    fn clock_hz(config: &Config) -> u64 {
+        if config.replicated_clock {
+            PROGRAM_HZ
+        } else {
+            config.counter_hz
+        }
+    }
+
     fn ms(&self, ticks: u64) -> u64 {
         // As the shell counts: 1 GHz where the rate is unknown.
         let hz = match self.config.counter_hz {
@@ -431,7 +443,7 @@ impl<P: Personality> Group<P> {
                     device: &mut self.device,
                     replicas: self.config.replicas,
                     leader,
-                    counter_hz: self.config.counter_hz,
+                    counter_hz: Self::clock_hz(&self.config),
                     threads: self.schedule.view(),
                 },
             )
@@ -501,7 +513,7 @@ impl<P: Personality> Group<P> {
             ThreadOp::Exit { wake, status } => {
                 let ended = self.schedule.current();
                 self.schedule.exit();
-                if let Some(addr) = wake {
+                for addr in wake {
                     self.schedule.wake(addr, u32::MAX, 1);
                 }
                 if self.schedule.live() == 0 {
@@ -722,10 +734,11 @@ impl<P: Personality> Group<P> {
             return Err(Stop(
                 Status::Livelock,
                 alloc::format!(
-                    "thread {} made no call for {silent_ms} ms (SILENCE_MS={}) while threads {:?} wait: it spins on what another thread would change, or computes longer than the bound",
+                    "thread {} made no call for {silent_ms} ms (SILENCE_MS={}) while threads {:?} wait and threads {:?} are ready to run at its next call: it spins on what another thread would change, or computes longer than the bound",
                     self.schedule.current(),
                     self.config.silence_ms,
-                    self.schedule.waiting()
+                    self.schedule.waiting(),
+                    self.schedule.ready(),
                 ),
             ));
         }

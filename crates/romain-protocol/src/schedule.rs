@@ -62,6 +62,9 @@ pub enum Pick {
     Deadlock(String),
 }
 
+/// The rate of a program's replicated clock from its start: nanoseconds.
+pub const PROGRAM_HZ: u64 = 1_000_000_000;
+
 /// The program's clock.
 #[derive(Debug, Clone, Copy)]
 struct Clock {
@@ -375,10 +378,20 @@ impl Schedule {
         text
     }
 
+    /// Threads that would run at the running one's next call (neither waiting nor asleep),
+    /// for a livelock's reason.
+    pub fn ready(&self) -> Vec<usize> {
+        self.threads_where(|s| matches!(s, State::Ready(_)))
+    }
+
     /// Threads that wait (for a livelock's reason): their numbers.
     pub fn waiting(&self) -> Vec<usize> {
+        self.threads_where(|s| matches!(s, State::Waiting { .. }))
+    }
+
+    fn threads_where(&self, state: impl Fn(&State) -> bool) -> Vec<usize> {
         (0..self.threads.len())
-            .filter(|&t| matches!(self.threads[t], State::Waiting { .. }))
+            .filter(|&t| state(&self.threads[t]))
             .collect()
     }
 
@@ -425,6 +438,9 @@ impl<W: World> World for ProgramClock<'_, W> {
     }
     fn read_memory(&mut self, k: usize, addr: u64, buf: &mut [u8]) -> Result<(), BadAddress> {
         self.world.read_memory(k, addr, buf)
+    }
+    fn zero_memory(&mut self, range: core::ops::Range<u64>) -> Result<(), BadAddress> {
+        self.world.zero_memory(range)
     }
     fn write_memory(&mut self, addr: u64, bytes: &[u8]) -> Result<(), BadAddress> {
         self.world.write_memory(addr, bytes)

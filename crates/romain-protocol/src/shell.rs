@@ -74,6 +74,20 @@ pub trait World {
     /// `counted`: its pages count against the memory quota now (`Err` past it); otherwise (a
     /// reservation) only the pages touched count, when they are.
     fn map_lazy(&mut self, range: core::ops::Range<u64>, counted: bool) -> Result<(), OverQuota>;
+    /// Zeroes `range` of every replica, as a mapping made again over it reads (a lazy page not
+    /// there yet stays so): `Err` with an address that is not the program's. By default zeros
+    /// written a page at a time; a shell that knows which pages exist touches only those (Go
+    /// maps gigabytes of its reservations again).
+    fn zero_memory(&mut self, range: core::ops::Range<u64>) -> Result<(), BadAddress> {
+        let zeros = [0u8; 4096];
+        let mut at = range.start;
+        while at < range.end {
+            let n = (range.end - at).min(zeros.len() as u64);
+            self.write_memory(at, &zeros[..n as usize])?;
+            at += n;
+        }
+        Ok(())
+    }
 
     /// Whether the `len` bytes at `addr` (`addr + len` does not wrap) can be written in every
     /// replica, checked without changing them: `Err` with an address that cannot. Reads replica

@@ -33,6 +33,13 @@ impl ThreadView {
     };
 }
 
+/// Most futex words a thread's exit wakes: its tid word and four robust futexes with waiters
+/// (what a thread dying with more such locks held leaves is the personality's to say).
+pub const EXIT_WAKES: usize = 5;
+
+/// The futex words a thread's exit wakes one waiter on each.
+pub type ExitWakes = heapless::Vec<u64, EXIT_WAKES>;
+
 /// What happens to the running thread, and to the threads it names, at an agreed call.
 // Made once per call and consumed at once: no reason to allocate for a new thread's registers.
 #[allow(clippy::large_enum_variant)]
@@ -40,9 +47,10 @@ impl ThreadView {
 pub enum ThreadOp {
     /// A new thread, starting from `child` (it runs when the schedule gets to it).
     Spawn { child: RegisterFile },
-    /// The running thread ends; one waiter on the futex word `wake` is woken (the word is
-    /// already written). The last thread to end ends the program with `status`.
-    Exit { wake: Option<u64>, status: i64 },
+    /// The running thread ends; one waiter on each futex word in `wake` is woken, in order (the
+    /// words are already written: its robust futexes, then its tid word). The last thread to
+    /// end ends the program with `status`.
+    Exit { wake: ExitWakes, status: i64 },
     /// The running thread waits on the futex word `addr` (for a wake whose bitset meets
     /// `bitset`) until `until` on the program's clock, if given: woken it gets 0, timed out
     /// `timed_out`.

@@ -29,10 +29,20 @@ const MS: u64 = HZ / 1000;
 enum Op {
     Plain,
     Spawn,
-    Exit,
-    Wait { addr: u64, timeout: Option<u64> },
-    Wake { addr: u64, count: u32 },
-    Requeue { from: u64, to: u64 },
+    /// A thread other than the first ends, waking one waiter on each word.
+    Exit(&'static [u64]),
+    Wait {
+        addr: u64,
+        timeout: Option<u64>,
+    },
+    Wake {
+        addr: u64,
+        count: u32,
+    },
+    Requeue {
+        from: u64,
+        to: u64,
+    },
     Yield,
     Sleep(u64),
 }
@@ -70,9 +80,9 @@ impl Personality for Script {
                 }
                 None => Action::Resume(regs.clone()),
             },
-            Op::Exit if cx.threads.current == 0 => Action::Resume(regs.clone()),
-            Op::Exit => thread(ThreadOp::Exit {
-                wake: None,
+            Op::Exit(_) if cx.threads.current == 0 => Action::Resume(regs.clone()),
+            Op::Exit(words) => thread(ThreadOp::Exit {
+                wake: words.iter().copied().collect(),
                 status: 0,
             }),
             Op::Wait { addr, timeout } => thread(ThreadOp::Wait {
@@ -180,7 +190,7 @@ fn a_wait_switches_every_replica_to_the_next_thread_and_a_wake_brings_it_back() 
                 timeout: None,
             },
             Op::Wake { addr: a, count: 1 },
-            Op::Exit,
+            Op::Exit(&[]),
         ],
     );
     let entry = rig.running().1;
@@ -283,6 +293,36 @@ fn a_wait_that_times_out_gets_its_error_and_every_thread_waiting_for_ever_is_a_d
         why.contains("thread 0 on futex 0x1000") && why.contains("thread 1 on futex 0x2000"),
         "{why}"
     );
+}
+
+#[test]
+fn an_exit_wakes_one_waiter_on_each_word_it_names() {
+    let (a, b) = (0x1000, 0x2000);
+    let mut rig = ThreadRig::new(
+        3,
+        Tracking::Writes,
+        &[
+            Op::Spawn,
+            Op::Spawn,
+            Op::Wait {
+                addr: a,
+                timeout: None,
+            }, // thread 0
+            Op::Wait {
+                addr: b,
+                timeout: None,
+            }, // thread 1
+            Op::Exit(&[0x1000, 0x2000]), // thread 2: as a robust futex and a tid word
+            Op::Yield,                   // thread 0, woken
+        ],
+    );
+    for _ in 0..5 {
+        rig.all().unwrap();
+    }
+    assert_eq!((rig.running().0, rig.result()), (0, 0), "thread 0 woken");
+    rig.all().unwrap();
+    assert_eq!((rig.running().0, rig.result()), (1, 0), "thread 1 woken");
+    assert_eq!(rig.summary.threads.threads, 3);
 }
 
 #[test]
@@ -411,7 +451,7 @@ fn op_of(choice: u8, addr: u8) -> Op {
     match choice % 9 {
         0 | 1 => Op::Plain,
         2 => Op::Spawn,
-        3 => Op::Exit,
+        3 => Op::Exit([&[][..], &[0x1000], &[0x2000, 0x3000]][usize::from(choice % 3)]),
         4 => Op::Wait {
             addr,
             timeout: (addr != 0x3000).then_some(u64::from(choice) * MS),

@@ -202,6 +202,15 @@ impl<B: Buffer> Proxy<B> {
                 Some(Ok(old)) => Answer::Ok([old, 0, 0]),
                 _ => Answer::OverQuota,
             },
+            Ask::Zero { start, end } => {
+                if start > end {
+                    return Err(malformed(format_args!("zeroes {start:#x}..{end:#x}")));
+                }
+                match world.zero_memory(start..end) {
+                    Ok(()) => Answer::Ok([0; 3]),
+                    Err(bad) => Answer::Bad(bad.0),
+                }
+            }
             Ask::MapLazy {
                 start,
                 end,

@@ -174,6 +174,19 @@ impl<L: Link> World for RemoteWorld<'_, L> {
         Ok(())
     }
 
+    fn zero_memory(&mut self, range: Range<u64>) -> Result<(), BadAddress> {
+        // The inputs may be what it overwrites.
+        self.inputs.clear();
+        match self.answer(&Ask::Zero {
+            start: range.start,
+            end: range.end,
+        }) {
+            Answer::Ok(_) => Ok(()),
+            Answer::Bad(bad) => Err(BadAddress(bad)),
+            _ => Err(BadAddress(range.start)),
+        }
+    }
+
     fn map_lazy(&mut self, range: Range<u64>, counted: bool) -> Result<(), OverQuota> {
         match self.answer(&Ask::MapLazy {
             start: range.start,

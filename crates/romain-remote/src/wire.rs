@@ -15,7 +15,7 @@ use romain_abi::MAX_MESSAGE_WORDS;
 use romain_core::regs::{Arch, MAX_REGS, RegisterFile};
 use romain_linux::emulated::Insn;
 use romain_linux::linux::Class;
-use romain_protocol::thread::{Then, ThreadCall, ThreadOp, ThreadView};
+use romain_protocol::thread::{EXIT_WAKES, Then, ThreadCall, ThreadOp, ThreadView};
 
 /// Bytes of the exchange buffer.
 pub const EXCHANGE_LEN: usize = romain_abi::personality::EXCHANGE_PAGES * 4096;
@@ -62,6 +62,7 @@ mod op {
     pub const MAP_LAZY: u64 = 7;
     pub const FILE: u64 = 8;
     pub const DONE: u64 = 9;
+    pub const ZERO: u64 = 10;
 
     pub const SETUP: u64 = 0x101;
     pub const PERFORM: u64 = 0x102;
@@ -92,6 +93,8 @@ pub enum Ask {
     Grow { k: usize, bytes: u64 },
     /// Lazy zero-filled memory for every replica.
     MapLazy { start: u64, end: u64, counted: bool },
+    /// `start..end` of every replica zeroed (a mapping made again).
+    Zero { start: u64, end: u64 },
     /// The embedded file `index`: its name (into the data half), and where the component sees
     /// its bytes.
     File { index: u64 },
@@ -133,8 +136,9 @@ fn thread_words(call: &ThreadCall) -> [u64; THREAD_WORDS] {
     let fields: (u64, [u64; 7]) = match &call.op {
         ThreadOp::Spawn { .. } => (0, [0; 7]),
         ThreadOp::Exit { wake, status } => {
-            let (has, at) = option(*wake);
-            (1, [has, at, *status as u64, 0, 0, 0, 0])
+            let mut f = [*status as u64, wake.len() as u64, 0, 0, 0, 0, 0];
+            f[2..2 + wake.len()].copy_from_slice(wake);
+            (1, f)
         }
         ThreadOp::Wait {
             addr,
@@ -197,10 +201,16 @@ fn thread_call(
                 child: registers(arch, child)?,
             }
         }
-        1 => ThreadOp::Exit {
-            wake: option(w(2)?, w(3)?)?,
-            status: w(4)? as i64,
-        },
+        1 => {
+            let n = usize::try_from(w(3)?).map_err(|_| bad)?;
+            if n > EXIT_WAKES {
+                return Err(bad);
+            }
+            ThreadOp::Exit {
+                wake: (0..n).map(|i| w(4 + i)).collect::<Result<_, _>>()?,
+                status: w(2)? as i64,
+            }
+        }
         2 => ThreadOp::Wait {
             addr: w(2)?,
             bitset: u32_of(w(3)?)?,
@@ -338,6 +348,7 @@ impl Ask {
                 end,
                 counted,
             } => words([op::MAP_LAZY, log, *start, *end, *counted as u64]),
+            Ask::Zero { start, end } => words([op::ZERO, log, *start, *end]),
             Ask::File { index } => words([op::FILE, log, *index]),
             Ask::Done(done) => {
                 let (kind, regs): (u64, &[u64]) = match &done.outcome {
@@ -405,6 +416,10 @@ impl Ask {
                 start: w(2)?,
                 end: w(3)?,
                 counted: w(4)? != 0,
+            },
+            op::ZERO => Ask::Zero {
+                start: w(2)?,
+                end: w(3)?,
             },
             op::FILE => Ask::File { index: w(2)? },
             op::DONE => {

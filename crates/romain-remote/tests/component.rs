@@ -236,6 +236,40 @@ fn calls_in_the_component_do_what_they_do_in_place() {
         same(&mut a, &mut b, "lseek", &[fd, 0, 0]);
         let read = same(&mut a, &mut b, "read", &[fd, map + (8 << 10), 200 << 10]);
         assert_eq!(read, 200 << 10);
+        // A mapping made again over part of it (MAP_FIXED) reads as zeros, in one request; over
+        // memory never mapped it is ENOMEM.
+        same(
+            &mut a,
+            &mut b,
+            "mmap",
+            &[map + PAGE + 8, 0, 3, 0x32, u64::MAX, 0],
+        );
+        assert_eq!(
+            same(
+                &mut a,
+                &mut b,
+                "mmap",
+                &[map + PAGE, 3 * PAGE, 3, 0x32, u64::MAX, 0]
+            ) as u64,
+            map + PAGE
+        );
+        let after = a.fake.peek(0, map + 4 * PAGE, 4);
+        assert_eq!(after, b.fake.peek(0, map + 4 * PAGE, 4));
+        assert_ne!(after, [0; 4], "the page after the mapping untouched");
+        for rig in [&a.fake, &b.fake] {
+            assert_eq!(rig.peek(0, map, 4), b"0000");
+            assert!(
+                rig.peek(0, map + PAGE, 3 * PAGE as usize)
+                    .iter()
+                    .all(|&x| x == 0)
+            );
+        }
+        same(
+            &mut a,
+            &mut b,
+            "mmap",
+            &[0x7000_0000_0000, PAGE, 3, 0x32, u64::MAX, 0],
+        );
         // Bad pointers: EFAULT, nothing written.
         same(&mut a, &mut b, "read", &[fd, 0xdead_0000, 10]);
         same(&mut a, &mut b, "write", &[1, u64::MAX - 3, 10]);
@@ -309,8 +343,20 @@ fn thread_calls_in_the_component_do_what_they_do_in_place() {
         );
         same(&mut a, &mut b, "nanosleep", &[DATA + 0x300, 0]);
         same(&mut a, &mut b, "clock_gettime", &[1, DATA + 0x400]);
+        // A robust lock it holds with a waiter (a one-entry list, the word 8 bytes in): its
+        // exit marks it and wakes one waiter there as well as the join.
+        let (head, entry) = (DATA + 0x500, DATA + 0x540);
+        for fake in [&mut a.fake, &mut b.fake] {
+            fake.poke(head, &[entry, 8, 0].map(u64::to_le_bytes).concat());
+            fake.poke(entry, &head.to_le_bytes());
+            fake.poke(entry + 8, &(101u32 | 0x8000_0000).to_le_bytes());
+        }
+        assert_eq!(same(&mut a, &mut b, "set_robust_list", &[head, 24]), 0);
         // Its exit wakes the join.
         same(&mut a, &mut b, "exit", &[0]);
+        for fake in [&a.fake, &b.fake] {
+            assert_eq!(fake.peek(0, entry + 8, 4), 0xc000_0000u32.to_le_bytes());
+        }
         assert_eq!(
             (a.fake.running.clone(), b.fake.running.clone()),
             (vec![0; 2], vec![0; 2])

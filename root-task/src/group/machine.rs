@@ -146,6 +146,32 @@ impl World for Machine<'_, '_> {
         cae::Private::write(&mut memory, addr, bytes).map_err(|_| BadAddress(addr))
     }
 
+    fn zero_memory(&mut self, range: core::ops::Range<u64>) -> Result<(), BadAddress> {
+        if range.end > romain_image::USER_END
+            || self
+                .replicas
+                .iter()
+                .any(|r| !r.space.borrow().covers(range.clone()))
+        {
+            return Err(BadAddress(range.start));
+        }
+        // Only the pages some replica has: the others are lazy and read as zeros already.
+        let first = range.start - range.start % romain_image::PAGE_SIZE;
+        let mut pages = alloc::collections::BTreeSet::new();
+        for r in self.replicas {
+            pages.extend(r.space.borrow().present_in(first..range.end));
+        }
+        let zeros = [0u8; romain_image::PAGE_SIZE as usize];
+        for page in pages {
+            let (from, to) = (
+                page.max(range.start),
+                (page + romain_image::PAGE_SIZE).min(range.end),
+            );
+            self.write_memory(from, &zeros[..(to - from) as usize])?;
+        }
+        Ok(())
+    }
+
     fn map_lazy(&mut self, range: core::ops::Range<u64>, counted: bool) -> Result<(), OverQuota> {
         for r in self.replicas {
             r.space

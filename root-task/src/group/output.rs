@@ -69,14 +69,19 @@ impl Console {
     }
 }
 
-/// The master's random numbers: xorshift64*, seeded from the cycle counter (mixed by
-/// splitmix64) at a group's first draw. Drawn once per call and given to every replica, so
-/// replicas stay identical. Each group starts a fresh stream ([`reseed`]): one group's numbers do
-/// not predict the next group's.
+/// The master's random numbers: xorshift64*, seeded (mixed by splitmix64) at a group's first
+/// draw from the cycle counter, or with `make SEED=n` from n and the group's place in the plan,
+/// so that every boot draws the same numbers (AT_RANDOM, getrandom: Go's scheduler seeds from
+/// them). Drawn once per call and given to every replica, so replicas stay identical. Each group
+/// starts a fresh stream ([`reseed`]): one group's numbers do not predict the next group's.
 pub(super) fn random() -> u64 {
     let mut x = STATE.load(Ordering::Relaxed);
     if x == 0 {
-        x = romain_core::random::mix(arch::counter()) | 1;
+        let seed = match crate::embedded::SEED {
+            0 => arch::counter(),
+            seed => seed.wrapping_add(GROUPS.load(Ordering::Relaxed)),
+        };
+        x = romain_core::random::mix(seed) | 1;
     }
     let value = romain_core::random::xorshift64star(&mut x);
     STATE.store(x, Ordering::Relaxed);
@@ -86,6 +91,9 @@ pub(super) fn random() -> u64 {
 /// The next draw seeds the stream afresh (a group ended).
 pub(super) fn reseed() {
     STATE.store(0, Ordering::Relaxed);
+    GROUPS.fetch_add(1, Ordering::Relaxed);
 }
 
 static STATE: AtomicU64 = AtomicU64::new(0);
+/// Groups ended so far (what `SEED` is offset by).
+static GROUPS: AtomicU64 = AtomicU64::new(0);

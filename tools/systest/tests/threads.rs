@@ -12,7 +12,10 @@
 //!   a waiting thread would change ends `livelock` at the silence bound;
 //! - thread calls made badly (linux-apps/thostile.c) get Linux's answers, a thread bomb stops at
 //!   the thread limit, a thread without a stack ends its group, and the master's heap is the
-//!   same after every group.
+//!   same after every group;
+//! - a thread's own state (thostile perthread): a robust mutex whose owner dies answers
+//!   EOWNERDEAD, taken afterwards and waited for while it dies; a robust list that loops; signal
+//!   masks and alternate stacks per thread, as on Linux.
 
 use std::sync::Arc;
 
@@ -24,7 +27,7 @@ fn flip_register(arch: &str) -> &'static str {
 }
 
 /// The runs of the boot: (program, mode, arguments).
-const RUNS: [(&str, &str, &str); 14] = [
+const RUNS: [(&str, &str, &str); 15] = [
     ("cthreads", "none", "1"),
     ("cthreads", "none", "2"),
     ("cthreads", "none", "4"),
@@ -40,6 +43,7 @@ const RUNS: [(&str, &str, &str); 14] = [
     ("thostile", "tmr", "calls"),
     ("thostile", "tmr", "bomb"),
     ("thostile", "dmr", "wildstack"),
+    ("thostile", "tmr", "perthread"),
 ];
 
 fn plan(arch: &str) -> String {
@@ -227,6 +231,44 @@ fn thread_calls_made_badly_get_linux_answers_and_the_master_holds(arch: &str) {
     // A thread with a stack that is nowhere faults: the program's fault, its group ends.
     let wild = &boot.runs[13].summary;
     assert_eq!(wild["status"], "app-fault", "{wild}");
+    // A thread's own state. The reference's robust lists may be missing (qemu-aarch64's user
+    // mode answers them ENOSYS): then the lines without them are compared, and the robust
+    // lines are checked against Linux's answers (natively).
+    let own = &boot.runs[14];
+    assert_eq!(own.summary["status"], "ok", "{}", own.summary);
+    if let Some(linux) = on_linux(arch, "thostile", "perthread") {
+        let robust = |l: &str| {
+            l.contains("robust") || l.contains("consistent") || l.contains("locked again")
+        };
+        let without = |text: &str| -> String {
+            text.lines()
+                .filter(|l| !robust(l))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        if linux.contains("robust lists: ENOSYS") {
+            assert_eq!(
+                without(&own.output),
+                without(&linux),
+                "thostile perthread differs from Linux"
+            );
+        } else {
+            assert_eq!(own.output, linux, "thostile perthread differs from Linux");
+        }
+    }
+    for line in [
+        "set_robust_list, 16 bytes          -22 EINVAL",
+        "get_robust_list, no such thread    -3 ESRCH",
+        "get_robust_list, wild              -14 EFAULT",
+        "new thread: SIGUSR1 blocked, altstack disabled",
+        "main after join: SIGUSR1 blocked, SIGUSR2 not blocked, altstack 65536 bytes",
+        "robust lock, its owner returned: EOWNERDEAD",
+        "locked again: 0",
+        "robust lock, waited while its owner died: EOWNERDEAD",
+        "a looping robust list: the thread exited and was joined",
+    ] {
+        assert!(own.output.contains(line), "{line:?} in\n{}", own.output);
+    }
     // The master keeps nothing of any of them: its heap is the same after every group.
     let heaps: Vec<&String> = boot
         .runs

@@ -371,9 +371,7 @@ pub fn sendfile<W: World>(
     let at = if offset == 0 {
         None
     } else {
-        let mut b = [0u8; 8];
-        cx.read_into(offset, &mut b)?;
-        let at = i64::from_le_bytes(b);
+        let at = cx.read_u64(offset)? as i64;
         Some(u64::try_from(at).map_err(|_| Errno::EINVAL)?)
     };
     let count = count.min(MAX_IO);

@@ -4,6 +4,7 @@ pub(crate) mod identity;
 pub(crate) mod io;
 pub(crate) mod memory;
 pub(crate) mod path;
+pub mod per_thread;
 pub(crate) mod poll;
 pub(crate) mod process;
 pub mod thread;

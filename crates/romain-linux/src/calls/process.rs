@@ -42,7 +42,7 @@ pub fn umask(linux: &mut Linux, mask: u64) -> Result<u64, Errno> {
     Ok(u64::from(old))
 }
 
-/// set_robust_list, sched_yield: nothing to do with one thread.
+/// sync, alarm: nothing to do.
 pub fn accepted() -> Result<u64, Errno> {
     Ok(0)
 }
@@ -78,27 +78,6 @@ pub fn sigaction<W: World>(cx: &mut Ctx<'_, '_, '_, W>, sig: u64, old: u64) -> R
         Err(Errno::EINVAL)
     } else if old != 0 {
         cx.write(old, &[0; 32]).map(|()| 0)
-    } else {
-        Ok(0)
-    }
-}
-
-/// The mask is accepted; the old one reads as empty.
-pub fn sigprocmask<W: World>(cx: &mut Ctx<'_, '_, '_, W>, old: u64) -> Result<u64, Errno> {
-    if old != 0 {
-        cx.write(old, &[0; 8]).map(|()| 0)
-    } else {
-        Ok(0)
-    }
-}
-
-/// The old alternate stack reads as disabled.
-pub fn sigaltstack<W: World>(cx: &mut Ctx<'_, '_, '_, W>, old: u64) -> Result<u64, Errno> {
-    if old != 0 {
-        // ss_sp, ss_flags = SS_DISABLE, ss_size.
-        let mut b = [0u8; 24];
-        b[8] = 2;
-        cx.write(old, &b).map(|()| 0)
     } else {
         Ok(0)
     }

@@ -8,10 +8,11 @@
 
 use romain_core::regs::RegisterFile;
 use romain_protocol::World;
-use romain_protocol::thread::{Then, ThreadOp};
+use romain_protocol::thread::{ExitWakes, Then, ThreadOp};
 use syscalls::Errno;
 
 use crate::arch;
+use crate::calls::per_thread::{self, PerThread};
 use crate::context::Ctx;
 use crate::linux::{Linux, Outcome};
 use crate::stack::PID;
@@ -40,19 +41,12 @@ const THREAD_MAY: u64 = THREAD
     | CLONE_DETACHED
     | CLONE_CHILD_SETTID;
 
-/// A thread's own state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PerThread {
-    /// Cleared and woken at the thread's exit (`CLONE_CHILD_CLEARTID`, `set_tid_address`).
-    pub clear_tid: u64,
-}
-
-fn tid(t: usize) -> u64 {
+pub(crate) fn tid(t: usize) -> u64 {
     PID + t as u64
 }
 
 /// The thread number of `tid`, if it is a live thread's.
-fn thread_of(linux: &Linux, tid: u64) -> Option<usize> {
+pub(crate) fn thread_of(linux: &Linux, tid: u64) -> Option<usize> {
     let t = usize::try_from(tid.checked_sub(PID)?).ok()?;
     linux.threads.contains_key(&t).then_some(t)
 }
@@ -167,27 +161,37 @@ fn create<W: World>(
     } else {
         0
     };
-    linux.threads.insert(t, PerThread { clear_tid });
+    let creator = linux.threads.get(&cx.calls.threads.current);
+    let state = PerThread::created_by(creator, clear_tid);
+    linux.threads.insert(t, state);
     Outcome::Thread {
         op: ThreadOp::Spawn { child },
         value: tid,
     }
 }
 
-/// exit: the calling thread ends (its tid word cleared and woken); the last one ends the
-/// program, as exit_group.
+/// exit: the calling thread ends (its robust futexes marked and woken, then its tid word
+/// cleared and woken); the last one ends the program, as exit_group.
 pub fn exit<W: World>(linux: &mut Linux, cx: &mut Ctx<'_, '_, '_, W>, status: u64) -> Outcome {
     let status = (status & 0xff) as i64;
     let view = cx.calls.threads;
     if view.live <= 1 {
         return Outcome::Exit(status);
     }
+    let mut wake = ExitWakes::new();
+    per_thread::robust_exit(linux, cx, view.current, &mut wake);
     let clear = linux
         .threads
         .remove(&view.current)
         .map_or(0, |t| t.clear_tid);
-    // Linux ignores a tid address it cannot write.
-    let wake = (clear != 0 && cx.write(clear, &0u32.to_le_bytes()).is_ok()).then_some(clear);
+    // Linux ignores a tid address it cannot write. The tid word's wake (pthread_join's) always
+    // has room: it takes the last robust word's place if it must.
+    if clear != 0 && cx.write(clear, &0u32.to_le_bytes()).is_ok() {
+        if wake.is_full() {
+            wake.pop();
+        }
+        let _ = wake.push(clear);
+    }
     Outcome::Thread {
         op: ThreadOp::Exit { wake, status },
         value: 0,
@@ -301,18 +305,16 @@ pub fn futex<W: World>(
 ) -> Outcome {
     match futex_op(cx, word, op, value, timeout, (word2, value3)) {
         Ok(op) => Outcome::Thread { op, value: 0 },
-        Err(Answer::Now(r)) => r.into(),
+        Err(Now(r)) => r.into(),
     }
 }
 
 /// A futex call answered at once, without the core.
-enum Answer {
-    Now(Result<u64, Errno>),
-}
+struct Now(Result<u64, Errno>);
 
-impl From<Errno> for Answer {
+impl From<Errno> for Now {
     fn from(e: Errno) -> Self {
-        Answer::Now(Err(e))
+        Now(Err(e))
     }
 }
 
@@ -323,7 +325,7 @@ fn futex_op<W: World>(
     value: u64,
     timeout: u64,
     (word2, value3): (u64, u64),
-) -> Result<ThreadOp, Answer> {
+) -> Result<ThreadOp, Now> {
     const WAIT: u64 = 0;
     const WAKE: u64 = 1;
     const REQUEUE: u64 = 3;
@@ -337,17 +339,12 @@ fn futex_op<W: World>(
     if word & 3 != 0 {
         return Err(Errno::EINVAL.into());
     }
-    let read = |cx: &mut Ctx<'_, '_, '_, W>, at: u64| -> Result<u32, Errno> {
-        let mut b = [0u8; 4];
-        cx.read_into(at, &mut b)?;
-        Ok(u32::from_le_bytes(b))
-    };
     let count = |v: u64| (v as i32).max(0) as u32;
     // A shared (not private) futex's word is looked up in the address space: Linux answers
     // EFAULT for one that is not mapped, where a private one's address is only checked.
     let shared = op & 128 == 0;
     let look_up = |cx: &mut Ctx<'_, '_, '_, W>, at: u64| match shared {
-        true => read(cx, at).map(|_| ()),
+        true => cx.read_u32(at).map(|_| ()),
         false => Ok(()),
     };
     match cmd {
@@ -360,7 +357,7 @@ fn futex_op<W: World>(
                 0 => None,
                 at => Some(timespec(cx, at)?),
             };
-            if read(cx, word)? != value as u32 {
+            if cx.read_u32(word)? != value as u32 {
                 return Err(Errno::EAGAIN.into());
             }
             if alone {
@@ -387,7 +384,7 @@ fn futex_op<W: World>(
             }
             look_up(cx, word)?;
             if alone {
-                return Err(Answer::Now(Ok(0)));
+                return Err(Now(Ok(0)));
             }
             Ok(ThreadOp::Wake {
                 addr: word,
@@ -402,11 +399,11 @@ fn futex_op<W: World>(
             }
             look_up(cx, word)?;
             look_up(cx, word2)?;
-            if cmd == CMP_REQUEUE && read(cx, word)? != value3 as u32 {
+            if cmd == CMP_REQUEUE && cx.read_u32(word)? != value3 as u32 {
                 return Err(Errno::EAGAIN.into());
             }
             if alone {
-                return Err(Answer::Now(Ok(0)));
+                return Err(Now(Ok(0)));
             }
             Ok(ThreadOp::Wake {
                 addr: word,
@@ -425,12 +422,12 @@ fn futex_op<W: World>(
                 return Err(Errno::EINVAL.into());
             }
             look_up(cx, word)?;
-            let old = read(cx, word2)?;
+            let old = cx.read_u32(word2)?;
             let new = wake_op_value(old, value3).ok_or(Errno::ENOSYS)?;
             cx.write(word2, &new.to_le_bytes())?;
             let second = wake_op_compare(old, value3).ok_or(Errno::ENOSYS)?;
             if alone {
-                return Err(Answer::Now(Ok(0)));
+                return Err(Now(Ok(0)));
             }
             Ok(ThreadOp::Wake {
                 addr: word,
