@@ -75,9 +75,10 @@ endif
 TIMEOUT ?= 600
 SMP ?= 4
 # QEMU's TCG: single (one host thread runs the vCPUs in turn) or multi (a host thread each).
-# x86_64 stalls under multi with more vCPUs than host cores; aarch64 makes no progress under
-# single (its vCPUs spin for the kernel lock through whole time slices).
-TCG ?= $(if $(filter aarch64,$(ARCH)),multi,single)
+# Under multi, with more vCPUs than host cores, the host deschedules the vCPU holding seL4's
+# kernel lock while the others spin for it. Under single a spinning vCPU hands over at once: x86's
+# `pause` and, with patches/seL4-arm-pause-yield.patch, ARM's `yield` end its turn.
+TCG ?= single
 
 BUILD ?= $(CURDIR)/build
 export ROMAIN_BUILD := $(BUILD)

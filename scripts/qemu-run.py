@@ -60,16 +60,14 @@ def main():
     p.add_argument("--kernel")
     p.add_argument("--initrd")
     p.add_argument("--smp", type=int, default=4)
-    # single: one host thread runs every vCPU in turn. x86_64: with more vCPUs than host cores,
+    # single: one host thread runs every vCPU in turn. With more vCPUs than host cores,
     # multi-threaded TCG lets the host deschedule the vCPU that holds seL4's kernel lock while the
-    # others spin for it, stalling boots for minutes; single avoids that. aarch64 makes no progress
-    # under single, so it keeps multi.
-    p.add_argument("--tcg-threads", choices=["single", "multi"])
+    # others spin for it; under single, a spinning vCPU's `pause` (x86) or `yield` (ARM, with
+    # patches/seL4-arm-pause-yield.patch) ends its turn at once.
+    p.add_argument("--tcg-threads", choices=["single", "multi"], default="single")
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--log")
     args = p.parse_args()
-    if args.tcg_threads is None:
-        args.tcg_threads = "multi" if args.arch == "aarch64" else "single"
 
     cmd = command(args)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

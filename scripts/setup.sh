@@ -196,6 +196,16 @@ clone() { # url tag dir
   mv "$dir.tmp" "$dir"
 }
 
+# patches/seL4-*.patch, applied once to the clone (a patch already in reverses cleanly).
+patch_sel4() {
+  local p
+  for p in "$ROOT"/patches/seL4-*.patch; do
+    git -C "$BUILD/src/seL4" apply --reverse --check "$p" 2>/dev/null && continue
+    log "applying $(basename "$p") to seL4"
+    git -C "$BUILD/src/seL4" apply "$p" || { log "cannot apply $p"; exit 1; }
+  done
+}
+
 python_env() {
   stamp venv && return 0
   log "creating the Python venv for the seL4 kernel build"
@@ -208,7 +218,8 @@ python_env() {
 
 # --- kernels -------------------------------------------------------------------------------------
 # Identifies a platform's kernel configuration: a change rebuilds the kernel and its loader.
-config_key() { cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$1.cmake" "${FLAVOUR_CMAKE[@]}" | sha256sum | cut -c1-16; }
+# Our patches to seL4 are part of it.
+config_key() { cat "$ROOT/cmake/common.cmake" "$ROOT/cmake/$1.cmake" "${FLAVOUR_CMAKE[@]}" "$ROOT"/patches/seL4-*.patch | sha256sum | cut -c1-16; }
 
 kernel() { # platform-settings-name
   local plat=$1 out=$BUILD/kernel/$1$SUFFIX
@@ -297,6 +308,7 @@ main() {
   [[ $MODE == host ]] && return 0
   mkdir -p "$BUILD/src"
   clone "$SEL4_URL" "$SEL4_TAG" "$BUILD/src/seL4" || return 3
+  patch_sel4
   clone "$RUST_SEL4_URL" "$RUST_SEL4_TAG" "$BUILD/src/rust-sel4" || return 3
   sel4_rust
   python_env
