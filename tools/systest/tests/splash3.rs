@@ -190,10 +190,10 @@ fn check(
         if linux.exit_code != 0 {
             return unexpected(format!("the reference failed: {linux:?}"));
         }
-        if ours != p.comparable(&linux.output) {
+        let theirs = p.comparable_reference(&linux.output);
+        if ours != theirs {
             return unexpected(format!(
-                "differs from Linux:\n{ours}\n--- Linux:\n{}",
-                p.comparable(&linux.output)
+                "differs from Linux:\n{ours}\n--- Linux:\n{theirs}\n--- summary: {s}"
             ));
         }
     }
