@@ -209,10 +209,8 @@ impl<F: Copy> Space<F> {
     pub fn covers(&self, range: Range<u64>) -> bool {
         let mut at = range.start - range.start % PAGE_SIZE;
         while at < range.end {
-            let next = if let Some(r) = self.lazy.iter().find(|r| r.contains(&at)) {
+            let next = if let Some(r) = self.lazy_range(at) {
                 r.end
-            } else if (self.heap_base..self.brk).contains(&at) {
-                self.brk
             } else if self.pages.contains_key(&at) {
                 at.saturating_add(PAGE_SIZE)
             } else {
@@ -228,7 +226,17 @@ impl<F: Copy> Space<F> {
 
     /// Whether `vaddr` (page-aligned) is a lazy page: mapped by [`Space::on_fault`], not loaded.
     pub fn is_lazy(&self, vaddr: u64) -> bool {
-        self.lazy.iter().any(|r| r.contains(&vaddr)) || (self.heap_base..self.brk).contains(&vaddr)
+        self.lazy_range(vaddr).is_some()
+    }
+
+    /// The lazy range `vaddr` lies in: a lazy mapping's, or the heap's below the break.
+    fn lazy_range(&self, vaddr: u64) -> Option<Range<u64>> {
+        let heap = self.heap_base..self.brk;
+        self.lazy
+            .iter()
+            .find(|r| r.contains(&vaddr))
+            .cloned()
+            .or_else(|| heap.contains(&vaddr).then_some(heap))
     }
 
     /// Adds a page loaded from the image (or the IPC buffer) and maps it.
